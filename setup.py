@@ -1,0 +1,44 @@
+"""keras_emojigan: GANs for small image sets, emoji first (TensorFlow / Keras 3)."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "keras_emojigan" / "__init__.py").read_text())[1]
+
+setup(
+    name="keras_emojigan",
+    version=VERSION,
+    description="Train, compare, export and serve GANs on small image sets (emoji first).",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0 (code); CC-BY-SA-4.0 (embedded emoji-faces data set)",
+    python_requires=">=3.10,<3.14",
+    packages=find_packages(include=["keras_emojigan", "keras_emojigan.*"]),
+    package_data={"keras_emojigan.data": ["emoji_faces/*.npz", "emoji_faces/*.csv",
+                                          "emoji_faces/*.md"]},
+    include_package_data=True,
+    # Ranges: the versions tested here (TF 2.21.0, Keras 3.15.1, TF-GAN 2.1.0, NumPy 2.4,
+    # Pillow 13, click 8.5, TensorBoard 2.21, Matplotlib 3.11) and what they are known to allow.
+    install_requires=[
+        "tensorflow>=2.20,<2.22",
+        "keras>=3.10,<4",
+        "tensorflow-gan==2.1.*",
+        "numpy>=1.26,<3",
+        "pillow>=10.1,<14",
+        "click>=8.1,<9",
+        "tensorboard>=2.20,<2.22",
+        "matplotlib>=3.8,<4",
+    ],
+    extras_require={
+        "dev": ["pytest>=8,<10", "ruff>=0.6", "tox>=4"],
+        "data": ["resvg-py>=0.5,<0.6", "fonttools>=4.40"],
+    },
+    entry_points={"console_scripts": ["emojigan=keras_emojigan.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
