@@ -1,0 +1,172 @@
+"""EmojiGAN: the one Keras model behind DCGAN, DeLiGAN and the paper's proposed GAN.
+
+The three differ only in the generator's latent layer (``latents.py``); they share the
+networks (``networks.py``) and this training step: one discriminator update, then one
+generator update on the same fake batch (as the PyTorch DCGAN reference does), with the
+non-saturating binary cross-entropy on logits. Options off in the paper's setting:
+DiffAugment before D and an exponential moving average (EMA) of G used for samples and export.
+Randomness in a step comes from stateless ops seeded by ``(seed, step)``, so a resumed run
+draws exactly what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_emojigan.models import augment, networks
+from keras_emojigan.models.latents import PACKAGE, LatentLayer, make_latent
+
+
+def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, seed: int = 0) -> keras.Model:
+    """noise [B, latent.noise_dim] -> latent layer -> DCGAN generator -> image [-1, 1]."""
+    noise = keras.Input((latent.noise_dim,), name="latent")
+    x = latent(noise)
+    for layer in networks.generator_body(resolution, ngf, seed):
+        x = layer(x)
+    return keras.Model(noise, x, name="generator")
+
+
+def noise_for(count, seed, noise_dim: int) -> tf.Tensor:
+    """The standard-normal noise behind ``generate(count, seed)``: the same in Python and in
+    exported SavedModels, so a seed names the same images everywhere."""
+    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0x5EED, tf.int64)])
+    return tf.random.stateless_normal(tf.stack([tf.cast(count, tf.int32), noise_dim]), seed_pair)
+
+
+def bce_with_logits(target: float, logits):
+    return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits, from_logits=True))
+
+
+@keras.saving.register_keras_serializable(PACKAGE)
+class EmojiGAN(keras.Model):
+    """A GAN: ``compile(g_optimizer, d_optimizer)``, then ``fit`` on batches of images in [-1, 1]."""
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
+                 ema_decay: float = 0.0, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        self.generator, self.discriminator = generator, discriminator
+        self.augment_policy = ",".join(augment.parse_policy(augment_policy))
+        self._policy = augment.parse_policy(augment_policy)
+        self.ema_decay, self.seed = float(ema_decay), int(seed)
+        self.ema_generator = None
+        if self.ema_decay > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter")
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term")}
+        self.built = True  # the sub-models are built; fit() must not call call() to build
+
+    # --- the pieces ---
+    @property
+    def latent_layer(self) -> LatentLayer:
+        return next(layer for layer in self.generator.layers if isinstance(layer, LatentLayer))
+
+    @property
+    def noise_dim(self) -> int:
+        return self.latent_layer.noise_dim
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The generator used for samples and export: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        # Built now (not lazily in the first step) so checkpoints can restore their slots and
+        # tf.distribute finds them created in its scope.
+        g_optimizer.build(self.generator.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    # --- training ---
+    def _step_seeds(self):
+        step = self.step_counter.value if hasattr(self.step_counter, "value") else self.step_counter
+        self.step_counter.assign_add(1)
+        base = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
+        return tf.random.experimental.stateless_split(base, num=4)
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        batch = tf.shape(real)[0]
+        seeds = self._step_seeds()
+        noise = tf.random.stateless_normal(tf.stack([batch, self.noise_dim]), seeds[0])
+        with tf.GradientTape() as g_tape:
+            fake = self.generator(noise, training=True)
+        with tf.GradientTape() as d_tape:
+            real_logits = self.discriminator(augment.diff_augment(real, self._policy, seeds[1]), training=True)
+            fake_logits = self.discriminator(
+                augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2]), training=True)
+            d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
+        with g_tape:
+            g_logits = self.discriminator(augment.diff_augment(fake, self._policy, seeds[3]), training=True)
+            sigma_term = self.latent_layer.regularization()
+            g_loss = bce_with_logits(1.0, g_logits) + sigma_term
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply(g_tape.gradient(g_loss, g_vars), g_vars)
+        if self.ema_generator is not None:
+            self._update_ema()
+        values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(ops.sigmoid(real_logits)),
+                  "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term}
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _update_ema(self):
+        decay = self.ema_decay
+        for ema, live in zip(self.ema_generator.weights, self.generator.weights, strict=True):
+            if live.trainable:
+                ema.assign(decay * ema + (1.0 - decay) * live)
+            else:  # batch-norm statistics are copied, as StyleGAN2-ADA does with buffers
+                ema.assign(live)
+
+    # --- sampling ---
+    def generate(self, count: int, seed: int = 0) -> np.ndarray:
+        """``count`` images as uint8 [count, H, W, 3], the same for the same seed."""
+        from keras_emojigan.data.pipeline import from_unit_range
+
+        images = self.sampling_generator(noise_for(count, seed, self.noise_dim), training=False)
+        return from_unit_range(tf.cast(images, tf.float32)).numpy()
+
+    # --- serialisation (the .keras file) ---
+    def get_config(self):
+        return {**super().get_config(),
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"))
+        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"))
+        return cls(generator, discriminator, **config)
+
+
+def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent_n: int = 1,
+              components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
+              augment_policy: str = "", ema_decay: float = 0.0, seed: int = 0) -> EmojiGAN:
+    """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed)."""
+    latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
+                         sigma_weight=sigma_weight, seed=seed)
+    generator = build_generator(latent, resolution, ngf, seed)
+    discriminator = networks.build_discriminator(resolution, ndf, seed)
+    return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
+                    seed=seed, name=f"emojigan_{model}")
+
+
+

@@ -1,0 +1,72 @@
+"""The DCGAN generator and discriminator (Radford et al. 2015), as in the classic reference.
+
+Generator: latent -> 4x4 (transposed conv, valid) -> x2 per block (4x4 kernels, stride 2,
+batch norm, ReLU) -> tanh image. Discriminator: the mirror, LeakyReLU 0.2, no batch norm on
+its first layer, a 4x4 valid conv to one logit. Resolution 32, 64 or 128 adds or removes a
+block; ``ngf``/``ndf`` set the widths (64 in the reference, tiny in tests). Weights start at
+N(0, 0.02) and batch-norm scales at N(1, 0.02); batch-norm momentum and epsilon match
+PyTorch's defaults (0.1 and 1e-5), which the reference used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+RESOLUTIONS = (32, 64, 128)
+
+
+def _conv_init(seed):
+    return keras.initializers.RandomNormal(0.0, 0.02, seed=seed)
+
+
+def _batch_norm(name, seed):
+    return layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=seed),
+        name=name)
+
+
+def _blocks(resolution: int) -> int:
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution {resolution} is not supported: use one of {RESOLUTIONS}")
+    return int(math.log2(resolution // 4))
+
+
+def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0) -> list[layers.Layer]:
+    """The generator's layers, latent vector in, float32 tanh image out (a list, so the caller
+    can put a latent layer in front of it)."""
+    ups = _blocks(resolution)
+    body = [layers.Reshape((1, 1, -1), name="to_1x1")]
+    for i in range(ups):
+        width = ngf * 2 ** (ups - 1 - i)
+        body += [
+            layers.Conv2DTranspose(width, 4, strides=1 if i == 0 else 2, padding="valid" if i == 0 else "same",
+                                   use_bias=False, kernel_initializer=_conv_init(seed + i), name=f"g_conv{i}"),
+            _batch_norm(f"g_bn{i}", seed + 100 + i),
+            layers.ReLU(name=f"g_relu{i}"),
+        ]
+    body += [
+        layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False,
+                               kernel_initializer=_conv_init(seed + ups), name="g_to_rgb"),
+        layers.Activation("tanh", dtype="float32", name="g_tanh"),
+    ]
+    return body
+
+
+def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0) -> keras.Model:
+    """Image in [-1, 1] -> one float32 logit per image."""
+    downs = _blocks(resolution)
+    image = keras.Input((resolution, resolution, 3), name="image")
+    x = image
+    for i in range(downs):
+        x = layers.Conv2D(ndf * 2 ** i, 4, strides=2, padding="same", use_bias=False,
+                          kernel_initializer=_conv_init(seed + 200 + i), name=f"d_conv{i}")(x)
+        if i > 0:
+            x = _batch_norm(f"d_bn{i}", seed + 300 + i)(x)
+        x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
+    x = layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False,
+                      kernel_initializer=_conv_init(seed + 299), name="d_logit")(x)
+    logit = layers.Flatten(dtype="float32", name="d_flatten")(x)
+    return keras.Model(image, logit, name="discriminator")
