@@ -34,12 +34,7 @@ def make_dataset(images: np.ndarray, batch_size: int, *, seed: int | None = 0, s
     With ``drop_remainder`` (the default for training) every batch has ``batch_size`` images, so
     batch-norm statistics and the step function's shapes never change within a run.
     """
-    if batch_size < 1:
-        raise DataSourceError(f"batch size must be at least 1, got {batch_size}")
-    if drop_remainder and batch_size > len(images):
-        raise DataSourceError(
-            f"batch size {batch_size} is larger than the {len(images)} images of the data source: "
-            "use a smaller --batch-size or more images")
+    check_batch_size(batch_size, len(images), drop_remainder)
     elements = images if labels is None else (images, labels.astype(np.int32))
     ds = tf.data.Dataset.from_tensor_slices(elements)
     if labels is None:
@@ -50,10 +45,23 @@ def make_dataset(images: np.ndarray, batch_size: int, *, seed: int | None = 0, s
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(PREFETCH_BATCHES)
+    return ds.with_options(_options())
+
+
+def check_batch_size(batch_size: int, count: int, drop_remainder: bool = True) -> None:
+    if batch_size < 1:
+        raise DataSourceError(f"batch size must be at least 1, got {batch_size}")
+    if drop_remainder and batch_size > count:
+        raise DataSourceError(
+            f"batch size {batch_size} is larger than the {count} images of the data source: "
+            "use a smaller --batch-size or more images")
+
+
+def _options() -> tf.data.Options:
     options = tf.data.Options()
     options.autotune.enabled = False
     options.deterministic = True
-    return ds.with_options(options)
+    return options
 
 
 def input_pipeline(source: str = EMBEDDED, *, resolution: int = 64, batch_size: int = 35,
@@ -65,3 +73,26 @@ def input_pipeline(source: str = EMBEDDED, *, resolution: int = 64, batch_size: 
                            drop_remainder=drop_remainder,
                            labels=image_set.labels if with_labels else None)
     return dataset, image_set
+
+
+def training_stream(images: np.ndarray, batch_size: int, *, seed: int, first_epoch: int,
+                    epochs: int) -> tf.data.Dataset:
+    """The batches of epochs ``first_epoch .. epochs - 1`` back to back, for ``fit(...,
+    initial_epoch=first_epoch, steps_per_epoch=len(images) // batch_size)``.
+
+    Epoch e is a permutation drawn statelessly from ``(seed, e)``, so a run resumed at epoch e
+    sees exactly the batches an uninterrupted run would have seen. The uint8 images stay in
+    memory; each batch is gathered and normalised in one vectorised step.
+    """
+    check_batch_size(batch_size, len(images))
+    pixels = tf.constant(images)
+    count = len(images)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+
+    stream = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
+    stream = stream.map(lambda index: to_unit_range(tf.gather(pixels, index)), num_parallel_calls=1)
+    return stream.prefetch(PREFETCH_BATCHES).with_options(_options())

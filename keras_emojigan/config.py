@@ -1,0 +1,151 @@
+"""The training configuration: one dataclass, its presets, and load/save as JSON.
+
+``RUN_DIR/config.json`` is the record of a run; resuming compares a request against it.
+Presets:
+- ``paper``: the paper as printed: Adam lr 1e-2, batch 35 (beta1 0.5 as in the DCGAN
+  reference the paper builds on), 100 epochs, no DiffAugment, no EMA.
+- ``default``: the DCGAN recipe: Adam 2e-4, beta1 0.5, batch 35, 100 epochs.
+- ``modern``: ``default`` plus what small-data GANs use in 2026: DiffAugment
+  (color,translation,cutout) and an EMA generator (decay 0.999).
+- ``smoke``: tiny widths, 2 epochs, seconds on a CPU (tests and the README's first command).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+MODELS = ("dcgan", "deligan", "proposed")
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the field."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    model: str = "proposed"
+    data: str = "emoji-faces"
+    resolution: int = 64
+    epochs: int = 100
+    batch_size: int = 35
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    latent_dim: int = 100  # n, the base latent size
+    latent_n: int = 2  # N: the proposed GAN expands z to n * N
+    components: int = 50  # K, DeLiGAN's mixture components
+    sigma_weight: float = 0.05  # lambda, DeLiGAN's sigma regulariser
+    ngf: int = 64
+    ndf: int = 64
+    diffaugment: str = ""  # e.g. "color,translation,cutout"
+    ema_decay: float = 0.0  # 0 = no EMA generator
+    precision: str = "float32"
+    seed: int = 0
+    stop_on_collapse: bool = False
+    sample_count: int = 64  # images in the per-epoch sample grid
+    preset: str = "default"
+
+    def validate(self) -> TrainConfig:
+        def need(condition, field, message):
+            if not condition:
+                raise ConfigError(f"{field}={getattr(self, field)!r}: {message}")
+
+        need(self.model in MODELS, "model", f"use one of {', '.join(MODELS)}")
+        need(self.resolution in (32, 64, 128), "resolution", "use 32, 64 or 128")
+        for field in ("epochs", "batch_size", "latent_dim", "latent_n", "components", "ngf", "ndf",
+                      "sample_count"):
+            need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
+                 "must be an integer >= 1")
+        need(self.lr > 0, "lr", "must be > 0")
+        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "betas must be in [0, 1)")
+        need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
+        need(self.sigma_weight >= 0, "sigma_weight", "must be >= 0")
+        need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
+        from keras_emojigan.models.augment import parse_policy
+
+        try:
+            parse_policy(self.diffaugment)
+        except ValueError as err:
+            raise ConfigError(f"diffaugment={self.diffaugment!r}: {err}") from None
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        tmp = Path(path).with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, values: dict, *, origin: str = "config") -> TrainConfig:
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(f"{origin}: unknown field(s) {', '.join(unknown)}; "
+                              f"known fields: {', '.join(fields)}")
+        return cls(**{k: coerce(fields[k], v, origin) for k, v in values.items()})
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        return cls.from_dict(read_json_object(path), origin=str(path))
+
+    def differences(self, other: TrainConfig, ignore=("epochs", "stop_on_collapse")) -> list[str]:
+        """Fields where ``other`` differs, as 'field: mine -> other' lines."""
+        return [f"{k}: {v!r} (in the run) != {getattr(other, k)!r} (requested)"
+                for k, v in self.to_dict().items() if k not in ignore and getattr(other, k) != v]
+
+
+def coerce(field: dataclasses.Field, value, origin="config"):
+    """A JSON or command-line value -> the field's type, or a ConfigError naming the field."""
+    kind = {"int": int, "float": float, "str": str, "bool": bool}[field.type]  # postponed annotations
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        if kind is int:
+            return int(float(value)) if isinstance(value, str) and float(value).is_integer() else int(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin}: {field.name}={value!r} is not a valid {kind.__name__}") from None
+
+
+PRESETS: dict[str, dict] = {
+    "paper": {"lr": 1e-2, "beta1": 0.5, "batch_size": 35, "epochs": 100},
+    "default": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100},
+    "modern": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100,
+               "diffaugment": "color,translation,cutout", "ema_decay": 0.999},
+    "smoke": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 2, "ngf": 8, "ndf": 8,
+              "latent_dim": 16, "components": 8, "sample_count": 16},
+}
+
+
+def make_config(preset: str = "default", config_file: Path | None = None, **overrides) -> TrainConfig:
+    """Preset, then the config file, then explicit overrides (None values are ignored)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"preset={preset!r}: use one of {', '.join(PRESETS)}")
+    values = {**PRESETS[preset], "preset": preset}
+    if config_file is not None:
+        file_values = read_json_object(config_file)
+        TrainConfig.from_dict(file_values, origin=str(config_file))  # names unknown fields, bad values
+        values.update(file_values)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(values).validate()
+
+
+def read_json_object(path: Path) -> dict:
+    try:
+        values = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    return values

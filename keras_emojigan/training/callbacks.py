@@ -1,0 +1,118 @@
+"""Keras callbacks that make a run watchable and safe to kill.
+
+Order matters and ``fit.py`` keeps it: RunMonitor first (it adds the instability columns to
+the epoch's logs and stops on NaN/Inf), then the sample grid, history.csv and TensorBoard
+(which read those logs), and the checkpoint last, so a checkpoint only exists for an epoch
+whose records were written.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_emojigan.grid import image_grid
+from keras_emojigan.training.instability import InstabilityTracker, epoch_collapsed, non_finite
+
+
+class RunMonitor(keras.callbacks.Callback):
+    """Stops on a non-finite loss; records collapse per epoch and, if asked, stops on it."""
+
+    def __init__(self, tracker: InstabilityTracker, stop_on_collapse: bool = False):
+        super().__init__()
+        self.tracker, self.stop_on_collapse = tracker, stop_on_collapse
+        self.diverged: str | None = None  # what went non-finite, where
+        self.stopped_on_collapse = False
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = non_finite(logs or {})
+        if bad and self.diverged is None:
+            self.diverged = f"{', '.join(bad)} became non-finite at epoch {self._epoch}, step {batch}"
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged is not None or logs is None:
+            return
+        logs["collapsed"] = float(epoch_collapsed(logs["d_loss"], logs["d_fake"]))
+        unstable = self.tracker.update(epoch, logs["d_loss"], logs["d_fake"])
+        logs["unstable"] = float(unstable)
+        if unstable and self.stop_on_collapse:
+            self.stopped_on_collapse = True
+            self.model.stop_training = True
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """A grid from fixed latents every epoch: samples/epoch_NNNN.png and a TensorBoard image."""
+
+    def __init__(self, samples_dir: Path, log_dir: Path, count: int, seed: int, monitor: RunMonitor):
+        super().__init__()
+        self.samples_dir, self.count, self.seed, self.monitor = Path(samples_dir), count, seed, monitor
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "samples"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.diverged is not None:
+            return
+        images = self.model.generate(self.count, seed=self.seed)
+        grid = image_grid(images)
+        path = self.samples_dir / f"epoch_{epoch:04d}.png"
+        tmp = path.with_suffix(".tmp.png")
+        grid.save(tmp)
+        os.replace(tmp, path)
+        with self.writer.as_default():
+            tf.summary.image("samples", tf.convert_to_tensor(grid)[None], step=epoch)
+        self.writer.flush()
+
+
+class CheckpointSaver(keras.callbacks.Callback):
+    """Writes the training state at the end of each good epoch (tf.train.CheckpointManager
+    writes the data first and then swaps the index file, so a kill never leaves a checkpoint
+    that cannot be loaded)."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, epoch_variable: tf.Variable, monitor: RunMonitor):
+        super().__init__()
+        self.manager, self.epoch_variable, self.monitor = manager, epoch_variable, monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.diverged is not None:
+            return
+        self.epoch_variable.assign(epoch + 1)
+        self.manager.save(checkpoint_number=epoch + 1)
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """history.csv, one row per finished epoch with fixed columns (Keras' CSVLogger adds empty
+    ``val_*`` columns to runs without validation data)."""
+
+    COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "collapsed", "unstable",
+               "seconds")
+
+    def __init__(self, path: Path, monitor: RunMonitor):
+        super().__init__()
+        self.path, self.monitor = Path(path), monitor
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.diverged is not None or logs is None:
+            return
+        row = {**{k: float(v) for k, v in logs.items()}, "epoch": epoch,
+               "seconds": round(time.time() - self._started, 3)}
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.COLUMNS, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+            fh.flush()
+            os.fsync(fh.fileno())

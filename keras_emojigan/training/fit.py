@@ -1,0 +1,196 @@
+"""`emojigan fit`: build everything from a TrainConfig, train with Keras fit, write the run dir.
+
+RUN_DIR/
+  config.json        the run's TrainConfig (resuming compares against it)
+  logs/              TensorBoard: losses per step and epoch, D(x), D(G(z)), collapse, samples, hparams
+  samples/           epoch_NNNN.png, the same fixed latents every epoch
+  history.csv        one row per finished epoch
+  checkpoints/       tf.train checkpoints: networks, EMA, both optimizers, RNG step, epoch
+  saved_model/       the generator as a SavedModel (at the end)
+  gan.keras          the whole GAN as a Keras file, for fine-tuning (at the end)
+  summary.json       status, epochs, final metrics, first unstable epoch, wall time
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_emojigan.config import ConfigError, TrainConfig
+from keras_emojigan.data.pipeline import training_stream
+from keras_emojigan.data.sources import load_images
+from keras_emojigan.models.gan import EmojiGAN, build_gan
+from keras_emojigan.training.callbacks import CheckpointSaver, HistoryWriter, RunMonitor, SampleGrid
+from keras_emojigan.training.instability import InstabilityTracker
+
+HISTORY, SUMMARY, CONFIG = "history.csv", "summary.json", "config.json"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def build_from_config(config: TrainConfig) -> EmojiGAN:
+    keras.mixed_precision.set_global_policy(config.precision)
+    keras.utils.set_random_seed(config.seed)
+    gan = build_gan(config.model, resolution=config.resolution, latent_dim=config.latent_dim,
+                    latent_n=config.latent_n, components=config.components,
+                    sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
+                    augment_policy=config.diffaugment, ema_decay=config.ema_decay, seed=config.seed)
+    gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
+                keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
+    return gan
+
+
+def _checkpointing(gan: EmojiGAN, run_dir: Path):
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(gan=gan, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+                                     epoch=epoch)
+    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    return manager, epoch
+
+
+def restore_gan(run_dir: Path) -> tuple[EmojiGAN, TrainConfig, int]:
+    """The GAN of a run dir at its latest checkpoint, with its config and finished epochs."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).exists():
+        raise ConfigError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
+    config = TrainConfig.load(run_dir / CONFIG)
+    gan = build_from_config(config)
+    _, epoch = _checkpointing(gan, run_dir)
+    if int(epoch.numpy()) == 0:
+        raise ConfigError(f"{run_dir} has no checkpoint yet: let `emojigan fit` finish an epoch first")
+    return gan, config, int(epoch.numpy())
+
+
+def _read_history(run_dir: Path, keep_before: int) -> list[dict]:
+    """history.csv rows of finished epochs; rows of a killed epoch are dropped from the file."""
+    path = run_dir / HISTORY
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    kept = [row for row in rows if int(row["epoch"]) < keep_before]
+    if len(kept) != len(rows):
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(kept)
+        tmp.replace(path)
+    return kept
+
+
+def _write_json(path: Path, values: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(values, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if (run_dir / CONFIG).exists():
+        saved = TrainConfig.load(run_dir / CONFIG)
+        differences = saved.differences(config)
+        if differences:
+            raise ConfigError(f"{run_dir} holds a run with a different configuration:\n  "
+                              + "\n  ".join(differences)
+                              + "\nResume with the run's own settings (only --epochs may change) "
+                              "or start a new --run-dir.")
+    config.save(run_dir / CONFIG)
+
+
+def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log=print) -> dict:
+    """Train (or resume) the run in ``run_dir``; return its summary. Raises TrainingDiverged."""
+    config.validate()
+    run_dir = Path(run_dir)
+    _prepare_run_dir(config, run_dir)
+    started = time.time()
+    image_set = load_images(config.data, config.resolution)
+    gan = build_from_config(config)
+    manager, epoch_variable = _checkpointing(gan, run_dir)
+    initial_epoch = int(epoch_variable.numpy())
+    rows = _read_history(run_dir, initial_epoch)
+    tracker = InstabilityTracker.replay(rows)
+    log(f"TensorBoard: tensorboard --logdir {run_dir / 'logs'}")
+    if initial_epoch:
+        log(f"resuming {run_dir} at epoch {initial_epoch} of {config.epochs}")
+    monitor = RunMonitor(tracker, config.stop_on_collapse)
+    status = "finished"
+    if initial_epoch < config.epochs and not (config.stop_on_collapse and tracker.first_unstable_epoch is not None):
+        steps = len(image_set) // config.batch_size
+        stream = training_stream(image_set.images, config.batch_size, seed=config.seed,
+                                 first_epoch=initial_epoch, epochs=config.epochs)
+        log_dir = run_dir / "logs"
+        if initial_epoch == 0:
+            _write_hparams(log_dir, config)
+        all_callbacks = [
+            monitor,
+            SampleGrid(run_dir / "samples", log_dir, config.sample_count, config.seed, monitor),
+            HistoryWriter(run_dir / HISTORY, monitor),
+            keras.callbacks.TensorBoard(str(log_dir), update_freq=1, write_graph=False, profile_batch=0),
+            CheckpointSaver(manager, epoch_variable, monitor),
+            *callbacks,
+        ]
+        gan.fit(stream, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                callbacks=all_callbacks, verbose=verbose, shuffle=False)
+    if monitor.diverged:
+        status = "diverged"
+    elif tracker.first_unstable_epoch is not None and config.stop_on_collapse:
+        status = "stopped_on_collapse"
+    epochs_done = int(epoch_variable.numpy())
+    if status != "diverged":
+        _restore_latest(gan, manager)
+        from keras_emojigan.export import export_saved_model
+
+        export_saved_model(gan, run_dir / "saved_model",
+                           {"model": config.model, "epochs": epochs_done, "config": config.to_dict()})
+        gan.save(run_dir / "gan.keras")
+    summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, monitor.diverged)
+    _write_json(run_dir / SUMMARY, summary)
+    if status == "diverged":
+        raise TrainingDiverged(f"training diverged: {monitor.diverged}. The last good checkpoint "
+                               f"(epoch {epochs_done}) is kept in {run_dir / 'checkpoints'}; lower --lr "
+                               "or change the seed, then resume with the same --run-dir.")
+    return summary
+
+
+def _restore_latest(gan, manager):
+    """Keras fit leaves the weights of the last step; the export matches the last checkpoint."""
+    if manager.latest_checkpoint:
+        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+
+
+def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged) -> dict:
+    rows = _read_history(run_dir, epochs_done)
+    previous = json.loads((run_dir / SUMMARY).read_text()) if (run_dir / SUMMARY).exists() else {}
+    last = {k: float(v) for k, v in rows[-1].items() if k != "epoch"} if rows else {}
+    return {
+        "status": status,
+        "model": config.model,
+        "preset": config.preset,
+        "epochs_done": epochs_done,
+        "epochs": config.epochs,
+        "first_unstable_epoch": tracker.first_unstable_epoch,
+        "last_epoch": last,
+        "diverged": diverged,
+        "wall_seconds": round(previous.get("wall_seconds", 0.0) + seconds, 1),
+        "saved_model": str(run_dir / "saved_model") if status != "diverged" else None,
+    }
+
+
+def _write_hparams(log_dir: Path, config: TrainConfig) -> None:
+    from tensorboard.plugins.hparams import api as hp
+
+    writer = tf.summary.create_file_writer(str(log_dir / "hparams"))
+    values = {k: v for k, v in config.to_dict().items() if isinstance(v, (int, float, str, bool))}
+    with writer.as_default():
+        hp.hparams(values, trial_id=str(log_dir.parent.name))
+    writer.flush()
