@@ -110,5 +110,122 @@ def data_preview(source, output, per_class, columns, resolution):
                f"{', ' + str(len(image_set.skipped)) + ' files skipped' if image_set.skipped else ''})")
 
 
+# --- training ---------------------------------------------------------------------------
+EXIT_DIVERGED = 3
+
+
+def _parse_sets(pairs):
+    values = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
+        key, value = pair.split("=", 1)
+        values[key.strip().replace("-", "_")] = value
+    return values
+
+
+@main.command("fit")
+@click.option("--model", type=click.Choice(["dcgan", "deligan", "proposed"]), default=None,
+              help="Which GAN (default: proposed).")
+@click.option("--data", default=None, help="Data source (default: emoji-faces).")
+@click.option("--preset", type=click.Choice(["paper", "default", "modern", "smoke"]), default="default",
+              show_default=True)
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON file of config fields, applied over the preset.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--latent-n", type=click.IntRange(min=1), default=None,
+              help="N of the proposed GAN: z is expanded to n*N.")
+@click.option("--resolution", type=click.Choice(["32", "64", "128"]), default=None)
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default=None)
+@click.option("--seed", type=int, default=None)
+@click.option("--stop-on-collapse", is_flag=True, default=None,
+              help="Stop at the first unstable epoch (D wins; see training/instability.py).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Set any config field, e.g. --set diffaugment=color,translation --set ema_decay=0.999.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the run lives (default: runs/MODEL-PRESET-sSEED). An existing run resumes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent_n, resolution, precision,
+                seed, stop_on_collapse, sets, run_dir, quiet):
+    """Train a GAN (or resume the one in --run-dir) and export its generator."""
+    from keras_emojigan.config import ConfigError, make_config
+
+    overrides = {**_parse_sets(sets), "model": model, "data": data, "epochs": epochs,
+                 "batch_size": batch_size, "lr": lr, "latent_n": latent_n,
+                 "resolution": int(resolution) if resolution else None, "precision": precision,
+                 "seed": seed, "stop_on_collapse": stop_on_collapse}
+    try:
+        config = make_config(preset, config_file, **overrides)
+    except ConfigError as err:
+        raise UserError(str(err)) from None
+    run_dir = run_dir or Path("runs") / f"{config.model}-{config.preset}-s{config.seed}"
+    from keras_emojigan.training.fit import TrainingDiverged, fit
+
+    try:
+        summary = fit(config, run_dir, verbose=0 if quiet else "auto", log=click.echo)
+    except (ConfigError, sources.DataSourceError) as err:
+        raise UserError(str(err)) from None
+    except TrainingDiverged as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(EXIT_DIVERGED)
+    unstable = summary["first_unstable_epoch"]
+    click.echo(f"{summary['status']}: {summary['epochs_done']}/{summary['epochs']} epochs in {run_dir}"
+               + (f"; unstable from epoch {unstable}" if unstable is not None else "")
+               + f"; generator: {summary['saved_model']}")
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The SavedModel folder to write, e.g. saved_models/emoji.")
+def export_command(run_dir, output):
+    """Write the generator of RUN_DIR's latest checkpoint as a SavedModel."""
+    from keras_emojigan.config import ConfigError
+    from keras_emojigan.export import export_saved_model
+    from keras_emojigan.training.fit import restore_gan
+
+    try:
+        gan, config, epoch = restore_gan(run_dir)
+    except ConfigError as err:
+        raise UserError(str(err)) from None
+    export_saved_model(gan, output, {"model": config.model, "epochs": epoch, "config": config.to_dict()})
+    click.echo(f"wrote {output} ({config.model}, epoch {epoch}); inspect it with: "
+               f"saved_model_cli show --dir {output} --all")
+
+
+@main.command("sample")
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-n", "--count", type=click.IntRange(min=1, max=4096), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Grid PNG to write.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one PNG per image.")
+@click.option("--columns", type=click.IntRange(min=1), default=None)
+def sample_command(model_path, count, seed, output, out_dir, columns):
+    """Generate COUNT emoji from MODEL (a run dir or a SavedModel); same seed, same images."""
+    if output is None and out_dir is None:
+        raise click.UsageError("give -o GRID.png and/or --out-dir DIR")
+    from PIL import Image
+
+    from keras_emojigan.grid import image_grid
+    from keras_emojigan.serving_model import SavedModelError, load_generator
+
+    try:
+        generator = load_generator(model_path)
+    except SavedModelError as err:
+        raise UserError(str(err)) from None
+    images = generator.generate(count, seed)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        image_grid(images, columns).save(output)
+        click.echo(f"wrote {output}")
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(images):
+            Image.fromarray(image).save(out_dir / f"seed{seed}_{i:04d}.png")
+        click.echo(f"wrote {count} images to {out_dir}")
+
+
 if __name__ == "__main__":
     sys.exit(main())
