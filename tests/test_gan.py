@@ -1,0 +1,114 @@
+"""keras_emojigan.models: networks, DiffAugment and the EmojiGAN train step."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_emojigan.models import augment, networks
+from keras_emojigan.models.gan import build_gan
+
+
+def _gan(model="dcgan", **kwargs):
+    gan = build_gan(model, resolution=32, latent_dim=8, latent_n=2, components=4, ngf=4, ndf=4, **kwargs)
+    gan.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
+    return gan
+
+
+def _real(batch=8, resolution=32):
+    return tf.random.stateless_uniform([batch, resolution, resolution, 3], [1, 2], -1, 1)
+
+
+@pytest.mark.parametrize("resolution", [32, 64, 128])
+def test_network_shapes(resolution):
+    gan = build_gan("dcgan", resolution=resolution, latent_dim=8, ngf=2, ndf=2)
+    images = gan.generator(tf.zeros([2, gan.noise_dim]))
+    assert tuple(images.shape) == (2, resolution, resolution, 3)
+    assert tuple(gan.discriminator(images).shape) == (2, 1)
+    with pytest.raises(ValueError, match="resolution 48"):
+        networks.build_discriminator(48)
+
+
+def test_reference_widths_and_init():
+    gan = build_gan("dcgan", resolution=64)
+    widths = [layer.filters for layer in gan.generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert widths == [512, 256, 128, 64, 3]
+    kernel = gan.generator.get_layer("g_conv1").kernel.numpy()
+    assert tuple(kernel.shape[:2]) == (4, 4) and abs(kernel.std() - 0.02) < 0.002
+    gamma = gan.generator.get_layer("g_bn1").gamma.numpy()
+    assert abs(gamma.mean() - 1) < 0.01 and 0.01 < gamma.std() < 0.03
+
+
+@pytest.mark.parametrize("model", ["dcgan", "deligan", "proposed"])
+def test_train_step_changes_both_networks(model):
+    gan = _gan(model)
+    before_g = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    before_d = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    logs = gan.train_step(_real())
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "sigma_term"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    changed_g = [not np.array_equal(b, w.numpy()) for b, w in zip(before_g, gan.generator.trainable_weights, strict=True)]
+    changed_d = [not np.array_equal(b, w.numpy())
+                 for b, w in zip(before_d, gan.discriminator.trainable_weights, strict=True)]
+    assert all(changed_g) and all(changed_d)
+    assert 0 < float(logs["d_real"]) < 1 and 0 < float(logs["d_fake"]) < 1
+    if model == "deligan":  # the sigma regulariser is part of G's loss
+        assert float(logs["sigma_term"]) == pytest.approx(0.05 * 0.8 ** 2, rel=0.05)
+    else:
+        assert float(logs["sigma_term"]) == 0.0
+
+
+def test_sigma_term_reaches_the_generator_loss():
+    plain, regularised = _gan("deligan", seed=3), _gan("deligan", seed=3)
+    regularised.latent_layer.sigma_weight = 10.0
+    a, b = plain.train_step(_real()), regularised.train_step(_real())
+    assert float(b["g_loss"]) - float(a["g_loss"]) == pytest.approx(float(b["sigma_term"]) - float(a["sigma_term"]),
+                                                                     rel=1e-3)
+    assert float(b["sigma_term"]) == pytest.approx(10 * 0.64, rel=1e-4)
+
+
+def test_generate_is_seeded():
+    gan = _gan("proposed")
+    a, b, c = gan.generate(4, seed=7), gan.generate(4, seed=7), gan.generate(4, seed=8)
+    assert a.dtype == np.uint8 and a.shape == (4, 32, 32, 3)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_ema_generator_follows_the_generator():
+    gan = _gan("dcgan", ema_decay=0.5)
+    start = [w.numpy().copy() for w in gan.ema_generator.trainable_weights]
+    for _ in range(3):
+        gan.train_step(_real())
+    live = gan.generator.trainable_weights
+    ema = gan.ema_generator.trainable_weights
+    assert gan.sampling_generator is gan.ema_generator
+    for s, e, w in zip(start, ema, live, strict=True):
+        assert not np.array_equal(s, e.numpy())  # it moved...
+        assert not np.array_equal(e.numpy(), w.numpy())  # ...but lags the live weights
+
+
+def test_diffaugment_is_seeded_and_keeps_shapes():
+    images = _real(4)
+    policy = augment.parse_policy("color,translation,cutout")
+    a = augment.diff_augment(images, policy, tf.constant([1, 2], tf.int64))
+    b = augment.diff_augment(images, policy, tf.constant([1, 2], tf.int64))
+    c = augment.diff_augment(images, policy, tf.constant([1, 3], tf.int64))
+    assert a.shape == images.shape
+    assert np.array_equal(a.numpy(), b.numpy()) and not np.array_equal(a.numpy(), c.numpy())
+    cut = augment.diff_augment(tf.ones([8, 32, 32, 3]), ("cutout",), tf.constant([0, 0], tf.int64)).numpy()
+    zero_fraction = (cut == 0).mean(axis=(1, 2, 3))
+    assert (zero_fraction > 0).all() and (zero_fraction <= 0.25 + 1e-6).all()  # a 16x16 hole at most
+    shifted = augment.diff_augment(tf.ones([8, 32, 32, 3]), ("translation",), tf.constant([0, 5], tf.int64)).numpy()
+    assert set(np.unique(shifted)) <= {0.0, 1.0} and (shifted == 1).mean() > 0.7
+    assert augment.diff_augment(images, (), None) is images
+    with pytest.raises(ValueError, match="zoom"):
+        augment.parse_policy("color,zoom")
+
+
+def test_keras_file_round_trip(tmp_path):
+    gan = _gan("deligan", ema_decay=0.9)
+    gan.train_step(_real())
+    gan.save(tmp_path / "gan.keras")
+    restored = keras.saving.load_model(tmp_path / "gan.keras", compile=False)
+    assert np.array_equal(restored.generate(3, seed=1), gan.generate(3, seed=1))
+    assert restored.latent_layer.components == 4
