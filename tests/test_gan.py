@@ -47,7 +47,8 @@ def test_train_step_changes_both_networks(model):
     logs = gan.train_step(_real())
     assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "sigma_term"}
     assert all(np.isfinite(float(v)) for v in logs.values())
-    changed_g = [not np.array_equal(b, w.numpy()) for b, w in zip(before_g, gan.generator.trainable_weights, strict=True)]
+    changed_g = [not np.array_equal(b, w.numpy())
+                 for b, w in zip(before_g, gan.generator.trainable_weights, strict=True)]
     changed_d = [not np.array_equal(b, w.numpy())
                  for b, w in zip(before_d, gan.discriminator.trainable_weights, strict=True)]
     assert all(changed_g) and all(changed_d)

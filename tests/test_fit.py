@@ -1,0 +1,181 @@
+"""emojigan fit / export / sample end to end: run dir, SavedModel, resume after SIGKILL, NaN, errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from keras_emojigan.cli import main
+from keras_emojigan.config import ConfigError, make_config
+from keras_emojigan.training import fit as fit_module
+from keras_emojigan.training.instability import PATIENCE, InstabilityTracker
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("model", ["dcgan", "deligan", "proposed"])
+def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tmp_path):
+    run_dir = tmp_path / model
+    result = cli("fit", "--preset", "smoke", "--model", model, "--run-dir", run_dir, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "tensorboard --logdir" in result.output and "finished: 2/2 epochs" in result.output
+    for name in ["config.json", "history.csv", "summary.json", "gan.keras", "saved_model/saved_model.pb",
+                 "samples/epoch_0000.png", "samples/epoch_0001.png", "checkpoints/checkpoint"]:
+        assert (run_dir / name).exists(), name
+    assert any((run_dir / "logs" / "train").iterdir()) and any((run_dir / "logs" / "samples").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2 and summary["model"] == model
+    rows = (run_dir / "history.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,d_loss,g_loss,d_real,d_fake") and len(rows) == 3
+    # the SavedModel, in a fresh process: both signatures, uint8, right shape, seeded
+    script = textwrap.dedent(f"""
+        import json, numpy as np, tensorflow as tf
+        m = tf.saved_model.load({str(run_dir / 'saved_model')!r})
+        g = m.signatures["generate"]
+        a = g(count=tf.constant(5), seed=tf.constant(3, tf.int64))["images"].numpy()
+        b = g(count=tf.constant(5), seed=tf.constant(3, tf.int64))["images"].numpy()
+        c = g(count=tf.constant(5), seed=tf.constant(4, tf.int64))["images"].numpy()
+        dim = m.signatures["serving_default"].structured_input_signature[1]["latent"].shape[1]
+        s = m.signatures["serving_default"](latent=tf.zeros([2, dim]))["images"].numpy()
+        print(json.dumps([str(a.dtype), a.shape, bool((a == b).all()), bool((a == c).all()), str(s.dtype), s.shape]))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV, check=True)
+    dtype, shape, same, same_other, s_dtype, s_shape = json.loads(out.stdout.strip().splitlines()[-1])
+    assert dtype == s_dtype == "uint8" and shape == [5, 64, 64, 3] and s_shape == [2, 64, 64, 3]
+    assert same and not same_other
+    # sample from the run dir, and export + sample from the export
+    grid = tmp_path / "grid.png"
+    assert cli("sample", run_dir, "-n", 9, "--seed", 3, "-o", grid).exit_code == 0 and grid.exists()
+    export = tmp_path / "export"
+    assert cli("export", run_dir, "-o", export).exit_code == 0
+    assert (export / "saved_model.pb").exists() and (export / "emojigan.json").exists()
+    singles = tmp_path / "singles"
+    assert cli("sample", export, "-n", 3, "--out-dir", singles).exit_code == 0
+    assert len(list(singles.glob("*.png"))) == 3
+
+
+def test_killed_run_resumes_and_finishes_with_the_right_epochs(tmp_path):
+    run_dir = tmp_path / "killed"
+    args = [sys.executable, "-m", "keras_emojigan.cli", "fit", "--preset", "smoke", "--model", "proposed",
+            "--epochs", "5", "--run-dir", str(run_dir), "--quiet"]
+    proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (run_dir / "checkpoints" / "ckpt-2.index").exists():
+        assert proc.poll() is None, "fit ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(0.4)  # into epoch 3
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resuming" in result.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["epochs_done"] == 5 and summary["status"] == "finished"
+    epochs = [int(line.split(",")[0]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == [0, 1, 2, 3, 4]
+    assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 5
+
+
+def test_resume_is_exact(tmp_path):
+    """Two epochs then one more equals three epochs straight: data order, RNG and optimizers resume."""
+    config = make_config("smoke", model="deligan", epochs=3)
+    straight = fit_module.fit(config, tmp_path / "straight", verbose=0, log=lambda *_: None)
+    fit_module.fit(make_config("smoke", model="deligan", epochs=2), tmp_path / "split", verbose=0, log=lambda *_: None)
+    split = fit_module.fit(config, tmp_path / "split", verbose=0, log=lambda *_: None)
+    assert split["epochs_done"] == straight["epochs_done"] == 3
+    np.testing.assert_allclose(split["last_epoch"]["g_loss"], straight["last_epoch"]["g_loss"], rtol=1e-4)
+    np.testing.assert_allclose(split["last_epoch"]["d_loss"], straight["last_epoch"]["d_loss"], rtol=1e-4)
+
+
+class PoisonDiscriminator(keras.callbacks.Callback):
+    """Puts a NaN into D's weights at the given step of the first epoch."""
+
+    def __init__(self, epoch, step):
+        super().__init__()
+        self.at = (epoch, step)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            weight = self.model.discriminator.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, np.float32))
+
+
+def test_nan_stops_the_run_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
+    run_dir = tmp_path / "nan"
+    with pytest.raises(fit_module.TrainingDiverged, match="non-finite at epoch 1"):
+        fit_module.fit(make_config("smoke", model="dcgan", epochs=3), run_dir, verbose=0,
+                       callbacks=[PoisonDiscriminator(1, 3)], log=lambda *_: None)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "diverged" and summary["epochs_done"] == 1
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 2  # header + epoch 0
+    gan, _, epoch = fit_module.restore_gan(run_dir)
+    assert epoch == 1 and all(np.isfinite(w.numpy()).all() for w in gan.discriminator.weights)
+
+
+def test_diverged_run_exits_with_code_3(tmp_path, monkeypatch):
+    def diverge(*args, **kwargs):
+        raise fit_module.TrainingDiverged("d_loss became non-finite")
+
+    monkeypatch.setattr(fit_module, "fit", diverge)
+    result = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--run-dir", str(tmp_path / "x")])
+    assert result.exit_code == 3 and "non-finite" in result.output
+
+
+def test_mismatching_config_is_refused_naming_the_field(tmp_path):
+    run_dir = tmp_path / "run"
+    fit_module._prepare_run_dir(make_config("smoke", model="dcgan"), run_dir)
+    result = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--model", "dcgan", "--lr", "0.01",
+                                       "--run-dir", str(run_dir)])
+    assert result.exit_code == 2 and "lr: 0.0002 (in the run) != 0.01 (requested)" in result.output
+    with pytest.raises(ConfigError, match="model"):
+        fit_module._prepare_run_dir(make_config("smoke", model="deligan"), run_dir)
+    fit_module._prepare_run_dir(make_config("smoke", model="dcgan", epochs=9), run_dir)  # more epochs: fine
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", "stylegan"], "Invalid value for '--model'"),
+    (["--epochs", "0"], "Invalid value for '--epochs'"),
+    (["--latent-n", "0"], "Invalid value for '--latent-n'"),
+    (["--set", "nonsense=1"], "unknown field(s) nonsense"),
+    (["--set", "ema_decay=2"], "ema_decay=2.0"),
+    (["--set", "novalue"], "is not KEY=VALUE"),
+    (["--data", "/no/such/folder", "--preset", "smoke"], "does not exist"),
+])
+def test_bad_flags_are_click_errors_not_tracebacks(args, message, tmp_path):
+    result = CliRunner().invoke(main, ["fit", "--run-dir", str(tmp_path / "r"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_sample_and_export_errors(tmp_path):
+    result = CliRunner().invoke(main, ["sample", str(tmp_path), "-o", str(tmp_path / "g.png")])
+    assert result.exit_code == 2 and "no SavedModel" in result.output
+    result = CliRunner().invoke(main, ["export", str(tmp_path), "-o", str(tmp_path / "e")])
+    assert result.exit_code == 2 and "not a run dir" in result.output
+
+
+def test_instability_definition():
+    tracker = InstabilityTracker()
+    collapsed, healthy = (0.01, 0.01), (0.6, 0.4)
+    history = [healthy, collapsed, collapsed, healthy] + [collapsed] * PATIENCE + [healthy]
+    flags = [tracker.update(epoch, *values) for epoch, values in enumerate(history)]
+    assert tracker.first_unstable_epoch == 4
+    assert flags == [False] * 6 + [True, True]
+    rows = [{"epoch": e, "d_loss": d, "d_fake": f} for e, (d, f) in enumerate(history)]
+    assert InstabilityTracker.replay(rows).first_unstable_epoch == 4
