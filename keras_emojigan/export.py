@@ -29,16 +29,13 @@ class GeneratorModule(tf.Module):
     def __init__(self, generator, noise_dim: int):
         super().__init__()
         self.generator, self.noise_dim = generator, noise_dim
-        self.serve = tf.function(self._serve, input_signature=[
+        self.serve = tf.function(self._images, input_signature=[
             tf.TensorSpec([None, noise_dim], tf.float32, name="latent")])
         self.generate = tf.function(self._generate, input_signature=[
             tf.TensorSpec([], tf.int32, name="count"), tf.TensorSpec([], tf.int64, name="seed")])
 
     def _images(self, latent):
         return {"images": from_unit_range(tf.cast(self.generator(latent, training=False), tf.float32))}
-
-    def _serve(self, latent):
-        return self._images(latent)
 
     def _generate(self, count, seed):
         return self._images(noise_for(count, seed, self.noise_dim))

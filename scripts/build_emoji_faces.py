@@ -184,22 +184,28 @@ class RasterDesign(Design):
         super().__init__(name, package, licence, attribution)
         self.folder, self.pattern, self.upper = folder, pattern, upper
 
-    def draw(self, emoji):
+    def find(self, emoji: Emoji) -> Path | None:
+        """The emoji's file, with or without FE0F in its name, or None."""
         for key in _variants(emoji.codepoints):
             path = self.root / self.folder / self.pattern.format(key if self.upper else key.lower())
             if path.exists():
-                with Image.open(path) as im:
-                    return im.convert("RGBA")
+                return path
         return None
+
+    def draw(self, emoji):
+        path = self.find(emoji)
+        if path is None:
+            return None
+        with Image.open(path) as im:
+            return im.convert("RGBA")
 
 
 class SvgFileDesign(RasterDesign):
+    """SVG files in a folder, one per emoji, named by code points."""
+
     def draw(self, emoji):
-        for key in _variants(emoji.codepoints):
-            path = self.root / self.folder / self.pattern.format(key if self.upper else key.lower())
-            if path.exists():
-                return render_svg(path.read_text(encoding="utf-8"))
-        return None
+        path = self.find(emoji)
+        return None if path is None else render_svg(path.read_text(encoding="utf-8"))
 
 
 class IconifyDesign(Design):
@@ -244,24 +250,19 @@ class FontDesign(Design):
         self.font_path, self.size = font_path, size
 
     def prepare(self, cache):
+        from fontTools.ttLib import TTFont  # in the `data` extra; only the build needs it
+
         super().prepare(cache)
         self.font = ImageFont.truetype(str(self.root / self.font_path), self.size)
+        self.cmap = set(TTFont(str(self.root / self.font_path))["cmap"].getBestCmap())
 
     def draw(self, emoji):
-        if any(ord(c) not in self._cmap for c in emoji.char if ord(c) not in (0xFE0F, 0x200D)):
+        if any(ord(c) not in self.cmap for c in emoji.char if ord(c) not in (0xFE0F, 0x200D)):
             return None
         canvas = Image.new("RGBA", (self.size * 2, self.size * 2), (0, 0, 0, 0))
         ImageDraw.Draw(canvas).text((self.size // 4, self.size // 4), emoji.char,
                                     font=self.font, embedded_color=True)
         return canvas
-
-    @property
-    def _cmap(self):
-        if not hasattr(self, "_cmap_cache"):
-            from fontTools.ttLib import TTFont  # matplotlib's dependency; only the build needs it
-
-            self._cmap_cache = set(TTFont(str(self.root / self.font_path))["cmap"].getBestCmap())
-        return self._cmap_cache
 
 
 def slug(name: str) -> str:

@@ -61,6 +61,10 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tmp_path
     export = tmp_path / "export"
     assert cli("export", run_dir, "-o", export).exit_code == 0
     assert (export / "saved_model.pb").exists() and (export / "emojigan.json").exists()
+    # fit's own export holds the weights of the last checkpoint, from which `export` builds
+    from keras_emojigan.serving_model import load_generator
+
+    assert np.array_equal(load_generator(run_dir).generate(4, 11), load_generator(export).generate(4, 11))
     singles = tmp_path / "singles"
     assert cli("sample", export, "-n", 3, "--out-dir", singles).exit_code == 0
     assert len(list(singles.glob("*.png"))) == 3

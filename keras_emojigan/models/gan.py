@@ -50,8 +50,8 @@ class EmojiGAN(keras.Model):
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator, self.discriminator = generator, discriminator
-        self.augment_policy = ",".join(augment.parse_policy(augment_policy))
         self._policy = augment.parse_policy(augment_policy)
+        self.augment_policy = ",".join(self._policy)
         self.ema_decay, self.seed = float(ema_decay), int(seed)
         self.ema_generator = None
         if self.ema_decay > 0:
@@ -93,7 +93,7 @@ class EmojiGAN(keras.Model):
 
     # --- training ---
     def _step_seeds(self):
-        step = self.step_counter.value if hasattr(self.step_counter, "value") else self.step_counter
+        step = self.step_counter.value
         self.step_counter.assign_add(1)
         base = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
         return tf.random.experimental.stateless_split(base, num=4)
@@ -167,6 +167,3 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
     discriminator = networks.build_discriminator(resolution, ndf, seed)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     seed=seed, name=f"emojigan_{model}")
-
-
-

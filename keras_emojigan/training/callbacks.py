@@ -27,7 +27,6 @@ class RunMonitor(keras.callbacks.Callback):
         super().__init__()
         self.tracker, self.stop_on_collapse = tracker, stop_on_collapse
         self.diverged: str | None = None  # what went non-finite, where
-        self.stopped_on_collapse = False
         self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -46,7 +45,6 @@ class RunMonitor(keras.callbacks.Callback):
         unstable = self.tracker.update(epoch, logs["d_loss"], logs["d_fake"])
         logs["unstable"] = float(unstable)
         if unstable and self.stop_on_collapse:
-            self.stopped_on_collapse = True
             self.model.stop_training = True
 
 

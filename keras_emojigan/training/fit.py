@@ -123,8 +123,11 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     if initial_epoch:
         log(f"resuming {run_dir} at epoch {initial_epoch} of {config.epochs}")
     monitor = RunMonitor(tracker, config.stop_on_collapse)
-    status = "finished"
-    if initial_epoch < config.epochs and not (config.stop_on_collapse and tracker.first_unstable_epoch is not None):
+
+    def stopped_on_collapse():
+        return config.stop_on_collapse and tracker.first_unstable_epoch is not None
+
+    if initial_epoch < config.epochs and not stopped_on_collapse():
         steps = len(image_set) // config.batch_size
         stream = training_stream(image_set.images, config.batch_size, seed=config.seed,
                                  first_epoch=initial_epoch, epochs=config.epochs)
@@ -141,13 +144,10 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         ]
         gan.fit(stream, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                 callbacks=all_callbacks, verbose=verbose, shuffle=False)
-    if monitor.diverged:
-        status = "diverged"
-    elif tracker.first_unstable_epoch is not None and config.stop_on_collapse:
-        status = "stopped_on_collapse"
+    status = "diverged" if monitor.diverged else "stopped_on_collapse" if stopped_on_collapse() else "finished"
     epochs_done = int(epoch_variable.numpy())
     if status != "diverged":
-        _restore_latest(gan, manager)
+        # The weights are those of the last checkpoint: it is written at the end of the last epoch.
         from keras_emojigan.export import export_saved_model
 
         export_saved_model(gan, run_dir / "saved_model",
@@ -160,12 +160,6 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
                                f"(epoch {epochs_done}) is kept in {run_dir / 'checkpoints'}; lower --lr "
                                "or change the seed, then resume with the same --run-dir.")
     return summary
-
-
-def _restore_latest(gan, manager):
-    """Keras fit leaves the weights of the last step; the export matches the last checkpoint."""
-    if manager.latest_checkpoint:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
 
 
 def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged) -> dict:
