@@ -61,6 +61,12 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tmp_path
     export = tmp_path / "export"
     assert cli("export", run_dir, "-o", export).exit_code == 0
     assert (export / "saved_model.pb").exists() and (export / "emojigan.json").exists()
+    cli_tool = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli_tool, "show", "--dir", str(export), "--all"], capture_output=True, text=True,
+                           env=ENV, check=True).stdout
+    assert "signature_def['serving_default']" in shown and "signature_def['generate']" in shown
+    assert "inputs['latent']" in shown and "inputs['count']" in shown and "inputs['seed']" in shown
+    assert shown.count("DT_UINT8") >= 2
     # fit's own export holds the weights of the last checkpoint, from which `export` builds
     from keras_emojigan.serving_model import load_generator
 
