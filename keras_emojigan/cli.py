@@ -140,6 +140,13 @@ def _parse_sets(pairs):
 @click.option("--resolution", type=click.Choice(["32", "64", "128"]), default=None)
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default=None)
 @click.option("--seed", type=int, default=None)
+@click.option("--eval-every", type=click.IntRange(min=0), default=None,
+              help="Epochs between IS/FID/KID evaluations (0 = never).")
+@click.option("--eval-samples", type=click.IntRange(min=2), default=None, help="Generated images per evaluation.")
+@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default=None,
+              help="Feature extractor for the metrics (auto: inception if its weights are here, else emoji).")
+@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
+              help="InceptionV3 ImageNet weights (.h5) when they are not in the Keras cache.")
 @click.option("--stop-on-collapse", is_flag=True, default=None,
               help="Stop at the first unstable epoch (D wins; see training/instability.py).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -148,14 +155,15 @@ def _parse_sets(pairs):
               help="Where the run lives (default: runs/MODEL-PRESET-sSEED). An existing run resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent_n, resolution, precision,
-                seed, stop_on_collapse, sets, run_dir, quiet):
+                seed, eval_every, eval_samples, extractor, inception_weights, stop_on_collapse, sets, run_dir, quiet):
     """Train a GAN (or resume the one in --run-dir) and export its generator."""
     from keras_emojigan.config import ConfigError, make_config
 
     overrides = {**_parse_sets(sets), "model": model, "data": data, "epochs": epochs,
                  "batch_size": batch_size, "lr": lr, "latent_n": latent_n,
                  "resolution": int(resolution) if resolution else None, "precision": precision,
-                 "seed": seed, "stop_on_collapse": stop_on_collapse}
+                 "seed": seed, "eval_every": eval_every, "eval_samples": eval_samples, "extractor": extractor,
+                 "inception_weights": inception_weights, "stop_on_collapse": stop_on_collapse}
     try:
         config = make_config(preset, config_file, **overrides)
     except ConfigError as err:
@@ -170,9 +178,11 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
     except TrainingDiverged as err:
         click.echo(f"Error: {err}", err=True)
         sys.exit(EXIT_DIVERGED)
-    unstable = summary["first_unstable_epoch"]
+    unstable, best = summary["first_unstable_epoch"], summary["best_fid_epoch"]
     click.echo(f"{summary['status']}: {summary['epochs_done']}/{summary['epochs']} epochs in {run_dir}"
                + (f"; unstable from epoch {unstable}" if unstable is not None else "")
+               + (f"; best FID {summary['best_fid']:.4g} ({summary['extractor']}) at epoch {best}"
+                  if best is not None else "")
                + f"; generator: {summary['saved_model']}")
 
 
@@ -180,17 +190,19 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="The SavedModel folder to write, e.g. saved_models/emoji.")
-def export_command(run_dir, output):
-    """Write the generator of RUN_DIR's latest checkpoint as a SavedModel."""
+@click.option("--best", is_flag=True, help="Export the best-FID checkpoint instead of the latest.")
+def export_command(run_dir, output, best):
+    """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
     from keras_emojigan.config import ConfigError
     from keras_emojigan.export import export_saved_model
     from keras_emojigan.training.fit import restore_gan
 
     try:
-        gan, config, epoch = restore_gan(run_dir)
+        gan, config, epoch = restore_gan(run_dir, best=best)
     except ConfigError as err:
         raise UserError(str(err)) from None
-    export_saved_model(gan, output, {"model": config.model, "epochs": epoch, "config": config.to_dict()})
+    export_saved_model(gan, output, {"model": config.model, "epochs": epoch, "best_fid": best,
+                                     "config": config.to_dict()})
     click.echo(f"wrote {output} ({config.model}, epoch {epoch}); inspect it with: "
                f"saved_model_cli show --dir {output} --all")
 
@@ -225,6 +237,54 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
         for i, image in enumerate(images):
             Image.fromarray(image).save(out_dir / f"seed{seed}_{i:04d}.png")
         click.echo(f"wrote {count} images to {out_dir}")
+
+
+# --- evaluation -------------------------------------------------------------------------
+@main.command("evaluate")
+@click.argument("target", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--real", "real_source", default=None,
+              help="Real images (a data source; default: the run's data, else emoji-faces).")
+@click.option("--fake", "fake_source", default=None,
+              help="Generated images as a data source, instead of TARGET (compare any two folders).")
+@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default="auto",
+              show_default=True)
+@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None)
+@click.option("--tfhub-module", default=None, help="A local folder (or handle) of TF-GAN's Inception module.")
+@click.option("-n", "--num-samples", type=click.IntRange(min=2), default=800, show_default=True,
+              help="Images to generate from TARGET.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--metrics", default="is,fid,kid,pr", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate_command(target, real_source, fake_source, extractor, inception_weights, tfhub_module, num_samples,
+                     seed, metrics, as_json):
+    """IS, FID, KID and precision/recall of TARGET (a run dir or a SavedModel), or of --fake vs --real."""
+    if (target is None) == (fake_source is None):
+        raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
+    from keras_emojigan.metrics.evaluate import evaluate_images
+    from keras_emojigan.metrics.extractors import ExtractorUnavailable, get_extractor
+    from keras_emojigan.serving_model import SavedModelError, load_generator
+
+    try:
+        chosen = get_extractor(extractor, inception_weights=inception_weights, tfhub_module=tfhub_module)
+        if fake_source is not None:
+            real = _load(real_source or sources.EMBEDDED)
+            fake = _load(fake_source, real.resolution).images
+            seed, described = None, str(fake_source)
+        else:
+            generator = load_generator(target)
+            run_config = generator.metadata.get("config", {})
+            real = _load(real_source or run_config.get("data", sources.EMBEDDED), generator.resolution)
+            fake = generator.generate(num_samples, seed)
+            described = str(target)
+        result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")))
+    except (ExtractorUnavailable, SavedModelError, ValueError) as err:
+        raise UserError(str(err)) from None
+    result = {"target": described, "real": real.source, **result}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:12s} {value:.6g}" if isinstance(value, float) else f"{key:12s} {value}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 MODELS = ("dcgan", "deligan", "proposed")
 PRECISIONS = ("float32", "mixed_bfloat16")
+EXTRACTORS = ("auto", "inception", "tfhub", "emoji")
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,10 @@ class TrainConfig:
     seed: int = 0
     stop_on_collapse: bool = False
     sample_count: int = 64  # images in the per-epoch sample grid
+    eval_every: int = 5  # epochs between IS/FID/KID evaluations; 0 = never
+    eval_samples: int = 800  # generated images per evaluation (the real side is the whole data set)
+    extractor: str = "auto"  # inception | tfhub | emoji | auto (inception if its weights are here)
+    inception_weights: str = ""  # path to InceptionV3 ImageNet .h5 ("" = the Keras cache)
     preset: str = "default"
 
     def validate(self) -> TrainConfig:
@@ -56,7 +61,7 @@ class TrainConfig:
         need(self.model in MODELS, "model", f"use one of {', '.join(MODELS)}")
         need(self.resolution in (32, 64, 128), "resolution", "use 32, 64 or 128")
         for field in ("epochs", "batch_size", "latent_dim", "latent_n", "components", "ngf", "ndf",
-                      "sample_count"):
+                      "sample_count", "eval_samples"):
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
                  "must be an integer >= 1")
         need(self.lr > 0, "lr", "must be > 0")
@@ -64,6 +69,8 @@ class TrainConfig:
         need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
         need(self.sigma_weight >= 0, "sigma_weight", "must be >= 0")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
+        need(isinstance(self.eval_every, int) and self.eval_every >= 0, "eval_every", "must be an integer >= 0")
+        need(self.extractor in EXTRACTORS, "extractor", f"use one of {', '.join(EXTRACTORS)}")
         from keras_emojigan.models.augment import parse_policy
 
         try:
@@ -93,7 +100,8 @@ class TrainConfig:
     def load(cls, path: Path) -> TrainConfig:
         return cls.from_dict(read_json_object(path), origin=str(path))
 
-    def differences(self, other: TrainConfig, ignore=("epochs", "stop_on_collapse")) -> list[str]:
+    def differences(self, other: TrainConfig,
+                    ignore=("epochs", "stop_on_collapse", "inception_weights")) -> list[str]:
         """Fields where ``other`` differs, as 'field: mine -> other' lines."""
         return [f"{k}: {v!r} (in the run) != {getattr(other, k)!r} (requested)"
                 for k, v in self.to_dict().items() if k not in ignore and getattr(other, k) != v]
@@ -124,7 +132,8 @@ PRESETS: dict[str, dict] = {
     "modern": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100,
                "diffaugment": "color,translation,cutout", "ema_decay": 0.999},
     "smoke": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 2, "ngf": 8, "ndf": 8,
-              "latent_dim": 16, "components": 8, "sample_count": 16},
+              "latent_dim": 16, "components": 8, "sample_count": 16, "eval_every": 1, "eval_samples": 64,
+              "extractor": "emoji"},
 }
 
 

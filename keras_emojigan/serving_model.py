@@ -25,6 +25,10 @@ class LoadedGenerator:
         metadata = self.path / METADATA_FILE
         self.metadata = json.loads(metadata.read_text()) if metadata.exists() else {}
 
+    @property
+    def resolution(self) -> int:
+        return int(self.module.signatures["serving_default"].structured_outputs["images"].shape[1])
+
     def generate(self, count: int, seed: int = 0) -> np.ndarray:
         import tensorflow as tf
 

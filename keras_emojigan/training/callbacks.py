@@ -92,7 +92,7 @@ class HistoryWriter(keras.callbacks.Callback):
     ``val_*`` columns to runs without validation data)."""
 
     COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "collapsed", "unstable",
-               "seconds")
+               "is_mean", "fid", "kid", "seconds")
 
     def __init__(self, path: Path, monitor: RunMonitor):
         super().__init__()
@@ -108,9 +108,37 @@ class HistoryWriter(keras.callbacks.Callback):
                "seconds": round(time.time() - self._started, 3)}
         new = not self.path.exists()
         with open(self.path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(fh, fieldnames=self.COLUMNS, extrasaction="ignore", restval="")
             if new:
                 writer.writeheader()
             writer.writerow(row)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+class EpochEvaluator(keras.callbacks.Callback):
+    """IS, FID and KID every ``every`` epochs (into the epoch's logs, so history.csv and
+    TensorBoard get them); the checkpoint of the best-FID epoch is kept in ``best_manager``."""
+
+    def __init__(self, every: int, count: int, seed: int, real_images, extractor, monitor: RunMonitor,
+                 best_manager: tf.train.CheckpointManager, best_fid: float | None = None):
+        super().__init__()
+        self.every, self.count, self.seed, self.real_images = every, count, seed, real_images
+        self.extractor, self.monitor, self.best_manager = extractor, monitor, best_manager
+        self.best_fid = best_fid
+        self.real_features = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.diverged is not None or logs is None or (epoch + 1) % self.every:
+            return
+        from keras_emojigan.metrics.evaluate import evaluate_images
+
+        if self.real_features is None:  # the real side never changes: extract it once
+            self.real_features = self.extractor.features(self.real_images)
+        fake = self.model.generate(self.count, seed=self.seed)
+        result = evaluate_images(self.real_images, fake, self.extractor, seed=self.seed,
+                                 metrics=("is", "fid", "kid"), real_features=self.real_features)
+        logs.update({"is_mean": result["is_mean"], "fid": result["fid"], "kid": result["kid"]})
+        if self.best_fid is None or result["fid"] < self.best_fid:
+            self.best_fid = result["fid"]
+            self.best_manager.save(checkpoint_number=epoch + 1)

@@ -6,6 +6,7 @@ RUN_DIR/
   samples/           epoch_NNNN.png, the same fixed latents every epoch
   history.csv        one row per finished epoch
   checkpoints/       tf.train checkpoints: networks, EMA, both optimizers, RNG step, epoch
+  checkpoints/best/  the checkpoint of the best-FID epoch (when --eval-every > 0)
   saved_model/       the generator as a SavedModel (at the end)
   gan.keras          the whole GAN as a Keras file, for fine-tuning (at the end)
   summary.json       status, epochs, final metrics, first unstable epoch, wall time
@@ -25,7 +26,13 @@ from keras_emojigan.config import ConfigError, TrainConfig
 from keras_emojigan.data.pipeline import training_stream
 from keras_emojigan.data.sources import load_images
 from keras_emojigan.models.gan import EmojiGAN, build_gan
-from keras_emojigan.training.callbacks import CheckpointSaver, HistoryWriter, RunMonitor, SampleGrid
+from keras_emojigan.training.callbacks import (
+    CheckpointSaver,
+    EpochEvaluator,
+    HistoryWriter,
+    RunMonitor,
+    SampleGrid,
+)
 from keras_emojigan.training.instability import InstabilityTracker
 
 HISTORY, SUMMARY, CONFIG = "history.csv", "summary.json", "config.json"
@@ -47,26 +54,30 @@ def build_from_config(config: TrainConfig) -> EmojiGAN:
     return gan
 
 
-def _checkpointing(gan: EmojiGAN, run_dir: Path):
+def _checkpointing(gan: EmojiGAN, run_dir: Path, *, best: bool = False):
+    """The run's checkpoint managers (latest, best-FID), restored from the latest (or best) one."""
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(gan=gan, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
                                      epoch=epoch)
     manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    return manager, epoch
+    best_manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints" / "best"), max_to_keep=1)
+    source = best_manager if best else manager
+    if source.latest_checkpoint:
+        checkpoint.restore(source.latest_checkpoint).assert_existing_objects_matched()
+    return manager, best_manager, epoch
 
 
-def restore_gan(run_dir: Path) -> tuple[EmojiGAN, TrainConfig, int]:
-    """The GAN of a run dir at its latest checkpoint, with its config and finished epochs."""
+def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainConfig, int]:
+    """The GAN of a run dir at its latest (or best-FID) checkpoint, with its config and epoch."""
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).exists():
         raise ConfigError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
     config = TrainConfig.load(run_dir / CONFIG)
     gan = build_from_config(config)
-    _, epoch = _checkpointing(gan, run_dir)
+    _, _, epoch = _checkpointing(gan, run_dir, best=best)
     if int(epoch.numpy()) == 0:
-        raise ConfigError(f"{run_dir} has no checkpoint yet: let `emojigan fit` finish an epoch first")
+        what = "best-FID checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
+        raise ConfigError(f"{run_dir} has no {what}: let `emojigan fit` finish an epoch first")
     return gan, config, int(epoch.numpy())
 
 
@@ -115,7 +126,8 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     started = time.time()
     image_set = load_images(config.data, config.resolution)
     gan = build_from_config(config)
-    manager, epoch_variable = _checkpointing(gan, run_dir)
+    manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
+    extractor = _extractor(config) if config.eval_every else None
     initial_epoch = int(epoch_variable.numpy())
     rows = _read_history(run_dir, initial_epoch)
     tracker = InstabilityTracker.replay(rows)
@@ -137,6 +149,8 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         all_callbacks = [
             monitor,
             SampleGrid(run_dir / "samples", log_dir, config.sample_count, config.seed, monitor),
+            *([EpochEvaluator(config.eval_every, config.eval_samples, config.seed, image_set.images, extractor,
+                              monitor, best_manager, _best(rows)[1])] if extractor else []),
             HistoryWriter(run_dir / HISTORY, monitor),
             keras.callbacks.TensorBoard(str(log_dir), update_freq=1, write_graph=False, profile_batch=0),
             CheckpointSaver(manager, epoch_variable, monitor),
@@ -154,6 +168,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
                            {"model": config.model, "epochs": epochs_done, "config": config.to_dict()})
         gan.save(run_dir / "gan.keras")
     summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, monitor.diverged)
+    summary["extractor"] = extractor.name if extractor else None
     _write_json(run_dir / SUMMARY, summary)
     if status == "diverged":
         raise TrainingDiverged(f"training diverged: {monitor.diverged}. The last good checkpoint "
@@ -165,8 +180,11 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
 def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged) -> dict:
     rows = _read_history(run_dir, epochs_done)
     previous = json.loads((run_dir / SUMMARY).read_text()) if (run_dir / SUMMARY).exists() else {}
-    last = {k: float(v) for k, v in rows[-1].items() if k != "epoch"} if rows else {}
+    last = {k: float(v) for k, v in rows[-1].items() if k != "epoch" and v != ""} if rows else {}
+    best_epoch, best_fid = _best(rows)
     return {
+        "best_fid_epoch": best_epoch,
+        "best_fid": best_fid,
         "status": status,
         "model": config.model,
         "preset": config.preset,
@@ -178,6 +196,24 @@ def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged) -
         "wall_seconds": round(previous.get("wall_seconds", 0.0) + seconds, 1),
         "saved_model": str(run_dir / "saved_model") if status != "diverged" else None,
     }
+
+
+def _best(rows) -> tuple[int | None, float | None]:
+    """(epoch, FID) of the lowest FID in history rows, or (None, None)."""
+    scored = [(float(row["fid"]), int(row["epoch"])) for row in rows if row.get("fid")]
+    if not scored:
+        return None, None
+    fid, epoch = min(scored)
+    return epoch, fid
+
+
+def _extractor(config: TrainConfig):
+    from keras_emojigan.metrics.extractors import ExtractorUnavailable, get_extractor
+
+    try:
+        return get_extractor(config.extractor, inception_weights=config.inception_weights or None)
+    except ExtractorUnavailable as err:
+        raise ConfigError(f"extractor={config.extractor!r}: {err}") from None
 
 
 def _write_hparams(log_dir: Path, config: TrainConfig) -> None:
