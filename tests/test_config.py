@@ -1,0 +1,57 @@
+"""keras_emojigan.config: presets, overrides, files, validation, differences."""
+
+import json
+
+import pytest
+
+from keras_emojigan.config import PRESETS, ConfigError, TrainConfig, make_config
+
+
+def test_presets_and_precedence(tmp_path):
+    paper = make_config("paper")
+    assert (paper.lr, paper.batch_size, paper.diffaugment, paper.ema_decay) == (1e-2, 35, "", 0.0)
+    modern = make_config("modern")
+    assert modern.diffaugment == "color,translation,cutout" and modern.ema_decay == 0.999
+    assert set(PRESETS) == {"paper", "default", "modern", "smoke"}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"lr": 0.001, "epochs": 7}))
+    config = make_config("default", path, epochs=9, lr=None)  # file over preset, flags over file
+    assert (config.lr, config.epochs, config.preset) == (0.001, 9, "default")
+
+
+def test_round_trip_and_string_values(tmp_path):
+    config = make_config("smoke", model="deligan", epochs="3", lr="0.5", stop_on_collapse="true")
+    assert config.epochs == 3 and config.lr == 0.5 and config.stop_on_collapse is True
+    config.save(tmp_path / "config.json")
+    assert TrainConfig.load(tmp_path / "config.json") == config
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"model": "gan"}, "model='gan'"),
+    ({"epochs": "1.5"}, "epochs='1.5' is not a valid int"),
+    ({"latent_n": 0}, "latent_n=0"),
+    ({"eval_every": -1}, "eval_every=-1"),
+    ({"extractor": "clip"}, "extractor='clip'"),
+    ({"diffaugment": "zoom"}, "diffaugment='zoom'"),
+    ({"stop_on_collapse": "maybe"}, "stop_on_collapse='maybe'"),
+    ({"colour": 1}, "unknown field(s) colour"),
+])
+def test_bad_values_name_the_field(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        make_config("default", **overrides)
+    assert message in str(err.value)
+
+
+def test_bad_files(tmp_path):
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ConfigError, match="JSON object"):
+        make_config("default", tmp_path / "list.json")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        make_config("default", tmp_path / "broken.json")
+
+
+def test_differences_ignore_what_may_change_on_resume():
+    run = make_config("default")
+    assert run.differences(make_config("default", epochs=500, stop_on_collapse=True)) == []
+    assert run.differences(make_config("default", lr=0.1)) == ["lr: 0.0002 (in the run) != 0.1 (requested)"]

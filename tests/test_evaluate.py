@@ -1,0 +1,83 @@
+"""emojigan evaluate, metrics during fit, and the shipped emoji classifier."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from keras_emojigan.cli import main
+from keras_emojigan.data.sources import load_images
+from keras_emojigan.metrics.extractors import EmojiExtractor, get_extractor
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "proposed"
+    result = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--model", "proposed", "--epochs", "3",
+                                       "--run-dir", str(run_dir), "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return run_dir, result.output
+
+
+def test_shipped_emoji_classifier_recognises_the_embedded_set():
+    extractor = EmojiExtractor()
+    image_set = load_images()
+    features = extractor.features(image_set.images[:200])
+    assert features.pool.shape == (200, 256) and features.logits.shape[1] == len(extractor.classes)
+    predicted = [extractor.classes[i] for i in features.logits.argmax(1)]
+    truth = [row["codepoints"] for row in image_set.manifest[:200]]
+    assert np.mean([p == t for p, t in zip(predicted, truth, strict=True)]) > 0.9
+    assert get_extractor("auto").name in ("inception", "emoji")
+
+
+def test_fit_evaluates_every_epoch_and_keeps_the_best_checkpoint(smoke_run):
+    run_dir, output = smoke_run
+    rows = (run_dir / "history.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert {"is_mean", "fid", "kid"} <= set(header)
+    values = [dict(zip(header, row.split(","), strict=True)) for row in rows[1:]]
+    assert all(float(v["fid"]) >= 0 and float(v["is_mean"]) >= 1 for v in values)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    best = min(values, key=lambda v: float(v["fid"]))
+    assert summary["best_fid_epoch"] == int(best["epoch"]) and summary["extractor"] == "emoji"
+    assert summary["best_fid"] == pytest.approx(float(best["fid"]))
+    assert (run_dir / "checkpoints" / "best" / "checkpoint").exists()
+    assert "best FID" in output
+    export = run_dir.parent / "best_export"
+    result = CliRunner().invoke(main, ["export", str(run_dir), "--best", "-o", str(export)])
+    assert result.exit_code == 0 and f"epoch {summary['best_fid_epoch'] + 1}" in result.output
+
+
+def test_evaluate_a_run_prints_every_metric_offline(smoke_run):
+    run_dir, _ = smoke_run
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--extractor", "emoji", "-n", "100", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["extractor"] == "emoji" and report["num_fake"] == 100 and report["num_real"] >= 780
+    assert report["seed"] == 0 and report["real"] == "emoji-faces"
+    for key in ("is_mean", "is_std", "fid", "kid", "kid_std", "precision", "recall"):
+        assert np.isfinite(report[key]), key
+    table = CliRunner().invoke(main, ["evaluate", str(run_dir / "saved_model"), "--extractor", "emoji", "-n", "50"])
+    assert table.exit_code == 0 and "fid" in table.output and "extractor" in table.output
+
+
+def test_evaluate_two_folders(tmp_path):
+    images = load_images().images
+    for name, part in (("a", images[:60]), ("b", images[60:120])):
+        (tmp_path / name).mkdir()
+        for i, image in enumerate(part):
+            Image.fromarray(image).save(tmp_path / name / f"{i}.png")
+    result = CliRunner().invoke(main, ["evaluate", "--real", str(tmp_path / "a"), "--fake", str(tmp_path / "b"),
+                                       "--extractor", "emoji", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["num_real"] == report["num_fake"] == 60 and report["seed"] is None
+
+
+def test_evaluate_usage_errors(tmp_path, monkeypatch):
+    assert CliRunner().invoke(main, ["evaluate"]).exit_code == 2
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    result = CliRunner().invoke(main, ["evaluate", "--fake", "emoji-faces", "--extractor", "inception"])
+    assert result.exit_code == 2 and "inception_v3_weights" in result.output
