@@ -239,6 +239,68 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
         click.echo(f"wrote {count} images to {out_dir}")
 
 
+# --- the paper's experiment -------------------------------------------------------------
+def _csv_list(value, kind=str):
+    try:
+        return [kind(v.strip()) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}") from None
+
+
+@main.command("compare")
+@click.option("--models", default="dcgan,deligan,proposed", show_default=True)
+@click.option("--preset", type=click.Choice(["paper", "default", "modern", "smoke"]), default="default",
+              show_default=True)
+@click.option("--seeds", default="0,1,2", show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--data", default=None, help="Data source (default: emoji-faces).")
+@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default=None)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set any config field for every run.")
+def compare_command(models, preset, seeds, epochs, out, data, extractor, sets):
+    """Train every (model, seed) under OUT and write the paper's Table 1 and Figures 2-4.
+
+    Finished runs are skipped and killed ones resume, so it can be stopped and restarted."""
+    from keras_emojigan.compare import compare
+    from keras_emojigan.config import MODELS, ConfigError
+
+    model_list, seed_list = _csv_list(models), _csv_list(seeds, int)
+    unknown = [m for m in model_list if m not in MODELS]
+    if unknown or not model_list or not seed_list:
+        raise click.BadParameter(f"models must be from {', '.join(MODELS)}; seeds integers", param_hint="--models")
+    try:
+        compare(model_list, seed_list, preset=preset, epochs=epochs, out=out, data=data, extractor=extractor,
+                overrides=_parse_sets(sets), log=click.echo)
+    except (ConfigError, sources.DataSourceError, ValueError) as err:
+        raise UserError(str(err)) from None
+
+
+@main.command("search-n")
+@click.option("--max-n", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--stable-epochs", type=click.IntRange(min=1), default=30, show_default=True,
+              help="A run must train this many epochs without becoming unstable.")
+@click.option("--preset", type=click.Choice(["paper", "default", "modern", "smoke"]), default="default",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--data", default=None)
+@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default=None)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE")
+def search_n_command(max_n, stable_epochs, preset, seed, out, data, extractor, sets):
+    """The paper's search for the proposed GAN's N: the smallest N stable for --stable-epochs."""
+    from keras_emojigan.compare import search_n
+    from keras_emojigan.config import ConfigError
+
+    try:
+        result = search_n(max_n=max_n, stable_epochs=stable_epochs, preset=preset, seed=seed, out=out, data=data,
+                          extractor=extractor, overrides=_parse_sets(sets), log=click.echo)
+    except (ConfigError, sources.DataSourceError) as err:
+        raise UserError(str(err)) from None
+    chosen = result["chosen_n"]
+    click.echo(f"chosen N = {chosen}" if chosen else f"no N up to {max_n} was stable for {stable_epochs} epochs")
+    click.echo(f"trace: {out / 'search_n.csv'}")
+
+
 # --- evaluation -------------------------------------------------------------------------
 @main.command("evaluate")
 @click.argument("target", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))

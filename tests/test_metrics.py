@@ -71,6 +71,14 @@ def test_kid_matches_the_unbiased_formula():
     assert kid(a, a + 0.0)["kid"] < result["kid"]
 
 
+def test_kid_with_unequal_sample_counts_is_finite():
+    rng = np.random.default_rng(6)
+    result = kid(rng.normal(size=(793, 8)), rng.normal(size=(64, 8)))
+    assert np.isfinite(result["kid"]) and np.isfinite(result["kid_std"])
+    with pytest.raises(ValueError, match="at least 2 images"):
+        kid(rng.normal(size=(10, 8)), rng.normal(size=(1, 8)))
+
+
 @pytest.mark.parametrize("k", [1, 2, 5, 10])
 def test_one_hot_logits_over_k_equal_classes_give_is_k(k):
     logits = np.eye(k)[np.arange(1000) % k] * 100.0

@@ -1,0 +1,96 @@
+"""emojigan compare and search-n on the smoke preset: every file, resumable, the N trace."""
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from keras_emojigan.cli import main
+from keras_emojigan.compare import DPI, PANEL_WIDTH, interval
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--seeds", "0,1", "--epochs", "2",
+                                       "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_compare_writes_tables_and_figures(comparison):
+    out, output = comparison
+    for model in ("dcgan", "deligan", "proposed"):
+        for seed in (0, 1):
+            summary = json.loads((out / "runs" / f"{model}-s{seed}" / "summary.json").read_text())
+            assert summary["epochs_done"] == 2 and summary["best_fid"] is not None
+    with open(out / "table.csv", newline="") as fh:
+        rows = {row["model"]: row for row in csv.DictReader(fh)}
+    assert set(rows) == {"dcgan", "deligan", "proposed"}
+    for key in ("fid_best", "fid_best_ci95", "kid_best", "is_mean_best", "fid_last", "kid_last",
+                "first_unstable_epoch", "fid_best_vs_dcgan_pct", "fid_best_vs_deligan_pct"):
+        assert rows["proposed"][key] not in ("", "nan"), key
+    table = (out / "table.md").read_text()
+    assert "| proposed |" in table and "± " in table and "vs dcgan" in table and "extractor `emoji`" in table
+    for name, panels in (("fig2_losses.png", 3), ("fig3_metrics.png", 2), ("fig4_samples.png", 3)):
+        with Image.open(out / name) as image:
+            assert image.format == "PNG"
+            assert image.width == pytest.approx(PANEL_WIDTH * panels * DPI, abs=2), name
+    assert f"tensorboard --logdir {out / 'runs'}" in output
+
+
+def test_compare_skips_finished_runs(comparison):
+    out, _ = comparison
+    before = (out / "runs" / "dcgan-s0" / "summary.json").stat().st_mtime
+    result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--seeds", "0,1", "--epochs", "2",
+                                       "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0 and result.output.count("finished earlier, skipped") == 6
+    assert (out / "runs" / "dcgan-s0" / "summary.json").stat().st_mtime == before
+
+
+def test_killed_compare_restarts_without_redoing_finished_runs(tmp_path):
+    args = [sys.executable, "-m", "keras_emojigan.cli", "compare", "--preset", "smoke", "--models",
+            "dcgan,proposed", "--seeds", "0", "--epochs", "3", "--out", str(tmp_path)]
+    proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = tmp_path / "runs" / "dcgan-s0" / "summary.json"
+    second = tmp_path / "runs" / "proposed-s0" / "checkpoints" / "ckpt-1.index"
+    deadline = time.time() + 300
+    while not second.exists():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished_at = first.stat().st_mtime
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dcgan-s0: finished earlier, skipped" in result.stdout and "resuming" in result.stdout
+    assert first.stat().st_mtime == finished_at
+    assert json.loads((tmp_path / "runs" / "proposed-s0" / "summary.json").read_text())["epochs_done"] == 3
+    assert (tmp_path / "table.md").exists()
+
+
+def test_search_n_keeps_the_first_stable_n(tmp_path):
+    result = CliRunner().invoke(main, ["search-n", "--preset", "smoke", "--max-n", "3", "--stable-epochs", "2",
+                                       "--out", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    trace = json.loads((tmp_path / "search_n.json").read_text())
+    assert trace["chosen_n"] == 1 and trace["trace"][0]["stable"] and len(trace["trace"]) == 1
+    assert "chosen N = 1" in result.output and (tmp_path / "search_n.csv").exists()
+
+
+def test_interval():
+    mean, half = interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.303 * 1.0 / 3 ** 0.5)
+    single = interval([5.0])
+    assert single[0] == 5.0 and math.isnan(single[1])
+    assert all(math.isnan(v) for v in interval([]))
