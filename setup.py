@@ -17,8 +17,9 @@ setup(
     license="Apache-2.0 (code); CC-BY-SA-4.0 (embedded emoji-faces data set)",
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["keras_emojigan", "keras_emojigan.*"]),
-    package_data={"keras_emojigan.data": ["emoji_faces/*.npz", "emoji_faces/*.csv",
-                                          "emoji_faces/*.md"]},
+    package_data={"keras_emojigan.data": ["emoji_faces/*.npz", "emoji_faces/*.csv", "emoji_faces/*.md"],
+                  "keras_emojigan.metrics": ["emoji_classifier.weights.h5", "emoji_classifier.classes.txt",
+                                             "emoji_classifier.report.json"]},
     include_package_data=True,
     # Ranges: the versions tested here (TF 2.21.0, Keras 3.15.1, TF-GAN 2.1.0, NumPy 2.4,
     # Pillow 13, click 8.5, TensorBoard 2.21, Matplotlib 3.11) and what they are known to allow.

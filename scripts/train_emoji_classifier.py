@@ -93,7 +93,9 @@ def main():
     model = train(image_set.images, labels, len(classes), epochs=args.epochs, seed=args.seed)
     report["train_accuracy_all_designs"] = round(accuracy(model, image_set.images, labels), 4)
     args.out.mkdir(parents=True, exist_ok=True)
-    model.save_weights(args.out / WEIGHTS_FILE)
+    shipped = build_classifier(len(classes), args.seed)  # uncompiled: no optimizer state in the file
+    shipped.set_weights(model.get_weights())
+    shipped.save_weights(args.out / WEIGHTS_FILE)
     (args.out / CLASSES_FILE).write_text("\n".join(classes) + "\n", encoding="utf-8")
     (args.out / "emoji_classifier.report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "leave_one_design_out"}))

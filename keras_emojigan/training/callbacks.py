@@ -1,9 +1,9 @@
 """Keras callbacks that make a run watchable and safe to kill.
 
 Order matters and ``fit.py`` keeps it: RunMonitor first (it adds the instability columns to
-the epoch's logs and stops on NaN/Inf), then the sample grid, history.csv and TensorBoard
-(which read those logs), and the checkpoint last, so a checkpoint only exists for an epoch
-whose records were written.
+the epoch's logs and stops on NaN/Inf), then the sample grid and the evaluator (which adds
+IS/FID/KID), then history.csv and TensorBoard (which read those logs), and the checkpoints
+last, so a checkpoint only exists for an epoch whose records were written.
 """
 
 from __future__ import annotations
@@ -72,19 +72,26 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class CheckpointSaver(keras.callbacks.Callback):
-    """Writes the training state at the end of each good epoch (tf.train.CheckpointManager
+    """Writes the training state at the end of each good epoch, and again into ``best_manager``
+    when the epoch's FID (if it was evaluated) is the lowest so far. tf.train.CheckpointManager
     writes the data first and then swaps the index file, so a kill never leaves a checkpoint
-    that cannot be loaded)."""
+    that cannot be loaded."""
 
-    def __init__(self, manager: tf.train.CheckpointManager, epoch_variable: tf.Variable, monitor: RunMonitor):
+    def __init__(self, manager: tf.train.CheckpointManager, best_manager: tf.train.CheckpointManager,
+                 epoch_variable: tf.Variable, monitor: RunMonitor, best_fid: float | None = None):
         super().__init__()
-        self.manager, self.epoch_variable, self.monitor = manager, epoch_variable, monitor
+        self.manager, self.best_manager, self.epoch_variable = manager, best_manager, epoch_variable
+        self.monitor, self.best_fid = monitor, best_fid
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor.diverged is not None:
             return
         self.epoch_variable.assign(epoch + 1)
         self.manager.save(checkpoint_number=epoch + 1)
+        fid = (logs or {}).get("fid")
+        if fid is not None and (self.best_fid is None or fid < self.best_fid):
+            self.best_fid = fid
+            self.best_manager.save(checkpoint_number=epoch + 1)
 
 
 class HistoryWriter(keras.callbacks.Callback):
@@ -117,15 +124,13 @@ class HistoryWriter(keras.callbacks.Callback):
 
 
 class EpochEvaluator(keras.callbacks.Callback):
-    """IS, FID and KID every ``every`` epochs (into the epoch's logs, so history.csv and
-    TensorBoard get them); the checkpoint of the best-FID epoch is kept in ``best_manager``."""
+    """IS, FID and KID every ``every`` epochs, into the epoch's logs: history.csv, TensorBoard
+    and the best-FID checkpoint (CheckpointSaver) read them there."""
 
-    def __init__(self, every: int, count: int, seed: int, real_images, extractor, monitor: RunMonitor,
-                 best_manager: tf.train.CheckpointManager, best_fid: float | None = None):
+    def __init__(self, every: int, count: int, seed: int, real_images, extractor, monitor: RunMonitor):
         super().__init__()
         self.every, self.count, self.seed, self.real_images = every, count, seed, real_images
-        self.extractor, self.monitor, self.best_manager = extractor, monitor, best_manager
-        self.best_fid = best_fid
+        self.extractor, self.monitor = extractor, monitor
         self.real_features = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -139,6 +144,3 @@ class EpochEvaluator(keras.callbacks.Callback):
         result = evaluate_images(self.real_images, fake, self.extractor, seed=self.seed,
                                  metrics=("is", "fid", "kid"), real_features=self.real_features)
         logs.update({"is_mean": result["is_mean"], "fid": result["fid"], "kid": result["kid"]})
-        if self.best_fid is None or result["fid"] < self.best_fid:
-            self.best_fid = result["fid"]
-            self.best_manager.save(checkpoint_number=epoch + 1)

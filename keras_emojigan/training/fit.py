@@ -150,10 +150,10 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
             monitor,
             SampleGrid(run_dir / "samples", log_dir, config.sample_count, config.seed, monitor),
             *([EpochEvaluator(config.eval_every, config.eval_samples, config.seed, image_set.images, extractor,
-                              monitor, best_manager, _best(rows)[1])] if extractor else []),
+                              monitor)] if extractor else []),
             HistoryWriter(run_dir / HISTORY, monitor),
             keras.callbacks.TensorBoard(str(log_dir), update_freq=1, write_graph=False, profile_batch=0),
-            CheckpointSaver(manager, epoch_variable, monitor),
+            CheckpointSaver(manager, best_manager, epoch_variable, monitor, _best(rows)[1]),
             *callbacks,
         ]
         gan.fit(stream, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
