@@ -201,8 +201,8 @@ def export_command(run_dir, output, best):
         gan, config, epoch = restore_gan(run_dir, best=best)
     except ConfigError as err:
         raise UserError(str(err)) from None
-    export_saved_model(gan, output, {"model": config.model, "epochs": epoch, "best_fid": best,
-                                     "config": config.to_dict()})
+    export_saved_model(gan, output, {"model": config.model, "epochs": epoch,
+                                     "checkpoint": "best-fid" if best else "latest", "config": config.to_dict()})
     click.echo(f"wrote {output} ({config.model}, epoch {epoch}); inspect it with: "
                f"saved_model_cli show --dir {output} --all")
 

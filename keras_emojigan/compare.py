@@ -104,10 +104,6 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
     return {"rows": rows, "summaries": summaries}
 
 
-def _at(history, epoch):
-    return next((row for row in history if int(row["epoch"]) == epoch), None)
-
-
 def table_rows(models, seeds, summaries, histories) -> list[dict]:
     rows = []
     for model in models:
@@ -199,12 +195,11 @@ def plot_losses(models, seeds, histories, path: Path) -> None:
     plt, fig, axes = _figure(len(models))
     for ax, model in zip(axes, models, strict=True):
         names = [f"{model}-s{s}" for s in seeds]
-        for key, colour in (("g_loss", "tab:blue"), ("d_loss", "tab:orange")):
+        for key, label, colour in (("g_loss", "G loss", "tab:blue"), ("d_loss", "D loss", "tab:orange")):
             for name in names:
                 ax.plot([int(r["epoch"]) for r in histories[name]], [r[key] for r in histories[name]],
                         color=colour, alpha=0.25, linewidth=0.8)
-            ax.plot(*_series(histories, names, key), color=colour, label=key.replace("_loss", " loss").upper()[0]
-                    + key.replace("_loss", " loss")[1:])
+            ax.plot(*_series(histories, names, key), color=colour, label=label)
         ax.set_title(model)
         ax.set_xlabel("epoch")
         ax.legend()

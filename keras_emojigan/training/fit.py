@@ -127,7 +127,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     image_set = load_images(config.data, config.resolution)
     gan = build_from_config(config)
     manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
-    extractor = _extractor(config) if config.eval_every else None
+    extractor = None
     initial_epoch = int(epoch_variable.numpy())
     rows = _read_history(run_dir, initial_epoch)
     tracker = InstabilityTracker.replay(rows)
@@ -144,6 +144,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         stream = training_stream(image_set.images, config.batch_size, seed=config.seed,
                                  first_epoch=initial_epoch, epochs=config.epochs)
         log_dir = run_dir / "logs"
+        extractor = _extractor(config) if config.eval_every else None
         if initial_epoch == 0:
             _write_hparams(log_dir, config)
         all_callbacks = [
@@ -167,8 +168,8 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         export_saved_model(gan, run_dir / "saved_model",
                            {"model": config.model, "epochs": epochs_done, "config": config.to_dict()})
         gan.save(run_dir / "gan.keras")
-    summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, monitor.diverged)
-    summary["extractor"] = extractor.name if extractor else None
+    summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, monitor.diverged,
+                       extractor.name if extractor else None)
     _write_json(run_dir / SUMMARY, summary)
     if status == "diverged":
         raise TrainingDiverged(f"training diverged: {monitor.diverged}. The last good checkpoint "
@@ -177,7 +178,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     return summary
 
 
-def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged) -> dict:
+def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, extractor) -> dict:
     rows = _read_history(run_dir, epochs_done)
     previous = json.loads((run_dir / SUMMARY).read_text()) if (run_dir / SUMMARY).exists() else {}
     last = {k: float(v) for k, v in rows[-1].items() if k != "epoch" and v != ""} if rows else {}
@@ -185,6 +186,7 @@ def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged) -
     return {
         "best_fid_epoch": best_epoch,
         "best_fid": best_fid,
+        "extractor": extractor or previous.get("extractor"),  # a resumed run that trained no more
         "status": status,
         "model": config.model,
         "preset": config.preset,
