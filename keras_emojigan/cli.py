@@ -188,18 +188,28 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 
 @main.command("export")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="The SavedModel folder to write, e.g. saved_models/emoji.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The SavedModel folder to write (any path).")
+@click.option("--name", default=None, help="Write saved_models/NAME/VERSION/, TF Serving's layout.")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="With --name: the version number (default: the next free one).")
+@click.option("--saved-models", type=click.Path(file_okay=False, path_type=Path), default=Path("saved_models"),
+              show_default=True, help="With --name: the folder that holds the models.")
 @click.option("--best", is_flag=True, help="Export the best-FID checkpoint instead of the latest.")
-def export_command(run_dir, output, best):
+def export_command(run_dir, output, name, version, saved_models, best):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
     from keras_emojigan.config import ConfigError
-    from keras_emojigan.export import export_saved_model
+    from keras_emojigan.export import export_saved_model, serving_path
     from keras_emojigan.training.fit import restore_gan
 
+    if (output is None) == (name is None):
+        raise click.UsageError("give either -o DIR or --name NAME")
+    if version is not None and name is None:
+        raise click.UsageError("--version goes with --name")
     try:
+        output = output or serving_path(saved_models, name, version)
         gan, config, epoch = restore_gan(run_dir, best=best)
-    except ConfigError as err:
+    except (ConfigError, ValueError) as err:
         raise UserError(str(err)) from None
     export_saved_model(gan, output, {"model": config.model, "epochs": epoch,
                                      "checkpoint": "best-fid" if best else "latest", "config": config.to_dict()})

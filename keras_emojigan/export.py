@@ -41,6 +41,27 @@ class GeneratorModule(tf.Module):
         return self._images(noise_for(count, seed, self.noise_dim))
 
 
+def next_version(model_base: Path) -> int:
+    """The next free numeric version under ``model_base`` (TF Serving serves the highest)."""
+    existing = [int(p.name) for p in Path(model_base).glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(existing, default=0) + 1
+
+
+def serving_path(saved_models: Path, name: str, version: int | None = None) -> Path:
+    """``saved_models/NAME/VERSION``: the layout ``tensorflow_model_server --model_base_path``
+    expects; ``version`` defaults to the next free one, and an existing version is refused."""
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"model name {name!r}: use a plain folder name such as 'emoji'")
+    base = Path(saved_models) / name
+    version = next_version(base) if version is None else int(version)
+    if version < 1:
+        raise ValueError(f"version {version}: TF Serving versions are integers >= 1")
+    if (base / str(version)).exists():
+        raise ValueError(f"{base / str(version)} exists: TF Serving versions are immutable; "
+                         f"use --version {next_version(base)} or leave --version out")
+    return base / str(version)
+
+
 def export_saved_model(gan: EmojiGAN, path: Path, metadata: dict | None = None) -> Path:
     """Write ``gan``'s sampling generator (the EMA copy when there is one) to ``path``."""
     path = Path(path)

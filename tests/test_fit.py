@@ -173,6 +173,25 @@ def test_bad_flags_are_click_errors_not_tracebacks(args, message, tmp_path):
     assert message in result.output and "Traceback" not in result.output
 
 
+def test_export_in_tf_serving_layout(tmp_path):
+    run_dir = tmp_path / "run"
+    assert cli("fit", "--preset", "smoke", "--model", "dcgan", "--epochs", 1, "--set", "eval_every=0",
+               "--run-dir", run_dir, "--quiet").exit_code == 0
+    models = tmp_path / "saved_models"
+    for expected in ("1", "2"):
+        result = cli("export", run_dir, "--name", "emoji", "--saved-models", models)
+        assert result.exit_code == 0 and (models / "emoji" / expected / "saved_model.pb").exists()
+    assert cli("export", run_dir, "--name", "emoji", "--version", 7, "--saved-models", models).exit_code == 0
+    assert sorted(p.name for p in (models / "emoji").iterdir()) == ["1", "2", "7"]  # no partial folders left
+    taken = CliRunner().invoke(main, ["export", str(run_dir), "--name", "emoji", "--version", "2",
+                                      "--saved-models", str(models)])
+    assert taken.exit_code == 2 and "immutable" in taken.output and "--version 8" in taken.output
+    both = CliRunner().invoke(main, ["export", str(run_dir), "--name", "emoji", "-o", str(tmp_path / "x")])
+    assert both.exit_code == 2
+    bad = CliRunner().invoke(main, ["export", str(run_dir), "--name", "../up", "--saved-models", str(models)])
+    assert bad.exit_code == 2 and "plain folder name" in bad.output
+
+
 def test_sample_and_export_errors(tmp_path):
     result = CliRunner().invoke(main, ["sample", str(tmp_path), "-o", str(tmp_path / "g.png")])
     assert result.exit_code == 2 and "no SavedModel" in result.output
