@@ -36,7 +36,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     latent_dim: int = 100  # n, the base latent size
-    latent_n: int = 2  # N: the proposed GAN expands z to n * N
+    latent_n: int = 1  # N: the proposed GAN expands z to n * N (1: chosen by `emojigan search-n`, README)
     components: int = 50  # K, DeLiGAN's mixture components
     sigma_weight: float = 0.05  # lambda, DeLiGAN's sigma regulariser
     ngf: int = 64
