@@ -15,6 +15,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras_emojigan  # noqa: E402,F401,I001  (first: it sets the oneDNN default before TensorFlow loads)
+
+# isort: split
 import tensorflow as tf  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402

@@ -61,6 +61,29 @@ def test_fid_of_two_gaussians_matches_the_formula_and_the_analytic_value():
     assert value == pytest.approx(d * 0.25 + d * (1 + 4 - 2 * 2), rel=0.03)  # |m|^2 + Tr(I + 4I - 2*2I)
 
 
+@pytest.mark.parametrize("n_real, n_fake", [(300, 300), (260, 120), (40, 333)])
+def test_sample_space_fid_equals_tfgan_when_samples_are_fewer_than_dimensions(n_real, n_fake):
+    rng = np.random.default_rng(n_real + n_fake)
+    d = 384
+    mixing = rng.normal(size=(d, d)) / np.sqrt(d)
+    real = np.maximum(rng.normal(size=(n_real, d)) @ mixing, 0)  # ReLU'd, correlated, like pool features
+    fake = np.maximum(rng.normal(size=(n_fake, d)) @ mixing * 1.3 + 0.1, 0)
+    fast, reference = fid(real, fake, method="sample")["fid"], fid(real, fake, method="tfgan")["fid"]
+    assert fast == pytest.approx(reference, rel=1e-4)
+    assert fast == pytest.approx(numpy_fid(real, fake), rel=1e-6)
+    assert fid(real, fake)["fid"] == fast  # auto picks the sample-space path here
+
+
+def test_fid_refuses_mismatched_or_tiny_inputs():
+    rng = np.random.default_rng(3)
+    with pytest.raises(ValueError, match="features of one size"):
+        fid(rng.normal(size=(10, 4)), rng.normal(size=(10, 5)))
+    with pytest.raises(ValueError, match="fake activations"):
+        fid(rng.normal(size=(10, 4)), rng.normal(size=(1, 4)))
+    with pytest.raises(ValueError, match="unknown FID method"):
+        fid(rng.normal(size=(10, 4)), rng.normal(size=(10, 4)), method="fast")
+
+
 def test_kid_matches_the_unbiased_formula():
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(300, 10)), rng.normal(size=(300, 10)) + 0.3
