@@ -19,10 +19,12 @@ setup(
     packages=find_packages(include=["keras_emojigan", "keras_emojigan.*"]),
     package_data={"keras_emojigan.data": ["emoji_faces/*.npz", "emoji_faces/*.csv", "emoji_faces/*.md"],
                   "keras_emojigan.metrics": ["emoji_classifier.weights.h5", "emoji_classifier.classes.txt",
-                                             "emoji_classifier.report.json"]},
+                                             "emoji_classifier.report.json"],
+                  "keras_emojigan.serving": ["gallery.html"]},
     include_package_data=True,
     # Ranges: the versions tested here (TF 2.21.0, Keras 3.15.1, TF-GAN 2.1.0, NumPy 2.4,
-    # Pillow 13, click 8.5, TensorBoard 2.21, Matplotlib 3.11) and what they are known to allow.
+    # Pillow 13, click 8.5, TensorBoard 2.21, Matplotlib 3.11, aiohttp 3.14) and what they are known
+    # to allow. playwright (dev) drives the system's Chromium in the gallery test; it downloads no browser.
     install_requires=[
         "tensorflow>=2.20,<2.22",
         "keras>=3.10,<4",
@@ -32,9 +34,10 @@ setup(
         "click>=8.1,<9",
         "tensorboard>=2.20,<2.22",
         "matplotlib>=3.8,<4",
+        "aiohttp>=3.9,<4",
     ],
     extras_require={
-        "dev": ["pytest>=8,<10", "ruff>=0.6", "tox>=4"],
+        "dev": ["pytest>=8,<10", "ruff>=0.6", "tox>=4", "playwright>=1.40,<2"],
         "data": ["resvg-py>=0.5,<0.6", "fonttools>=4.40"],
     },
     entry_points={"console_scripts": ["emojigan=keras_emojigan.cli:main"]},

@@ -249,6 +249,49 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
         click.echo(f"wrote {count} images to {out_dir}")
 
 
+@main.command("serve")
+@click.argument("model_base", metavar="MODEL_BASE", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8501, show_default=True,
+              help="TF Serving's REST port; 0 picks a free one.")
+@click.option("--model-name", help="Name in the URLs (default: MODEL_BASE's folder name).")
+@click.option("--poll-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="How often to look for a new version; 0 turns reloading off.")
+@click.option("--max-body-bytes", type=click.IntRange(min=1024), default=8 << 20, show_default=True)
+@click.option("--max-instances", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Instances per predict request.")
+@click.option("--max-count", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Images per generate call and per gallery sheet.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Inference threads.")
+def serve_command(model_base, host, port, model_name, poll_seconds, max_body_bytes, max_instances, max_count,
+                  workers):
+    """Serve the newest version under MODEL_BASE (saved_models/NAME, laid out as NAME/1, NAME/2, ...)
+    with TF Serving's REST API, plus a gallery page at /; new versions load without a restart."""
+    import logging
+
+    from keras_emojigan.serving.app import serve
+    from keras_emojigan.serving.rest import Limits
+    from keras_emojigan.serving.versions import ModelVersions, NoVersionError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    versions = ModelVersions(model_base, model_name)
+    try:
+        served = versions.load_initial()
+    except NoVersionError as err:
+        raise UserError(str(err)) from None
+
+    def ready(url):
+        click.echo(f"serving {versions.name} version {served.version} at {url}/ "
+                   f"(REST: {url}/v1/models/{versions.name}); Ctrl-C stops", err=False)
+        sys.stdout.flush()
+
+    try:
+        serve(versions, host=host, port=port, on_ready=ready, poll_seconds=poll_seconds, workers=workers,
+              limits=Limits(max_body_bytes=max_body_bytes, max_instances=max_instances, max_count=max_count))
+    except OSError as err:
+        raise UserError(f"cannot listen on {host}:{port}: {err.strerror or err} (try another --port)") from None
+
+
 # --- the paper's experiment -------------------------------------------------------------
 def _csv_list(value, kind=str):
     try:

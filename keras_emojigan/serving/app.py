@@ -1,0 +1,218 @@
+"""``emojigan serve``: TF Serving's REST API and an emoji gallery page, on aiohttp.
+
+Routes (TF Serving's, https://www.tensorflow.org/tfx/serving/api_rest):
+- ``GET /v1/models/NAME[/versions/V]``: version status;
+- ``GET /v1/models/NAME[/versions/V]/metadata``: the SignatureDefs;
+- ``POST /v1/models/NAME[/versions/V]:predict``: row or columnar predict (``rest.py``).
+And ours: ``GET /`` the gallery page, ``GET /sheet.png?seed=S&count=C`` one PNG sheet from the
+``generate`` signature. Inference runs in a thread pool (TensorFlow releases the GIL), so
+status, metadata and the page answer while a big request computes; a background task polls
+the model folder for new versions (``versions.py``). Labels (``/labels/L``) and
+``:classify``/``:regress`` are not supported: a generator has no use for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+
+import numpy as np
+from aiohttp import web
+
+from keras_emojigan.serving.rest import Limits, RestError, parse_body, pick_signature, request_tensors, response_body
+from keras_emojigan.serving.versions import LoadedVersion, ModelVersions
+
+log = logging.getLogger("keras_emojigan.serve")
+NAME = r"{name:[^/:]+}"
+VERSION = r"{version:[0-9]+}"
+VERSIONS_KEY = web.AppKey("versions", ModelVersions)
+LIMITS_KEY = web.AppKey("limits", Limits)
+EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler):
+    """Every failure as ``{"error": "..."}`` with its status code, as TF Serving answers."""
+    try:
+        return await handler(request)
+    except RestError as err:
+        return web.json_response({"error": str(err)}, status=err.status)
+    except web.HTTPRequestEntityTooLarge as err:
+        limit = request.app[LIMITS_KEY].max_body_bytes
+        return web.json_response({"error": f"request body larger than {limit} bytes (--max-body-bytes)"},
+                                 status=err.status)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        where = f": {request.method} {request.path}" if err.status in (404, 405) else ""
+        return web.json_response({"error": err.reason + where}, status=err.status, headers=_allow(err))
+    except Exception as err:  # a bug or a TensorFlow error: answer, log, keep serving
+        log.exception("error answering %s %s", request.method, request.path)
+        return web.json_response({"error": f"{type(err).__name__}: {err}"}, status=500)
+
+
+def _allow(err: web.HTTPException) -> dict:
+    return {"Allow": err.headers["Allow"]} if "Allow" in err.headers else {}
+
+
+def _served(request: web.Request) -> LoadedVersion:
+    versions = request.app[VERSIONS_KEY]
+    name, wanted = request.match_info["name"], request.match_info.get("version")
+    current = versions.current
+    if name != versions.name:
+        spec = f"Specific({name}, {wanted})" if wanted else f"Latest({name})"
+        raise RestError(f"Servable not found for request: {spec}; this server serves '{versions.name}'", 404)
+    if wanted is not None and int(wanted) != current.version:
+        raise RestError(f"Servable not found for request: Specific({name}, {wanted}); "
+                        f"version {current.version} is served", 404)
+    return current
+
+
+async def status(request: web.Request) -> web.Response:
+    served = _served(request)
+    return web.json_response({"model_version_status": [
+        {"version": str(served.version), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]})
+
+
+async def metadata(request: web.Request) -> web.Response:
+    served = _served(request)
+    return web.json_response({
+        "model_spec": {"name": request.app[VERSIONS_KEY].name, "signature_name": "", "version": str(served.version)},
+        "metadata": {"signature_def": {"signature_def": served.signature_def}}})
+
+
+async def _run(request: web.Request, fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR_KEY], fn, *args)
+
+
+async def predict(request: web.Request) -> web.Response:
+    served = _served(request)
+    limits = request.app[LIMITS_KEY]
+    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+        raise web.HTTPRequestEntityTooLarge(max_size=limits.max_body_bytes, actual_size=request.content_length)
+    body = parse_body(await request.read())
+    signature = pick_signature(body, served.signatures)
+    arrays, layout = request_tensors(body, signature, limits)
+    outputs = await _run(request, _call, signature.function, arrays)
+    # Encoding 100 images is ~1M numbers: done off the event loop too.
+    body = await _run(request, lambda: json.dumps(response_body(outputs, layout)).encode())
+    return web.Response(body=body, content_type="application/json")
+
+
+def _call(function, arrays: dict) -> dict:
+    import tensorflow as tf
+
+    try:
+        results = function(**{name: tf.constant(array) for name, array in arrays.items()})
+    except (tf.errors.InvalidArgumentError, ValueError, TypeError) as err:
+        raise RestError(f"the model refused the inputs: {str(err).splitlines()[0]}") from None
+    return {name: np.asarray(value) for name, value in results.items()}
+
+
+def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(key, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RestError(f"{key}={raw!r}: give a whole number") from None
+    if not low <= value <= high:
+        raise RestError(f"{key}={value}: give {low} to {high}")
+    return value
+
+
+async def sheet(request: web.Request) -> web.Response:
+    """One PNG sheet of ``count`` images for ``seed`` from the ``generate`` signature."""
+    from keras_emojigan.grid import image_grid
+
+    served = request.app[VERSIONS_KEY].current
+    limits = request.app[LIMITS_KEY]
+    if "generate" not in served.signatures:
+        raise RestError("this model has no 'generate' signature: export it with `emojigan export`", 404)
+    seed = _int_query(request, "seed", 0, -(2**63), 2**63 - 1)
+    count = _int_query(request, "count", 16, 1, limits.max_count)
+    scale = _int_query(request, "scale", 1, 1, 4)
+    arrays = {"count": np.int32(count), "seed": np.int64(seed)}
+    images = (await _run(request, _call, served.signatures["generate"].function, arrays))["images"]
+
+    def encode():
+        grid = image_grid(images)
+        if scale > 1:
+            grid = grid.resize((grid.width * scale, grid.height * scale), resample=0)
+        buffer = io.BytesIO()
+        grid.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    return web.Response(body=await _run(request, encode), content_type="image/png",
+                        headers={"X-Model-Version": str(served.version), "Cache-Control": "no-store"})
+
+
+async def gallery(request: web.Request) -> web.Response:
+    page = resources.files("keras_emojigan.serving").joinpath("gallery.html").read_text(encoding="utf-8")
+    versions = request.app[VERSIONS_KEY]
+    page = page.replace("{{MODEL}}", versions.name).replace("{{MAX_COUNT}}", str(request.app[LIMITS_KEY].max_count))
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def _poll_forever(app: web.Application, seconds: float):
+    versions, loop = app[VERSIONS_KEY], asyncio.get_running_loop()
+    with ThreadPoolExecutor(1, thread_name_prefix="reload") as loader:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await loop.run_in_executor(loader, versions.poll)
+            except Exception:  # never let a bad folder stop the polling
+                log.exception("polling %s failed", versions.base)
+
+
+def make_app(versions: ModelVersions, *, limits: Limits | None = None, workers: int = 2,
+             poll_seconds: float = 2.0) -> web.Application:
+    """The aiohttp application; ``versions`` must already hold a loaded version."""
+    limits = limits or Limits()
+    if versions.current is None:
+        raise ValueError("load a version first (ModelVersions.load_initial)")
+    app = web.Application(middlewares=[json_errors], client_max_size=limits.max_body_bytes)
+    app[VERSIONS_KEY], app[LIMITS_KEY] = versions, limits
+    app[EXECUTOR_KEY] = ThreadPoolExecutor(workers, thread_name_prefix="inference")
+    for prefix in (f"/v1/models/{NAME}", f"/v1/models/{NAME}/versions/{VERSION}"):
+        app.router.add_get(prefix, status)
+        app.router.add_get(prefix + "/metadata", metadata)
+        app.router.add_post(prefix + ":predict", predict)
+    app.router.add_get("/", gallery)
+    app.router.add_get("/sheet.png", sheet)
+
+    async def background(app):
+        task = asyncio.create_task(_poll_forever(app, poll_seconds)) if poll_seconds > 0 else None
+        yield
+        if task:
+            task.cancel()
+        app[EXECUTOR_KEY].shutdown(wait=False, cancel_futures=True)
+
+    app.cleanup_ctx.append(background)
+    return app
+
+
+def serve(versions: ModelVersions, *, host: str, port: int, on_ready=None, **options) -> None:
+    """Run until interrupted; ``on_ready(url)`` is called once the socket listens (port 0 picks one)."""
+    app = make_app(versions, **options)
+
+    async def main():
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        if on_ready:
+            on_ready(f"http://{bound[0] if ':' not in bound[0] else f'[{bound[0]}]'}:{bound[1]}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

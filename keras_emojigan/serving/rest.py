@@ -1,0 +1,168 @@
+"""TF Serving's REST predict API, translated to and from a SavedModel signature's tensors.
+
+TF Serving's rules (https://www.tensorflow.org/tfx/serving/api_rest), followed here so client
+code written for it works unchanged:
+- ``{"instances": [...]}`` is the row format: one element per instance, a bare value when the
+  signature has one input, else an object of named inputs; all inputs share the batch
+  dimension. The answer is ``{"predictions": [...]}``, one element per instance (a bare value
+  for one output, else an object).
+- ``{"inputs": ...}`` is the columnar format: a bare value for one input, else an object of
+  named inputs, each a whole tensor. The answer is ``{"outputs": ...}``, the same way round.
+- ``signature_name`` defaults to ``serving_default``; errors are ``{"error": "..."}``.
+Nothing here knows about HTTP; ``RestError.status`` carries the status code to answer with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_SIGNATURE = "serving_default"
+
+
+class RestError(Exception):
+    """A request we refuse: ``status`` is the HTTP code, the message goes into ``{"error": ...}``."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; every limit is answered with a 4xx naming the flag."""
+
+    max_body_bytes: int = 8 << 20
+    max_instances: int = 64
+    max_count: int = 256  # the ``count`` input of emojigan's ``generate`` signature
+
+
+@dataclass
+class Signature:
+    """A signature's name, input and output specs (``tf.TensorSpec``) and its function."""
+
+    name: str
+    inputs: dict
+    outputs: dict
+    function: object = field(repr=False)
+
+    @classmethod
+    def from_concrete_function(cls, name: str, function) -> Signature:
+        _, kwargs = function.structured_input_signature
+        return cls(name, dict(kwargs), dict(function.structured_outputs), function)
+
+
+def parse_body(body: bytes) -> dict:
+    try:
+        request = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RestError(f"JSON Parse error: {err}") from None
+    if not isinstance(request, dict):
+        raise RestError("JSON Parse error: the request body must be a JSON object with 'instances' or 'inputs'")
+    return request
+
+
+def pick_signature(request: dict, signatures: dict) -> Signature:
+    name = request.get("signature_name", DEFAULT_SIGNATURE)
+    if not isinstance(name, str) or name not in signatures:
+        raise RestError(f'Serving signature name: "{name}" not found in signature def; '
+                        f"this model has {', '.join(sorted(signatures))}")
+    return signatures[name]
+
+
+def request_tensors(request: dict, signature: Signature, limits: Limits) -> tuple[dict, str]:
+    """The named input arrays of a predict request, and its format (``row`` or ``columnar``)."""
+    has_rows, has_columns = "instances" in request, "inputs" in request
+    if has_rows == has_columns:
+        raise RestError("the request needs exactly one of 'instances' (row format) or 'inputs' (columnar format)")
+    names = list(signature.inputs)
+    if has_rows:
+        instances = request["instances"]
+        if not isinstance(instances, list) or not instances:
+            raise RestError("'instances' must be a non-empty list, one element per instance")
+        if len(instances) > limits.max_instances:
+            raise RestError(f"{len(instances)} instances in one request; this server takes at most "
+                            f"{limits.max_instances} (--max-instances)", 413)
+        if any(signature.inputs[name].shape.rank == 0 for name in names):
+            raise RestError(f"signature '{signature.name}' takes unbatched inputs ({_describe(signature.inputs)}): "
+                            "send them in the columnar format, {\"inputs\": {...}}")
+        if len(names) == 1:
+            values = {names[0]: instances}
+        else:
+            if not all(isinstance(item, dict) for item in instances):
+                raise RestError(f"signature '{signature.name}' has several inputs: each instance must be an object "
+                                f"with {', '.join(names)}")
+            values = {name: [item.get(name) for item in instances] for name in names}
+            missing = [name for name in names if any(item.get(name) is None for item in instances)]
+            if missing:
+                raise RestError(f"instances lack input(s) {', '.join(missing)}")
+    else:
+        inputs = request["inputs"]
+        if len(names) == 1 and not (isinstance(inputs, dict) and set(inputs) == {names[0]}):
+            values = {names[0]: inputs}
+        elif isinstance(inputs, dict):
+            values = inputs
+        else:
+            raise RestError(f"signature '{signature.name}' has several inputs: 'inputs' must be an object with "
+                            f"{', '.join(names)}")
+    unknown, missing = sorted(set(values) - set(names)), sorted(set(names) - set(values))
+    if unknown or missing:
+        raise RestError(f"signature '{signature.name}' takes {_describe(signature.inputs)}; "
+                        + "; ".join(filter(None, [unknown and f"unknown input(s) {', '.join(unknown)}",
+                                                  missing and f"missing input(s) {', '.join(missing)}"])))
+    arrays = {name: _to_array(name, values[name], signature.inputs[name]) for name in names}
+    for name, array in arrays.items():
+        if has_columns and array.ndim and signature.inputs[name].shape.rank and len(array) > limits.max_instances:
+            raise RestError(f"input '{name}' holds {len(array)} instances; this server takes at most "
+                            f"{limits.max_instances} (--max-instances)", 413)
+    count = arrays.get("count")
+    if count is not None and count.ndim == 0 and not 1 <= int(count) <= limits.max_count:
+        raise RestError(f"count {int(count)}: ask for 1 to {limits.max_count} images per call (--max-count)")
+    return arrays, "row" if has_rows else "columnar"
+
+
+def _describe(specs: dict) -> str:
+    return ", ".join(f"{name}: {spec.dtype.name} {_shape(spec)}" for name, spec in specs.items())
+
+
+def _shape(spec) -> list:
+    return [-1 if d is None else d for d in spec.shape.as_list()] if spec.shape.rank is not None else "?"
+
+
+def _to_array(name: str, value, spec) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise RestError(f"input '{name}' is ragged: every row must have the same length "
+                        f"(expected {spec.dtype.name} {_shape(spec)})") from None
+    dtype = np.dtype(spec.dtype.as_numpy_dtype)
+    if array.dtype.kind not in "biuf" or array.size and array.dtype == bool and dtype.kind != "b":
+        raise RestError(f"input '{name}' must hold numbers ({spec.dtype.name} {_shape(spec)}), got {array.dtype.name}")
+    if dtype.kind in "iu":
+        if array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
+            raise RestError(f"input '{name}' is {spec.dtype.name}: it takes whole numbers")
+        info = np.iinfo(dtype)
+        if array.size and (array.min() < info.min or array.max() > info.max):
+            raise RestError(f"input '{name}' is {spec.dtype.name}: values must lie in [{info.min}, {info.max}]")
+    elif dtype.kind == "f" and array.size and not np.all(np.isfinite(array.astype(np.float64))):
+        raise RestError(f"input '{name}' holds NaN or infinity")
+    array = array.astype(dtype)
+    if not spec.shape.is_compatible_with(array.shape):
+        raise RestError(f"input '{name}' has shape {list(array.shape)}; signature expects {_shape(spec)} "
+                        f"({spec.dtype.name})")
+    return array
+
+
+def response_body(outputs: dict, layout: str) -> dict:
+    """TF Serving's answer for ``outputs`` (name -> array) in the request's format."""
+    names = list(outputs)
+    if layout == "columnar":
+        if len(names) == 1:
+            return {"outputs": outputs[names[0]].tolist()}
+        return {"outputs": {name: outputs[name].tolist() for name in names}}
+    if len(names) == 1:
+        return {"predictions": outputs[names[0]].tolist()}
+    batch = len(next(iter(outputs.values())))
+    return {"predictions": [{name: outputs[name][i].tolist() for name in names} for i in range(batch)]}

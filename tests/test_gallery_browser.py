@@ -1,0 +1,89 @@
+"""The gallery page in headless Chromium (Debian's ``chromium``; `.ci/run` installs it).
+
+Skipped when no Chromium is found, except under CI=true, where a missing browser fails. The
+screenshot goes to ``$EMOJIGAN_ARTIFACTS`` (default ``test-artifacts/``) for a person to look at.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from serving_helpers import TINY, Server, export_tiny
+
+ARTIFACTS = Path(os.environ.get("EMOJIGAN_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--disable-component-update", "--disable-default-apps", "--disable-sync", "--no-first-run",
+                  "--metrics-recording-only"]
+
+if not CHROMIUM:
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI=true but no chromium: `apt-get install chromium` (the .ci/run script does)")
+    pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+# The spread of pixel values inside the sheet's first tile (gap 2 px, page scale 2): a blank,
+# grey or broken image is flat there; the grid's gaps are left out.
+TILE = 2 * TINY["resolution"]
+PIXEL_SPREAD = """(img, tile) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(4, 4, tile, tile).data;
+  let sum = 0, squares = 0, n = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    for (let c = 0; c < 3; c++) { const v = data[i + c]; sum += v; squares += v * v; n++; }
+  }
+  return Math.sqrt(squares / n - (sum / n) ** 2);
+}"""
+
+
+def sheet_state(page):
+    image = page.locator("#sheet")
+    page.wait_for_function("() => { const i = document.getElementById('sheet'); "
+                           "return i.complete && i.naturalWidth > 0 }")
+    return image.get_attribute("src"), image.evaluate(PIXEL_SPREAD, TILE), image.evaluate("i => i.naturalWidth")
+
+
+def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
+    base = tmp_path / "saved_models" / "emoji"
+    export_tiny(base, 1, contrast=40.0)
+    server = Server(base, "--poll-seconds", "0")
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 900, "height": 800})
+            errors = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.on("request", lambda req: errors.append(f"external request {req.url}")
+                    if not req.url.startswith(server.url) else None)
+            page.goto(server.url + "/")
+            first_src, first_spread, width = sheet_state(page)
+            assert width > 0 and first_spread > 20, f"the sheet looks blank (pixel spread {first_spread:.1f})"
+            page.wait_for_function("() => document.getElementById('version').textContent.startsWith('version 1')")
+            first_pixels = page.locator("#sheet").screenshot()
+
+            page.click("#new-batch")
+            page.wait_for_function(f"() => document.getElementById('sheet').getAttribute('src') !== {first_src!r}")
+            second_src, second_spread, _ = sheet_state(page)
+            assert second_spread > 20 and second_src != first_src
+            assert page.locator("#sheet").screenshot() != first_pixels, "the new batch looks the same"
+
+            page.fill("#count", "4")
+            page.click("#show")
+            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('count=4')")
+            assert sheet_state(page)[2] < width  # a 2x2 sheet is narrower than 4x4
+
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.fill("#count", "16")
+            page.click("#show")
+            sheet_state(page)
+            page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+            browser.close()
+        assert errors == []
+        assert (ARTIFACTS / "gallery.png").stat().st_size > 1000
+    finally:
+        server.stop()

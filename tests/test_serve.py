@@ -1,0 +1,212 @@
+"""`emojigan serve` over real HTTP: TF Serving's REST API, limits, the PNG sheet, reloads, load."""
+
+import io
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+from serving_helpers import TINY, Server, export_tiny, http
+
+from keras_emojigan.serving_model import load_generator
+
+NOISE_DIM = TINY["latent_dim"]
+SIZE = TINY["resolution"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    base = tmp_path_factory.mktemp("saved_models") / "emoji"
+    export_tiny(base, 1)
+    server = Server(base, "--poll-seconds", "0.3", "--max-instances", "8", "--max-count", "32",
+                    "--max-body-bytes", "65536")
+    yield server, base
+    server.stop()
+
+
+def predict(server, body, path="/v1/models/emoji:predict"):
+    return http("POST", server.url + path, body)
+
+
+def test_status_and_metadata_as_tf_serving_answers(served):
+    server, _ = served
+    for path in ("/v1/models/emoji", "/v1/models/emoji/versions/1"):
+        status, answer, _ = http("GET", server.url + path)
+        assert status == 200
+        assert answer == {"model_version_status": [
+            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+    status, answer, _ = http("GET", server.url + "/v1/models/emoji/metadata")
+    assert status == 200 and answer["model_spec"] == {"name": "emoji", "signature_name": "", "version": "1"}
+    signatures = answer["metadata"]["signature_def"]["signature_def"]
+    default = signatures["serving_default"]
+    assert default["method_name"] == "tensorflow/serving/predict"
+    assert default["inputs"]["latent"]["dtype"] == "DT_FLOAT"
+    assert [d["size"] for d in default["inputs"]["latent"]["tensor_shape"]["dim"]] == ["-1", str(NOISE_DIM)]
+    assert default["outputs"]["images"]["dtype"] == "DT_UINT8"
+    assert set(signatures["generate"]["inputs"]) == {"count", "seed"}
+    assert http("GET", server.url + "/v1/models/emoji/versions/1/metadata")[0] == 200
+
+
+def test_predict_row_and_columnar_formats_agree_with_the_saved_model(served):
+    server, base = served
+    noise = np.random.default_rng(0).normal(size=(3, NOISE_DIM)).round(4)
+    status, rows, _ = predict(server, {"instances": noise.tolist()})
+    assert status == 200 and set(rows) == {"predictions"}
+    images = np.array(rows["predictions"])
+    assert images.shape == (3, SIZE, SIZE, 3) and images.min() >= 0 and images.max() <= 255
+    status, columns, _ = predict(server, {"signature_name": "serving_default", "inputs": {"latent": noise.tolist()}})
+    assert status == 200 and np.array_equal(np.array(columns["outputs"]), images)
+    assert predict(server, {"inputs": noise.tolist()})[1] == columns  # a bare value for the one input
+    local = load_generator(base / "1").from_latent(noise.astype(np.float32))
+    assert np.array_equal(local, images)
+
+
+def test_generate_same_seed_same_images(served):
+    server, base = served
+    request = {"signature_name": "generate", "inputs": {"count": 4, "seed": 7}}
+    first, second = predict(server, request), predict(server, request)
+    assert first[0] == 200 and first[1] == second[1]
+    images = np.array(first[1]["outputs"], dtype=np.uint8)
+    assert images.shape == (4, SIZE, SIZE, 3)
+    assert np.array_equal(images, load_generator(base / "1").generate(4, 7))
+    other = np.array(predict(server, {**request, "inputs": {"count": 4, "seed": 8}})[1]["outputs"])
+    assert not np.array_equal(other, images)
+
+
+def test_png_sheet_endpoint(served):
+    server, _ = served
+    status, payload, headers = http("GET", server.url + "/sheet.png?seed=3&count=9")
+    assert status == 200 and headers["Content-Type"] == "image/png" and headers["X-Model-Version"] == "1"
+    sheet = Image.open(io.BytesIO(payload))
+    assert sheet.size == (3 * (SIZE + 2) + 2,) * 2
+    assert np.asarray(sheet).std() > 1  # not blank
+    assert http("GET", server.url + "/sheet.png?seed=3&count=9")[1] == payload
+    assert http("GET", server.url + "/sheet.png?seed=4&count=9")[1] != payload
+
+
+BAD_REQUESTS = [
+    ("malformed JSON", b'{"instances": [1, 2', 400, "JSON Parse error"),
+    ("not an object", b"[1, 2]", 400, "JSON object"),
+    ("wrong signature", {"signature_name": "classify", "instances": [[0] * NOISE_DIM]}, 400,
+     'Serving signature name: "classify" not found'),
+    ("wrong shape", {"instances": [[0.5] * (NOISE_DIM + 1)]}, 400, f"signature expects [-1, {NOISE_DIM}]"),
+    ("wrong dtype", {"instances": [["a"] * NOISE_DIM]}, 400, "must hold numbers"),
+    ("ragged", {"instances": [[0.5] * NOISE_DIM, [0.5]]}, 400, "ragged"),
+    ("NaN", b'{"instances": [[NaN, 0, 0, 0, 0, 0, 0, 0]]}', 400, "NaN"),
+    ("both formats", {"instances": [[0] * NOISE_DIM], "inputs": [[0] * NOISE_DIM]}, 400, "exactly one of"),
+    ("neither format", {"signature_name": "serving_default"}, 400, "exactly one of"),
+    ("empty instances", {"instances": []}, 400, "non-empty list"),
+    ("too many instances", {"instances": [[0] * NOISE_DIM] * 9}, 413, "at most 8 (--max-instances)"),
+    ("too many columns", {"inputs": [[0] * NOISE_DIM] * 9}, 413, "at most 8 (--max-instances)"),
+    ("count too large", {"signature_name": "generate", "inputs": {"count": 33, "seed": 1}}, 400, "--max-count"),
+    ("count not whole", {"signature_name": "generate", "inputs": {"count": 2.5, "seed": 1}}, 400, "whole numbers"),
+    ("seed out of range", {"signature_name": "generate", "inputs": {"count": 2, "seed": 2**64}}, 400, "must hold"),
+    ("unknown input", {"signature_name": "generate", "inputs": {"count": 2, "sead": 1}}, 400, "unknown input(s) sead"),
+    ("scalars as rows", {"signature_name": "generate", "instances": [{"count": 1, "seed": 2}]}, 400, "columnar"),
+    ("body too large", {"instances": [[0.123456789] * NOISE_DIM] * 2000}, 413, "--max-body-bytes"),
+]
+
+
+@pytest.mark.parametrize("body, status, message", [case[1:] for case in BAD_REQUESTS],
+                         ids=[case[0] for case in BAD_REQUESTS])
+def test_bad_requests_get_4xx_with_a_message(served, body, status, message):
+    server, _ = served
+    raw = body if isinstance(body, bytes) else None
+    got, answer, _ = http("POST", server.url + "/v1/models/emoji:predict", None if raw else body, raw=raw)
+    assert got == status and set(answer) == {"error"}
+    assert message in answer["error"]
+
+
+def test_unknown_model_version_route_and_method(served):
+    server, _ = served
+    status, answer, _ = http("GET", server.url + "/v1/models/other")
+    assert status == 404 and "Servable not found for request: Latest(other)" in answer["error"]
+    status, answer, _ = http("GET", server.url + "/v1/models/emoji/versions/7")
+    assert status == 404 and "Specific(emoji, 7)" in answer["error"]
+    assert http("GET", server.url + "/v1/nothing")[0] == 404
+    assert http("GET", server.url + "/v1/models/emoji:predict")[0] == 405
+    assert http("GET", server.url + "/sheet.png?count=zero")[0] == 400
+
+
+def test_inference_does_not_block_status_or_page(served):
+    server, _ = served
+    big = {"signature_name": "generate", "inputs": {"count": 32, "seed": 1}}
+    done = []
+
+    def flood():
+        for _ in range(6):
+            done.append(predict(server, big)[0])
+
+    worker = threading.Thread(target=flood)
+    worker.start()
+    quick = []
+    while worker.is_alive() and len(quick) < 20:
+        started = time.perf_counter()
+        assert http("GET", server.url + "/v1/models/emoji")[0] == 200
+        assert http("GET", server.url + "/")[0] == 200
+        quick.append(time.perf_counter() - started)
+    worker.join()
+    assert done == [200] * 6
+    assert quick, "the flood ended before a status request went out"
+
+
+def test_load_500_requests_8_at_a_time_no_errors_flat_memory(served):
+    server, _ = served
+    noise = np.random.default_rng(1).normal(size=(4, NOISE_DIM)).tolist()
+
+    def one(i):
+        if i % 5 == 4:
+            return http("GET", server.url + f"/sheet.png?seed={i}&count=16")[0]
+        return predict(server, {"instances": noise})[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(100)))  # warm-up: allocator pools, caches
+        before = server.rss_bytes()
+        statuses = list(pool.map(one, range(500)))
+        after = server.rss_bytes()
+    assert statuses.count(200) == 500
+    assert after - before < 64 << 20, f"RSS grew {(after - before) / 2**20:.1f} MiB over 500 requests"
+
+
+def test_new_version_is_picked_up_and_half_written_ones_are_not(served, tmp_path):
+    server, base = served
+
+    def version():
+        return http("GET", server.url + "/v1/models/emoji")[1]["model_version_status"][0]["version"]
+
+    # A half-copied folder (variables but no saved_model.pb yet), then a corrupt one: never served.
+    source = export_tiny(tmp_path / "staging", 2, seed=5)
+    partial = base / "2"
+    shutil.copytree(source / "variables", partial / "variables")
+    time.sleep(1.5)
+    assert version() == "1"
+    (partial / "saved_model.pb").write_bytes(b"not a protobuf")
+    time.sleep(1.5)
+    assert version() == "1" and http("GET", server.url + "/v1/models/emoji/versions/1")[0] == 200
+    # A complete version 3 (written the way `emojigan export` does: temp name, then rename).
+    export_tiny(base, 3, seed=9)
+    deadline = time.monotonic() + 60
+    while version() != "3" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert version() == "3"
+    assert http("GET", server.url + "/v1/models/emoji/versions/1")[0] == 404
+    status, answer, _ = predict(server, {"signature_name": "generate", "inputs": {"count": 2, "seed": 7}},
+                                path="/v1/models/emoji/versions/3:predict")
+    assert status == 200
+    assert np.array_equal(np.array(answer["outputs"], np.uint8), load_generator(base / "3").generate(2, 7))
+    assert any("did not load" in line for line in server.stderr_lines)
+
+
+def test_serve_refuses_a_folder_without_versions(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run([sys.executable, "-m", "keras_emojigan.cli", "serve", str(tmp_path / "empty")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "holds no loadable version folder" in done.stderr
+    assert "Traceback" not in done.stderr
+
