@@ -154,8 +154,12 @@ def _parse_sets(pairs):
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the run lives (default: runs/MODEL-PRESET-sSEED). An existing run resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), default="default",
+              show_default=True, help="tf.distribute strategy: mirrored = this machine's GPUs; multiworker = "
+              "the cluster in TF_CONFIG. --batch-size is the global batch.")
 def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent_n, resolution, precision,
-                seed, eval_every, eval_samples, extractor, inception_weights, stop_on_collapse, sets, run_dir, quiet):
+                seed, eval_every, eval_samples, extractor, inception_weights, stop_on_collapse, sets, run_dir, quiet,
+                strategy):
     """Train a GAN (or resume the one in --run-dir) and export its generator."""
     from keras_emojigan.config import ConfigError, make_config
 
@@ -170,10 +174,11 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
         raise UserError(str(err)) from None
     run_dir = run_dir or Path("runs") / f"{config.model}-{config.preset}-s{config.seed}"
     from keras_emojigan.training.fit import TrainingDiverged, fit
+    from keras_emojigan.training.strategies import StrategyError
 
     try:
-        summary = fit(config, run_dir, verbose=0 if quiet else "auto", log=click.echo)
-    except (ConfigError, sources.DataSourceError) as err:
+        summary = fit(config, run_dir, verbose=0 if quiet else "auto", log=click.echo, strategy=strategy)
+    except (ConfigError, StrategyError, sources.DataSourceError) as err:
         raise UserError(str(err)) from None
     except TrainingDiverged as err:
         click.echo(f"Error: {err}", err=True)

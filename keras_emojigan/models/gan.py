@@ -7,6 +7,13 @@ non-saturating binary cross-entropy on logits. Options off in the paper's settin
 DiffAugment before D and an exponential moving average (EMA) of G used for samples and export.
 Randomness in a step comes from stateless ops seeded by ``(seed, step)``, so a resumed run
 draws exactly what an uninterrupted one would.
+
+Under a tf.distribute strategy with R replicas each replica sees B/R images: it draws the
+noise of the whole global batch and keeps its own rows (so R replicas train on exactly the
+noise one device would), divides its losses by R before taking gradients (Keras' optimizer
+sums gradients across replicas), and logs unscaled losses (Keras' metrics average them over
+replicas). With synchronized batch norm (``build_gan(sync_batch_norm=True)``) a step is then
+the same as on one device, up to float rounding; DiffAugment's draws differ per replica.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ from keras_emojigan.models import augment, networks
 from keras_emojigan.models.latents import PACKAGE, LatentLayer, make_latent
 
 
-def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, seed: int = 0) -> keras.Model:
+def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, seed: int = 0,
+                    sync_batch_norm: bool = False) -> keras.Model:
     """noise [B, latent.noise_dim] -> latent layer -> DCGAN generator -> image [-1, 1]."""
     noise = keras.Input((latent.noise_dim,), name="latent")
     x = latent(noise)
-    for layer in networks.generator_body(resolution, ngf, seed):
+    for layer in networks.generator_body(resolution, ngf, seed, sync_batch_norm):
         x = layer(x)
     return keras.Model(noise, x, name="generator")
 
@@ -57,7 +65,8 @@ class EmojiGAN(keras.Model):
         if self.ema_decay > 0:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
-        self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter")
+        self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter",
+                                           aggregation="only_first_replica")
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term")}
         self.built = True  # the sub-models are built; fit() must not call call() to build
@@ -101,8 +110,15 @@ class EmojiGAN(keras.Model):
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
         batch = tf.shape(real)[0]
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context else 1
+        replica = context.replica_id_in_sync_group if context else 0
         seeds = self._step_seeds()
-        noise = tf.random.stateless_normal(tf.stack([batch, self.noise_dim]), seeds[0])
+        if replicas > 1:  # the noise seed is shared (each replica keeps its rows); DiffAugment's are not
+            folded = [tf.random.experimental.stateless_fold_in(seeds[i], replica) for i in range(1, 4)]
+            seeds = tf.concat([seeds[:1], tf.cast(tf.stack(folded), seeds.dtype)], 0)
+        noise = tf.random.stateless_normal(tf.stack([batch * replicas, self.noise_dim]), seeds[0])
+        noise = noise[replica * batch:(replica + 1) * batch]
         with tf.GradientTape() as g_tape:
             fake = self.generator(noise, training=True)
         with tf.GradientTape() as d_tape:
@@ -110,21 +126,29 @@ class EmojiGAN(keras.Model):
             fake_logits = self.discriminator(
                 augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2]), training=True)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
+            d_loss_per_replica = d_loss / replicas
         d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
+        self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
         with g_tape:
             g_logits = self.discriminator(augment.diff_augment(fake, self._policy, seeds[3]), training=True)
             sigma_term = self.latent_layer.regularization()
             g_loss = bce_with_logits(1.0, g_logits) + sigma_term
+            g_loss_per_replica = g_loss / replicas
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply(g_tape.gradient(g_loss, g_vars), g_vars)
+        self.g_optimizer.apply(g_tape.gradient(g_loss_per_replica, g_vars), g_vars)
         if self.ema_generator is not None:
             self._update_ema()
         values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(ops.sigmoid(real_logits)),
                   "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term}
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 reduces multi-worker logs with strategy.reduce("MEAN", v, axis=0), which
+            # fails on scalars (keras/src/backend/tensorflow/trainer.py, reduce_per_replica): give
+            # it [1]-shaped logs, which it reduces to scalars.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def _update_ema(self):
         decay = self.ema_decay
@@ -159,11 +183,13 @@ class EmojiGAN(keras.Model):
 
 def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent_n: int = 1,
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
-              augment_policy: str = "", ema_decay: float = 0.0, seed: int = 0) -> EmojiGAN:
-    """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed)."""
+              augment_policy: str = "", ema_decay: float = 0.0, seed: int = 0,
+              sync_batch_norm: bool = False) -> EmojiGAN:
+    """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed); build it in a
+    tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
                          sigma_weight=sigma_weight, seed=seed)
-    generator = build_generator(latent, resolution, ngf, seed)
-    discriminator = networks.build_discriminator(resolution, ndf, seed)
+    generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm)
+    discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     seed=seed, name=f"emojigan_{model}")

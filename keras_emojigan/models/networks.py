@@ -5,7 +5,9 @@ batch norm, ReLU) -> tanh image. Discriminator: the mirror, LeakyReLU 0.2, no ba
 its first layer, a 4x4 valid conv to one logit. Resolution 32, 64 or 128 adds or removes a
 block; ``ngf``/``ndf`` set the widths (64 in the reference, tiny in tests). Weights start at
 N(0, 0.02) and batch-norm scales at N(1, 0.02); batch-norm momentum and epsilon match
-PyTorch's defaults (0.1 and 1e-5), which the reference used.
+PyTorch's defaults (0.1 and 1e-5), which the reference used. With ``sync_batch_norm`` the
+batch statistics are all-reduced across tf.distribute replicas, so N replicas of B/N images
+normalise exactly as one device with B images does.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ def _conv_init(seed):
     return keras.initializers.RandomNormal(0.0, 0.02, seed=seed)
 
 
-def _batch_norm(name, seed):
+def _batch_norm(name, seed, synchronized=False):
     return layers.BatchNormalization(
         momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=seed),
-        name=name)
+        synchronized=synchronized, name=name)
 
 
 def _blocks(resolution: int) -> int:
@@ -34,7 +36,8 @@ def _blocks(resolution: int) -> int:
     return int(math.log2(resolution // 4))
 
 
-def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0) -> list[layers.Layer]:
+def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
+                   sync_batch_norm: bool = False) -> list[layers.Layer]:
     """The generator's layers, latent vector in, float32 tanh image out (a list, so the caller
     can put a latent layer in front of it)."""
     ups = _blocks(resolution)
@@ -44,7 +47,7 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0) -> list[l
         body += [
             layers.Conv2DTranspose(width, 4, strides=1 if i == 0 else 2, padding="valid" if i == 0 else "same",
                                    use_bias=False, kernel_initializer=_conv_init(seed + i), name=f"g_conv{i}"),
-            _batch_norm(f"g_bn{i}", seed + 100 + i),
+            _batch_norm(f"g_bn{i}", seed + 100 + i, sync_batch_norm),
             layers.ReLU(name=f"g_relu{i}"),
         ]
     body += [
@@ -55,7 +58,8 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0) -> list[l
     return body
 
 
-def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0) -> keras.Model:
+def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
+                        sync_batch_norm: bool = False) -> keras.Model:
     """Image in [-1, 1] -> one float32 logit per image."""
     downs = _blocks(resolution)
     image = keras.Input((resolution, resolution, 3), name="image")
@@ -64,7 +68,7 @@ def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0) -> k
         x = layers.Conv2D(ndf * 2 ** i, 4, strides=2, padding="same", use_bias=False,
                           kernel_initializer=_conv_init(seed + 200 + i), name=f"d_conv{i}")(x)
         if i > 0:
-            x = _batch_norm(f"d_bn{i}", seed + 300 + i)(x)
+            x = _batch_norm(f"d_bn{i}", seed + 300 + i, sync_batch_norm)(x)
         x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
     x = layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False,
                       kernel_initializer=_conv_init(seed + 299), name="d_logit")(x)

@@ -34,6 +34,7 @@ from keras_emojigan.training.callbacks import (
     SampleGrid,
 )
 from keras_emojigan.training.instability import InstabilityTracker
+from keras_emojigan.training.strategies import is_chief, make_strategy, task_id
 
 HISTORY, SUMMARY, CONFIG = "history.csv", "summary.json", "config.json"
 
@@ -42,13 +43,14 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def build_from_config(config: TrainConfig) -> EmojiGAN:
+def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False) -> EmojiGAN:
     keras.mixed_precision.set_global_policy(config.precision)
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config.model, resolution=config.resolution, latent_dim=config.latent_dim,
                     latent_n=config.latent_n, components=config.components,
                     sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
-                    augment_policy=config.diffaugment, ema_decay=config.ema_decay, seed=config.seed)
+                    augment_policy=config.diffaugment, ema_decay=config.ema_decay, seed=config.seed,
+                    sync_batch_norm=sync_batch_norm)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
                 keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
     return gan
@@ -118,15 +120,29 @@ def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> None:
     config.save(run_dir / CONFIG)
 
 
-def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log=print) -> dict:
-    """Train (or resume) the run in ``run_dir``; return its summary. Raises TrainingDiverged."""
+def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log=print,
+        strategy: str = "default") -> dict:
+    """Train (or resume) the run in ``run_dir``; return its summary. Raises TrainingDiverged.
+
+    ``strategy`` (``strategies.py``) may change between a run and its resume: checkpoints
+    hold plain values. ``config.batch_size`` is the global batch."""
     config.validate()
+    distribution = make_strategy(strategy)
+    replicas = distribution.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ConfigError(f"batch_size={config.batch_size} does not split over {replicas} replicas: "
+                          f"use a multiple of {replicas}")
     run_dir = Path(run_dir)
+    if not is_chief(distribution):  # every worker saves (a collective); only the chief's files count
+        run_dir = run_dir / "workers" / str(task_id(distribution))
     _prepare_run_dir(config, run_dir)
     started = time.time()
     image_set = load_images(config.data, config.resolution)
-    gan = build_from_config(config)
-    manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
+    with distribution.scope():
+        gan = build_from_config(config, sync_batch_norm=replicas > 1)
+        manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
+    if replicas > 1:
+        log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     extractor = None
     initial_epoch = int(epoch_variable.numpy())
     rows = _read_history(run_dir, initial_epoch)
@@ -170,6 +186,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         gan.save(run_dir / "gan.keras")
     summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, monitor.diverged,
                        extractor.name if extractor else None)
+    summary["strategy"], summary["replicas"] = strategy, replicas
     _write_json(run_dir / SUMMARY, summary)
     if status == "diverged":
         raise TrainingDiverged(f"training diverged: {monitor.diverged}. The last good checkpoint "
