@@ -15,14 +15,15 @@ from pathlib import Path
 TINY = {"resolution": 32, "latent_dim": 8, "ngf": 4, "ndf": 4}
 
 
-def export_tiny(base: Path, version: int, seed: int = 0, contrast: float = 1.0) -> Path:
+def export_tiny(base: Path, version: int, seed: int = 0, contrast: float = 1.0, **sizes) -> Path:
     """An untrained tiny DCGAN generator exported as ``base/version`` (different seed, different
     weights). Untrained, its images are near-flat grey (every layer shrinks the signal); ``contrast``
-    scales every kernel so they saturate into visible, varied colours (for tests that look at pixels)."""
+    scales every kernel so they saturate into visible, varied colours (for tests that look at pixels).
+    ``sizes`` override TINY (resolution, latent_dim, ngf, ndf)."""
     from keras_emojigan.export import export_saved_model
     from keras_emojigan.models.gan import build_gan
 
-    gan = build_gan("dcgan", seed=seed, **TINY)
+    gan = build_gan("dcgan", seed=seed, **{**TINY, **sizes})
     for layer in gan.generator.layers:
         if getattr(layer, "kernel", None) is not None:
             layer.kernel.assign(layer.kernel * contrast)

@@ -1,6 +1,7 @@
 """The emojigan command line: data info / preview, versions, errors as exit code 2."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -69,3 +70,15 @@ def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "keras_emojigan.cli", "--version"],
                             capture_output=True, text=True, check=True)
     assert __version__ in result.stdout
+
+
+def test_import_turns_onednn_on_unless_the_user_chose():
+    probe = ("import os, keras_emojigan, tensorflow as tf; "
+             "from tensorflow.python.util import _pywrap_util_port as port; "
+             "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], port.IsMklEnabled())")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    default = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert default.stdout.split() == ["1", "True"], default.stderr[-2000:]
+    chosen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"}, timeout=300)
+    assert chosen.stdout.split() == ["0", "False"], chosen.stderr[-2000:]
