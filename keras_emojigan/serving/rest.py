@@ -94,10 +94,14 @@ def request_tensors(request: dict, signature: Signature, limits: Limits) -> tupl
             if not all(isinstance(item, dict) for item in instances):
                 raise RestError(f"signature '{signature.name}' has several inputs: each instance must be an object "
                                 f"with {', '.join(names)}")
-            values = {name: [item.get(name) for item in instances] for name in names}
+            unknown = sorted({key for item in instances for key in item} - set(names))
+            if unknown:
+                raise RestError(f"signature '{signature.name}' takes {_describe(signature.inputs)}; "
+                                f"unknown input(s) {', '.join(unknown)}")
             missing = [name for name in names if any(item.get(name) is None for item in instances)]
             if missing:
                 raise RestError(f"instances lack input(s) {', '.join(missing)}")
+            values = {name: [item[name] for item in instances] for name in names}
     else:
         inputs = request["inputs"]
         if len(names) == 1 and not (isinstance(inputs, dict) and set(inputs) == {names[0]}):
