@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_emojigan.config import TrainConfig, make_config
+from keras_emojigan.training.history import best_row, read_history
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
 PANEL_WIDTH, DPI = 4.2, 110  # inches per figure panel, dots per inch
@@ -40,11 +41,6 @@ def interval(values) -> tuple[float, float]:
         return mean, math.nan
     t = T975[len(values) - 2] if len(values) - 1 <= len(T975) else 1.96
     return mean, float(t * np.std(values, ddof=1) / math.sqrt(len(values)))
-
-
-def read_history(run_dir: Path) -> list[dict]:
-    with open(run_dir / "history.csv", newline="") as fh:
-        return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
 def run_is_finished(run_dir: Path, epochs: int) -> bool:
@@ -112,14 +108,13 @@ def table_rows(models, seeds, summaries, histories) -> list[dict]:
         for when in ("best", "last"):
             picked = []
             for name in names:
-                history = [h for h in histories[name] if h.get("fid") is not None]
-                if not history:
-                    continue
-                picked.append(min(history, key=lambda h: h["fid"]) if when == "best" else history[-1])
+                scored = [h for h in histories[name] if h.get("fid") is not None]
+                if scored:
+                    picked.append(best_row(scored) if when == "best" else scored[-1])
             for key in METRIC_KEYS:
                 mean, half = interval([p[key] for p in picked])
                 row[f"{key}_{when}"], row[f"{key}_{when}_ci95"] = mean, half
-            row[f"epoch_{when}"] = [int(p["epoch"]) for p in picked]
+            row[f"epoch_{when}"] = [p["epoch"] for p in picked]
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
         rows.append(row)
     by_model = {row["model"]: row for row in rows}
@@ -185,9 +180,9 @@ def _figure(panels: int, height=3.2):
 
 def _series(histories, names, key):
     """Per-epoch mean over runs (runs may stop early: the mean uses those still going)."""
-    epochs = sorted({int(r["epoch"]) for n in names for r in histories[n] if r.get(key) is not None})
+    epochs = sorted({r["epoch"] for n in names for r in histories[n] if r.get(key) is not None})
     values = [np.mean([r[key] for n in names for r in histories[n]
-                       if int(r["epoch"]) == e and r.get(key) is not None]) for e in epochs]
+                       if r["epoch"] == e and r.get(key) is not None]) for e in epochs]
     return epochs, values
 
 
@@ -197,7 +192,7 @@ def plot_losses(models, seeds, histories, path: Path) -> None:
         names = [f"{model}-s{s}" for s in seeds]
         for key, label, colour in (("g_loss", "G loss", "tab:blue"), ("d_loss", "D loss", "tab:orange")):
             for name in names:
-                ax.plot([int(r["epoch"]) for r in histories[name]], [r[key] for r in histories[name]],
+                ax.plot([r["epoch"] for r in histories[name]], [r[key] for r in histories[name]],
                         color=colour, alpha=0.25, linewidth=0.8)
             ax.plot(*_series(histories, names, key), color=colour, label=label)
         ax.set_title(model)

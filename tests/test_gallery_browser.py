@@ -9,7 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from serving_helpers import TINY, Server, export_tiny
+from serving_helpers import TINY, export_tiny
+
+from keras_emojigan.serving.launcher import Server
 
 ARTIFACTS = Path(os.environ.get("EMOJIGAN_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

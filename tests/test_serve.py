@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from PIL import Image
-from serving_helpers import TINY, Server, export_tiny, http
+from serving_helpers import TINY, export_tiny
 
+from keras_emojigan.serving.launcher import Server, http
 from keras_emojigan.serving_model import load_generator
 
 NOISE_DIM = TINY["latent_dim"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keras_emojigan.serving.rest import Signature
+from keras_emojigan.serving_model import LoadedGenerator
 
 log = logging.getLogger("keras_emojigan.serve")
 
@@ -30,7 +31,7 @@ class LoadedVersion:
     path: Path
     signatures: dict  # name -> Signature
     signature_def: dict  # the SignatureDef protos as TF Serving's metadata JSON shows them
-    module: object
+    generator: LoadedGenerator  # keeps the loaded SavedModel (and so the signatures' variables) alive
 
 
 def version_folders(base: Path) -> dict[int, Path]:
@@ -63,13 +64,12 @@ def signature_defs(path: Path) -> dict:
 
 
 def load_version(version: int, path: Path) -> LoadedVersion:
-    import tensorflow as tf
-
-    module = tf.saved_model.load(str(path))
-    signatures = {name: Signature.from_concrete_function(name, fn) for name, fn in module.signatures.items()}
+    generator = LoadedGenerator(path)
+    signatures = {name: Signature.from_concrete_function(name, fn)
+                  for name, fn in generator.module.signatures.items()}
     if not signatures:
         raise ValueError(f"{path} has no signatures: export it with `emojigan export` or with signatures=")
-    return LoadedVersion(version, path, signatures, signature_defs(path), module)
+    return LoadedVersion(version, path, signatures, signature_defs(path), generator)
 
 
 class ModelVersions:

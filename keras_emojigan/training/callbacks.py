@@ -17,6 +17,7 @@ import keras
 import tensorflow as tf
 
 from keras_emojigan.grid import image_grid
+from keras_emojigan.training.history import COLUMNS
 from keras_emojigan.training.instability import InstabilityTracker, epoch_collapsed, non_finite
 
 
@@ -98,8 +99,7 @@ class HistoryWriter(keras.callbacks.Callback):
     """history.csv, one row per finished epoch with fixed columns (Keras' CSVLogger adds empty
     ``val_*`` columns to runs without validation data)."""
 
-    COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "collapsed", "unstable",
-               "is_mean", "fid", "kid", "seconds")
+    COLUMNS = COLUMNS
 
     def __init__(self, path: Path, monitor: RunMonitor):
         super().__init__()

@@ -14,7 +14,6 @@ RUN_DIR/
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -33,10 +32,11 @@ from keras_emojigan.training.callbacks import (
     RunMonitor,
     SampleGrid,
 )
+from keras_emojigan.training.history import HISTORY, best_row, read_history
 from keras_emojigan.training.instability import InstabilityTracker
 from keras_emojigan.training.strategies import is_chief, make_strategy, task_id
 
-HISTORY, SUMMARY, CONFIG = "history.csv", "summary.json", "config.json"
+SUMMARY, CONFIG = "summary.json", "config.json"
 
 
 class TrainingDiverged(RuntimeError):
@@ -83,24 +83,6 @@ def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainCo
     return gan, config, int(epoch.numpy())
 
 
-def _read_history(run_dir: Path, keep_before: int) -> list[dict]:
-    """history.csv rows of finished epochs; rows of a killed epoch are dropped from the file."""
-    path = run_dir / HISTORY
-    if not path.exists():
-        return []
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    kept = [row for row in rows if int(row["epoch"]) < keep_before]
-    if len(kept) != len(rows):
-        tmp = path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(kept)
-        tmp.replace(path)
-    return kept
-
-
 def _write_json(path: Path, values: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(values, indent=2) + "\n")
@@ -145,7 +127,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     extractor = None
     initial_epoch = int(epoch_variable.numpy())
-    rows = _read_history(run_dir, initial_epoch)
+    rows = read_history(run_dir, keep_before=initial_epoch)
     tracker = InstabilityTracker.replay(rows)
     log(f"TensorBoard: tensorboard --logdir {run_dir / 'logs'}")
     if initial_epoch:
@@ -170,7 +152,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
                               monitor)] if extractor else []),
             HistoryWriter(run_dir / HISTORY, monitor),
             keras.callbacks.TensorBoard(str(log_dir), update_freq=1, write_graph=False, profile_batch=0),
-            CheckpointSaver(manager, best_manager, epoch_variable, monitor, _best(rows)[1]),
+            CheckpointSaver(manager, best_manager, epoch_variable, monitor, (best_row(rows) or {}).get("fid")),
             *callbacks,
         ]
         gan.fit(stream, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
@@ -196,13 +178,13 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
 
 
 def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, extractor) -> dict:
-    rows = _read_history(run_dir, epochs_done)
+    rows = read_history(run_dir, keep_before=epochs_done)
     previous = json.loads((run_dir / SUMMARY).read_text()) if (run_dir / SUMMARY).exists() else {}
-    last = {k: float(v) for k, v in rows[-1].items() if k != "epoch" and v != ""} if rows else {}
-    best_epoch, best_fid = _best(rows)
+    last = {k: v for k, v in rows[-1].items() if k != "epoch" and v is not None} if rows else {}
+    best = best_row(rows) or {}
     return {
-        "best_fid_epoch": best_epoch,
-        "best_fid": best_fid,
+        "best_fid_epoch": best.get("epoch"),
+        "best_fid": best.get("fid"),
         "extractor": extractor or previous.get("extractor"),  # a resumed run that trained no more
         "status": status,
         "model": config.model,
@@ -215,15 +197,6 @@ def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, e
         "wall_seconds": round(previous.get("wall_seconds", 0.0) + seconds, 1),
         "saved_model": str(run_dir / "saved_model") if status != "diverged" else None,
     }
-
-
-def _best(rows) -> tuple[int | None, float | None]:
-    """(epoch, FID) of the lowest FID in history rows, or (None, None)."""
-    scored = [(float(row["fid"]), int(row["epoch"])) for row in rows if row.get("fid")]
-    if not scored:
-        return None, None
-    fid, epoch = min(scored)
-    return epoch, fid
 
 
 def _extractor(config: TrainConfig):

@@ -1,0 +1,42 @@
+"""history.csv, a run's per-epoch record, and the one reader that fit, compare and search-n use.
+
+One row per finished epoch, written by callbacks.HistoryWriter: losses, D's mean outputs,
+the instability flags, IS/FID/KID when the epoch was evaluated (empty otherwise) and seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+HISTORY = "history.csv"
+COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "collapsed", "unstable",
+           "is_mean", "fid", "kid", "seconds")
+
+
+def read_history(run_dir: Path, keep_before: int | None = None) -> list[dict]:
+    """Rows as floats (None where empty; epoch as int). With ``keep_before``, rows of epochs at or
+    after it (an epoch killed before its checkpoint) are dropped from the file too."""
+    path = Path(run_dir) / HISTORY
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        raw = list(csv.DictReader(fh))
+    if keep_before is not None:
+        kept = [row for row in raw if int(row["epoch"]) < keep_before]
+        if len(kept) != len(raw):
+            tmp = path.with_suffix(".csv.tmp")
+            with open(tmp, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(raw[0]))
+                writer.writeheader()
+                writer.writerows(kept)
+            tmp.replace(path)
+        raw = kept
+    return [{k: (int(v) if k == "epoch" else float(v) if v != "" else None) for k, v in row.items()}
+            for row in raw]
+
+
+def best_row(rows: list[dict]) -> dict | None:
+    """The evaluated row with the lowest FID (the earliest on a tie), or None."""
+    scored = [row for row in rows if row.get("fid") is not None]
+    return min(scored, key=lambda row: (row["fid"], row["epoch"])) if scored else None

@@ -1,0 +1,30 @@
+"""history.csv: parsed once, killed-epoch rows dropped from the file, the best row by FID."""
+
+from keras_emojigan.training.history import COLUMNS, HISTORY, best_row, read_history
+
+
+def _write(tmp_path, rows):
+    lines = [",".join(COLUMNS)] + [",".join(str(row.get(c, "")) for c in COLUMNS) for row in rows]
+    (tmp_path / HISTORY).write_text("\n".join(lines) + "\n")
+
+
+def test_rows_are_parsed_and_empty_cells_are_none(tmp_path):
+    _write(tmp_path, [{"epoch": 0, "d_loss": 0.5, "fid": ""}, {"epoch": 1, "d_loss": 0.25, "fid": 80.5}])
+    rows = read_history(tmp_path)
+    assert rows[0]["epoch"] == 0 and isinstance(rows[0]["epoch"], int)
+    assert rows[0]["d_loss"] == 0.5 and rows[0]["fid"] is None and rows[1]["fid"] == 80.5
+
+
+def test_keep_before_drops_rows_of_a_killed_epoch_from_the_file(tmp_path):
+    _write(tmp_path, [{"epoch": e, "d_loss": e} for e in range(4)])
+    assert [r["epoch"] for r in read_history(tmp_path, keep_before=2)] == [0, 1]
+    assert [r["epoch"] for r in read_history(tmp_path)] == [0, 1]  # the file itself was cut
+    assert not (tmp_path / "history.csv.tmp").exists()
+
+
+def test_best_row_is_the_lowest_fid_and_the_earliest_on_a_tie(tmp_path):
+    _write(tmp_path, [{"epoch": 0, "fid": 90}, {"epoch": 1, "fid": ""}, {"epoch": 2, "fid": 70},
+                      {"epoch": 3, "fid": 70}, {"epoch": 4, "fid": 75}])
+    assert best_row(read_history(tmp_path))["epoch"] == 2
+    assert best_row([{"epoch": 0, "fid": None}]) is None
+    assert read_history(tmp_path / "missing") == []
