@@ -116,6 +116,8 @@ def table_rows(models, seeds, summaries, histories) -> list[dict]:
                 row[f"{key}_{when}"], row[f"{key}_{when}_ci95"] = mean, half
             row[f"epoch_{when}"] = [p["epoch"] for p in picked]
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
+        row["epoch_seconds"] = round(sum(h["seconds"] for name in names for h in histories[name]
+                                         if h.get("seconds") is not None), 1)
         rows.append(row)
     by_model = {row["model"]: row for row in rows}
     for row in rows:
@@ -157,6 +159,10 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
                 cells.append(", ".join(map(str, row["epoch_best"])))
         cells.append(", ".join("none" if e is None else str(e) for e in row["first_unstable_epoch"]))
         lines.append("| " + " | ".join(cells) + " |")
+    total = sum(row["epoch_seconds"] for row in rows)
+    lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "
+              f"{total:.0f} s ({total / 3600:.2f} h); per model, all seeds: "
+              + ", ".join(f"{row['model']} {row['epoch_seconds']:.0f} s" for row in rows) + "."]
     lines += ["", "Relative change of the best-epoch means (the form of the paper's conclusion; for FID and KID "
               "lower is better, for IS higher):", ""]
     for row in rows:
@@ -176,6 +182,20 @@ def _figure(panels: int, height=3.2):
     fig, axes = plt.subplots(1, panels, figsize=(PANEL_WIDTH * panels, height), squeeze=False,
                              layout="constrained")
     return plt, fig, axes[0]
+
+
+def _save(plt, fig, path: Path) -> None:
+    """A 256-colour palette PNG: a third of the RGBA file's size, no visible change (the figures
+    are committed under docs/results/)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
+    plt.close(fig)
+    with Image.open(buffer) as image:
+        image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def _series(histories, names, key):
@@ -199,8 +219,7 @@ def plot_losses(models, seeds, histories, path: Path) -> None:
         ax.set_xlabel("epoch")
         ax.legend()
     axes[0].set_ylabel("loss (mean over seeds; thin: each seed)")
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_metrics(models, seeds, histories, path: Path) -> None:
@@ -213,8 +232,7 @@ def plot_metrics(models, seeds, histories, path: Path) -> None:
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.legend()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_samples(models, seeds, summaries, out: Path, path: Path) -> None:
@@ -230,8 +248,7 @@ def plot_samples(models, seeds, summaries, out: Path, path: Path) -> None:
                 ax.imshow(np.asarray(image.convert("RGB")))
         ax.set_title(f"{model}, seed {seeds[0]}, best-FID epoch {epoch}")
         ax.axis("off")
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def search_n(*, max_n: int, stable_epochs: int, preset: str, out: Path, seed: int = 0, data: str | None = None,

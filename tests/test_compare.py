@@ -42,9 +42,10 @@ def test_compare_writes_tables_and_figures(comparison):
         assert rows["proposed"][key] not in ("", "nan"), key
     table = (out / "table.md").read_text()
     assert "| proposed |" in table and "± " in table and "vs dcgan" in table and "extractor `emoji`" in table
+    assert float(rows["proposed"]["epoch_seconds"]) > 0 and "Time in epochs" in table
     for name, panels in (("fig2_losses.png", 3), ("fig3_metrics.png", 2), ("fig4_samples.png", 3)):
         with Image.open(out / name) as image:
-            assert image.format == "PNG"
+            assert image.format == "PNG" and image.mode == "P"  # palette PNGs: small enough to commit
             assert image.width == pytest.approx(PANEL_WIDTH * panels * DPI, abs=2), name
     assert f"tensorboard --logdir {out / 'runs'}" in output
 

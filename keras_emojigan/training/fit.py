@@ -194,7 +194,8 @@ def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, e
         "first_unstable_epoch": tracker.first_unstable_epoch,
         "last_epoch": last,
         "diverged": diverged,
-        "wall_seconds": round(previous.get("wall_seconds", 0.0) + seconds, 1),
+        "wall_seconds": round(previous.get("wall_seconds", 0.0) + seconds, 1),  # of the calls that ended
+        "epoch_seconds": round(sum(row["seconds"] for row in rows if row.get("seconds") is not None), 1),
         "saved_model": str(run_dir / "saved_model") if status != "diverged" else None,
     }
 
