@@ -97,6 +97,9 @@ def test_killed_run_resumes_and_finishes_with_the_right_epochs(tmp_path):
     epochs = [int(line.split(",")[0]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
     assert epochs == [0, 1, 2, 3, 4]
     assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 5
+    # the killed call wrote no summary, so wall_seconds misses it; epoch_seconds counts every kept epoch
+    seconds = [float(line.split(",")[-1]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert summary["epoch_seconds"] == pytest.approx(sum(seconds), abs=0.1) and all(t > 0 for t in seconds)
 
 
 def test_resume_is_exact(tmp_path):
