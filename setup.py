@@ -21,7 +21,6 @@ setup(
                   "keras_emojigan.metrics": ["emoji_classifier.weights.h5", "emoji_classifier.classes.txt",
                                              "emoji_classifier.report.json"],
                   "keras_emojigan.serving": ["gallery.html"]},
-    include_package_data=True,
     # Ranges: the versions tested here (TF 2.21.0, Keras 3.15.1, TF-GAN 2.1.0, NumPy 2.4,
     # Pillow 13, click 8.5, TensorBoard 2.21, Matplotlib 3.11, aiohttp 3.14) and what they are known
     # to allow. playwright (dev) drives the system's Chromium in the gallery test; it downloads no browser.
