@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_emojigan.config import TrainConfig, make_config
-from keras_emojigan.training.history import best_row, read_history
+from keras_emojigan.training.history import best_row, epoch_seconds, read_history
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
 PANEL_WIDTH, DPI = 4.2, 110  # inches per figure panel, dots per inch
@@ -116,8 +116,7 @@ def table_rows(models, seeds, summaries, histories) -> list[dict]:
                 row[f"{key}_{when}"], row[f"{key}_{when}_ci95"] = mean, half
             row[f"epoch_{when}"] = [p["epoch"] for p in picked]
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
-        row["epoch_seconds"] = round(sum(h["seconds"] for name in names for h in histories[name]
-                                         if h.get("seconds") is not None), 1)
+        row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
         rows.append(row)
     by_model = {row["model"]: row for row in rows}
     for row in rows:

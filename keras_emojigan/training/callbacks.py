@@ -99,8 +99,6 @@ class HistoryWriter(keras.callbacks.Callback):
     """history.csv, one row per finished epoch with fixed columns (Keras' CSVLogger adds empty
     ``val_*`` columns to runs without validation data)."""
 
-    COLUMNS = COLUMNS
-
     def __init__(self, path: Path, monitor: RunMonitor):
         super().__init__()
         self.path, self.monitor = Path(path), monitor
@@ -115,7 +113,7 @@ class HistoryWriter(keras.callbacks.Callback):
                "seconds": round(time.time() - self._started, 3)}
         new = not self.path.exists()
         with open(self.path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.COLUMNS, extrasaction="ignore", restval="")
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore", restval="")
             if new:
                 writer.writeheader()
             writer.writerow(row)

@@ -32,7 +32,7 @@ from keras_emojigan.training.callbacks import (
     RunMonitor,
     SampleGrid,
 )
-from keras_emojigan.training.history import HISTORY, best_row, read_history
+from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history
 from keras_emojigan.training.instability import InstabilityTracker
 from keras_emojigan.training.strategies import is_chief, make_strategy, task_id
 
@@ -195,7 +195,7 @@ def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, e
         "last_epoch": last,
         "diverged": diverged,
         "wall_seconds": round(previous.get("wall_seconds", 0.0) + seconds, 1),  # of the calls that ended
-        "epoch_seconds": round(sum(row["seconds"] for row in rows if row.get("seconds") is not None), 1),
+        "epoch_seconds": epoch_seconds(rows),
         "saved_model": str(run_dir / "saved_model") if status != "diverged" else None,
     }
 

@@ -1,4 +1,4 @@
-"""history.csv, a run's per-epoch record, and the one reader that fit, compare and search-n use.
+"""history.csv, a run's per-epoch record, and the one reader that fit and compare use.
 
 One row per finished epoch, written by callbacks.HistoryWriter: losses, D's mean outputs,
 the instability flags, IS/FID/KID when the epoch was evaluated (empty otherwise) and seconds.
@@ -34,6 +34,11 @@ def read_history(run_dir: Path, keep_before: int | None = None) -> list[dict]:
         raw = kept
     return [{k: (int(v) if k == "epoch" else float(v) if v != "" else None) for k, v in row.items()}
             for row in raw]
+
+
+def epoch_seconds(rows: list[dict]) -> float:
+    """Time spent in the kept epochs (training and evaluation): unlike a wall clock, it survives kills."""
+    return round(sum(row["seconds"] for row in rows if row.get("seconds") is not None), 1)
 
 
 def best_row(rows: list[dict]) -> dict | None:
