@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 
 from keras_emojigan import __version__
+from keras_emojigan.config import EXTRACTORS, MODELS, PRECISIONS, PRESETS, RESOLUTIONS, STRATEGIES
 from keras_emojigan.data import sources
+from keras_emojigan.errors import UserInputError
 
 
 class UserError(click.ClickException):
@@ -24,16 +26,33 @@ class UserError(click.ClickException):
 
 
 def _load(source, resolution=64):
-    try:
-        return sources.load_images(source, resolution)
-    except sources.DataSourceError as err:
-        raise UserError(str(err)) from None
+    return sources.load_images(source, resolution)
 
 
 SOURCE = click.argument("source", default=sources.EMBEDDED, required=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """Every command's UserInputError (a bad flag, file, folder or model) becomes one ``Error:``
+    line and exit code 2; anything else is a bug and keeps its traceback. TensorFlow starts
+    here, with its start-up noise filtered (``startup.py``)."""
+
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if name != "data" and not {"-h", "--help"} & set(rest):  # every other command uses TensorFlow
+            from keras_emojigan.startup import start_tensorflow
+
+            start_tensorflow()
+        return name, command, rest
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserInputError as err:
+            raise UserError(str(err)) from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="emojigan")
 def main():
     """Train, compare, export and serve GANs on small image sets (emoji first).
@@ -96,7 +115,7 @@ def data_info(source, as_json, show_skipped):
 @click.option("--per-class", type=click.IntRange(min=1), default=None,
               help="Show at most this many images of each class (default: all).")
 @click.option("--columns", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--resolution", type=click.Choice(["32", "64", "128"]), default="64", show_default=True)
+@click.option("--resolution", type=click.Choice([str(r) for r in RESOLUTIONS]), default="64", show_default=True)
 def data_preview(source, output, per_class, columns, resolution):
     """Write a contact sheet of SOURCE, one captioned block per class."""
     from keras_emojigan.grid import contact_sheet
@@ -124,11 +143,21 @@ def _parse_sets(pairs):
     return values
 
 
+def _merge_sets(sets: dict, flags: dict) -> dict:
+    """--set values and the flags that were given, as one dict of config fields. A field given
+    both ways is refused (which one was meant?); flags that were not given set nothing."""
+    given = {key: value for key, value in flags.items() if value is not None}
+    for key in sorted(set(sets) & set(given)):
+        raise UserError(f"--set {key}={sets[key]} and --{key.replace('_', '-')} {given[key]} both set {key}: "
+                        "give one")
+    return {**sets, **given}
+
+
 @main.command("fit")
-@click.option("--model", type=click.Choice(["dcgan", "deligan", "proposed"]), default=None,
+@click.option("--model", type=click.Choice(MODELS), default=None,
               help="Which GAN (default: proposed).")
 @click.option("--data", default=None, help="Data source (default: emoji-faces).")
-@click.option("--preset", type=click.Choice(["paper", "default", "modern", "smoke"]), default="default",
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="default",
               show_default=True)
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A JSON file of config fields, applied over the preset.")
@@ -137,13 +166,13 @@ def _parse_sets(pairs):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None)
 @click.option("--latent-n", type=click.IntRange(min=1), default=None,
               help="N of the proposed GAN: z is expanded to n*N.")
-@click.option("--resolution", type=click.Choice(["32", "64", "128"]), default=None)
-@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default=None)
+@click.option("--resolution", type=click.Choice([str(r) for r in RESOLUTIONS]), default=None)
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None)
 @click.option("--seed", type=int, default=None)
 @click.option("--eval-every", type=click.IntRange(min=0), default=None,
               help="Epochs between IS/FID/KID evaluations (0 = never).")
 @click.option("--eval-samples", type=click.IntRange(min=2), default=None, help="Generated images per evaluation.")
-@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default=None,
+@click.option("--extractor", type=click.Choice(EXTRACTORS), default=None,
               help="Feature extractor for the metrics (auto: inception if its weights are here, else emoji).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
               help="InceptionV3 ImageNet weights (.h5) when they are not in the Keras cache.")
@@ -154,32 +183,28 @@ def _parse_sets(pairs):
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the run lives (default: runs/MODEL-PRESET-sSEED). An existing run resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), default="default",
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="default",
               show_default=True, help="tf.distribute strategy: mirrored = this machine's GPUs; multiworker = "
               "the cluster in TF_CONFIG. --batch-size is the global batch.")
 def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent_n, resolution, precision,
                 seed, eval_every, eval_samples, extractor, inception_weights, stop_on_collapse, sets, run_dir, quiet,
                 strategy):
     """Train a GAN (or resume the one in --run-dir) and export its generator."""
-    from keras_emojigan.config import ConfigError, make_config
+    from keras_emojigan.config import make_config
 
-    overrides = {**_parse_sets(sets), "model": model, "data": data, "epochs": epochs,
-                 "batch_size": batch_size, "lr": lr, "latent_n": latent_n,
-                 "resolution": int(resolution) if resolution else None, "precision": precision,
-                 "seed": seed, "eval_every": eval_every, "eval_samples": eval_samples, "extractor": extractor,
-                 "inception_weights": inception_weights, "stop_on_collapse": stop_on_collapse}
-    try:
-        config = make_config(preset, config_file, **overrides)
-    except ConfigError as err:
-        raise UserError(str(err)) from None
+    flags = {"model": model, "data": data, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+             "latent_n": latent_n, "resolution": int(resolution) if resolution else None, "precision": precision,
+             "seed": seed, "eval_every": eval_every, "eval_samples": eval_samples, "extractor": extractor,
+             "inception_weights": inception_weights, "stop_on_collapse": stop_on_collapse}
+    config = make_config(preset, config_file, **_merge_sets(_parse_sets(sets), flags))
     run_dir = run_dir or Path("runs") / f"{config.model}-{config.preset}-s{config.seed}"
     from keras_emojigan.training.fit import TrainingDiverged, fit
-    from keras_emojigan.training.strategies import StrategyError
 
+    # A terminal gets Keras' live bar; a file or pipe one line per epoch (the bar's carriage
+    # returns and colour codes would be one long line there).
+    verbose = 0 if quiet else "auto" if sys.stdout.isatty() else 2
     try:
-        summary = fit(config, run_dir, verbose=0 if quiet else "auto", log=click.echo, strategy=strategy)
-    except (ConfigError, StrategyError, sources.DataSourceError) as err:
-        raise UserError(str(err)) from None
+        summary = fit(config, run_dir, verbose=verbose, log=click.echo, strategy=strategy)
     except TrainingDiverged as err:
         click.echo(f"Error: {err}", err=True)
         sys.exit(EXIT_DIVERGED)
@@ -187,8 +212,18 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
     click.echo(f"{summary['status']}: {summary['epochs_done']}/{summary['epochs']} epochs in {run_dir}"
                + (f"; unstable from epoch {unstable}" if unstable is not None else "")
                + (f"; best FID {summary['best_fid']:.4g} ({summary['extractor']}) at epoch {best}"
-                  if best is not None else "")
-               + f"; generator: {summary['saved_model']}")
+                  if best is not None else ""))
+    click.echo("Epochs are numbered from 0 in every file and message (Keras' bar counts from 1).")
+    if config.preset == "smoke":
+        click.echo("The smoke preset trains tiny networks for seconds: flat grey or blotchy samples are expected. "
+                   "For emoji, train with --preset default (about 20 min for 100 epochs on 2 cores).")
+    saved = summary["saved_model"]
+    if saved:
+        click.echo(f"Next:\n  emojigan sample {saved} -o grid.png       # a grid of 64 emoji"
+                   f"\n  emojigan evaluate {run_dir}                # IS / FID / KID"
+                   f"\n  emojigan export {run_dir} --name emoji     # saved_models/emoji/N, to serve"
+                   f"\n  emojigan serve saved_models/emoji          # TF Serving's REST API and a gallery"
+                   f"\n  tensorboard --logdir {run_dir / 'logs'}")
 
 
 @main.command("export")
@@ -201,9 +236,9 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 @click.option("--saved-models", type=click.Path(file_okay=False, path_type=Path), default=Path("saved_models"),
               show_default=True, help="With --name: the folder that holds the models.")
 @click.option("--best", is_flag=True, help="Export the best-FID checkpoint instead of the latest.")
-def export_command(run_dir, output, name, version, saved_models, best):
+@click.option("--overwrite", is_flag=True, help="With -o: replace what is in that folder.")
+def export_command(run_dir, output, name, version, saved_models, best, overwrite):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
-    from keras_emojigan.config import ConfigError
     from keras_emojigan.export import export_saved_model, serving_path
     from keras_emojigan.training.fit import restore_gan
 
@@ -211,15 +246,15 @@ def export_command(run_dir, output, name, version, saved_models, best):
         raise click.UsageError("give either -o DIR or --name NAME")
     if version is not None and name is None:
         raise click.UsageError("--version goes with --name")
-    try:
-        output = output or serving_path(saved_models, name, version)
-        gan, config, epoch = restore_gan(run_dir, best=best)
-    except (ConfigError, ValueError) as err:
-        raise UserError(str(err)) from None
-    export_saved_model(gan, output, {"model": config.model, "epochs": epoch,
+    if output is not None and output.exists() and any(output.iterdir()) and not overwrite:
+        raise UserError(f"-o {output}: the folder exists and is not empty; give --overwrite to replace it, "
+                        "or another folder")
+    output = output or serving_path(saved_models, name, version)
+    gan, config, epochs = restore_gan(run_dir, best=best)
+    export_saved_model(gan, output, {"model": config.model, "epochs": epochs,
                                      "checkpoint": "best-fid" if best else "latest", "config": config.to_dict()})
-    click.echo(f"wrote {output} ({config.model}, epoch {epoch}); inspect it with: "
-               f"saved_model_cli show --dir {output} --all")
+    click.echo(f"wrote {output} ({config.model}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
+               f"{epochs - 1}, {epochs} epochs trained); inspect it with: saved_model_cli show --dir {output} --all")
 
 
 @main.command("sample")
@@ -236,12 +271,9 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
     from PIL import Image
 
     from keras_emojigan.grid import image_grid
-    from keras_emojigan.serving_model import SavedModelError, load_generator
+    from keras_emojigan.serving_model import load_generator
 
-    try:
-        generator = load_generator(model_path)
-    except SavedModelError as err:
-        raise UserError(str(err)) from None
+    generator = load_generator(model_path)
     images = generator.generate(count, seed)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -276,14 +308,11 @@ def serve_command(model_base, host, port, model_name, poll_seconds, max_body_byt
 
     from keras_emojigan.serving.app import serve
     from keras_emojigan.serving.rest import Limits
-    from keras_emojigan.serving.versions import ModelVersions, NoVersionError
+    from keras_emojigan.serving.versions import ModelVersions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     versions = ModelVersions(model_base, model_name)
-    try:
-        served = versions.load_initial()
-    except NoVersionError as err:
-        raise UserError(str(err)) from None
+    served = versions.load_initial()
 
     def ready(url):
         click.echo(f"serving {versions.name} version {served.version} at {url}/ "
@@ -306,54 +335,53 @@ def _csv_list(value, kind=str):
 
 
 @main.command("compare")
-@click.option("--models", default="dcgan,deligan,proposed", show_default=True)
-@click.option("--preset", type=click.Choice(["paper", "default", "modern", "smoke"]), default="default",
+@click.option("--models", default="dcgan,deligan,proposed", show_default=True,
+              help="Comma list of MODEL[:FIELD=VALUE...] variants, e.g. proposed:N=2,proposed:N=4 "
+              "(N is the proposed GAN's latent_n; any config field works).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="default",
               show_default=True)
 @click.option("--seeds", default="0,1,2", show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--data", default=None, help="Data source (default: emoji-faces).")
-@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default=None)
+@click.option("--extractor", type=click.Choice(EXTRACTORS), default=None)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Set any config field for every run.")
-def compare_command(models, preset, seeds, epochs, out, data, extractor, sets):
-    """Train every (model, seed) under OUT and write the paper's Table 1 and Figures 2-4.
+@click.option("--publish", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Copy each finished run's small records (config, history, summary, sample grids) and the "
+              "tables and figures here, as runs finish (a folder to commit, e.g. docs/results/NAME).")
+def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, publish):
+    """Train every (model variant, seed) under OUT and write the paper's Table 1 and Figures 2-4.
 
     Finished runs are skipped and killed ones resume, so it can be stopped and restarted."""
-    from keras_emojigan.compare import compare
-    from keras_emojigan.config import MODELS, ConfigError
+    from keras_emojigan.compare import compare, parse_variant
 
-    model_list, seed_list = _csv_list(models), _csv_list(seeds, int)
-    unknown = [m for m in model_list if m not in MODELS]
-    if unknown or not model_list or not seed_list:
-        raise click.BadParameter(f"models must be from {', '.join(MODELS)}; seeds integers", param_hint="--models")
-    try:
-        compare(model_list, seed_list, preset=preset, epochs=epochs, out=out, data=data, extractor=extractor,
-                overrides=_parse_sets(sets), log=click.echo)
-    except (ConfigError, sources.DataSourceError, ValueError) as err:
-        raise UserError(str(err)) from None
+    seed_list = _csv_list(seeds, int)
+    if not seed_list:
+        raise click.BadParameter("give at least one integer seed", param_hint="--seeds")
+    variants = [parse_variant(spec) for spec in _csv_list(models)]
+    if not variants:
+        raise click.BadParameter("give at least one model", param_hint="--models")
+    compare(variants, seed_list, preset=preset, epochs=epochs, out=out, data=data, extractor=extractor,
+            overrides=_parse_sets(sets), publish=publish, log=click.echo)
 
 
 @main.command("search-n")
 @click.option("--max-n", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--stable-epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="A run must train this many epochs without becoming unstable.")
-@click.option("--preset", type=click.Choice(["paper", "default", "modern", "smoke"]), default="default",
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="default",
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--data", default=None)
-@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default=None)
+@click.option("--extractor", type=click.Choice(EXTRACTORS), default=None)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE")
 def search_n_command(max_n, stable_epochs, preset, seed, out, data, extractor, sets):
     """The paper's search for the proposed GAN's N: the smallest N stable for --stable-epochs."""
     from keras_emojigan.compare import search_n
-    from keras_emojigan.config import ConfigError
 
-    try:
-        result = search_n(max_n=max_n, stable_epochs=stable_epochs, preset=preset, seed=seed, out=out, data=data,
-                          extractor=extractor, overrides=_parse_sets(sets), log=click.echo)
-    except (ConfigError, sources.DataSourceError) as err:
-        raise UserError(str(err)) from None
+    result = search_n(max_n=max_n, stable_epochs=stable_epochs, preset=preset, seed=seed, out=out, data=data,
+                      extractor=extractor, overrides=_parse_sets(sets), log=click.echo)
     chosen = result["chosen_n"]
     click.echo(f"chosen N = {chosen}" if chosen else f"no N up to {max_n} was stable for {stable_epochs} epochs")
     click.echo(f"trace: {out / 'search_n.csv'}")
@@ -366,7 +394,7 @@ def search_n_command(max_n, stable_epochs, preset, seed, out, data, extractor, s
               help="Real images (a data source; default: the run's data, else emoji-faces).")
 @click.option("--fake", "fake_source", default=None,
               help="Generated images as a data source, instead of TARGET (compare any two folders).")
-@click.option("--extractor", type=click.Choice(["auto", "inception", "tfhub", "emoji"]), default="auto",
+@click.option("--extractor", type=click.Choice(EXTRACTORS), default="auto",
               show_default=True)
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None)
 @click.option("--tfhub-module", default=None, help="A local folder (or handle) of TF-GAN's Inception module.")
@@ -381,24 +409,21 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
     if (target is None) == (fake_source is None):
         raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
     from keras_emojigan.metrics.evaluate import evaluate_images
-    from keras_emojigan.metrics.extractors import ExtractorUnavailable, get_extractor
-    from keras_emojigan.serving_model import SavedModelError, load_generator
+    from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.serving_model import load_generator
 
-    try:
-        chosen = get_extractor(extractor, inception_weights=inception_weights, tfhub_module=tfhub_module)
-        if fake_source is not None:
-            real = _load(real_source or sources.EMBEDDED)
-            fake = _load(fake_source, real.resolution).images
-            seed, described = None, str(fake_source)
-        else:
-            generator = load_generator(target)
-            run_config = generator.metadata.get("config", {})
-            real = _load(real_source or run_config.get("data", sources.EMBEDDED), generator.resolution)
-            fake = generator.generate(num_samples, seed)
-            described = str(target)
-        result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")))
-    except (ExtractorUnavailable, SavedModelError, ValueError) as err:
-        raise UserError(str(err)) from None
+    chosen = get_extractor(extractor, inception_weights=inception_weights, tfhub_module=tfhub_module)
+    if fake_source is not None:
+        real = _load(real_source or sources.EMBEDDED)
+        fake = _load(fake_source, real.resolution).images
+        seed, described = None, str(fake_source)
+    else:
+        generator = load_generator(target)
+        run_config = generator.metadata.get("config", {})
+        real = _load(real_source or run_config.get("data", sources.EMBEDDED), generator.resolution)
+        fake = generator.generate(num_samples, seed)
+        described = str(target)
+    result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")))
     result = {"target": described, "real": real.source, **result}
     if as_json:
         click.echo(json.dumps(result, indent=2))

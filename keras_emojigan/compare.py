@@ -1,10 +1,13 @@
 """`emojigan compare` and `emojigan search-n`: the paper's experiment, run by run, resumable.
 
-compare trains every (model, seed) run under OUT/runs/ (finished runs are skipped, killed ones
+compare trains every (variant, seed) run under OUT/runs/ (finished runs are skipped, killed ones
 resume), then writes OUT/table.md, OUT/table.csv (the paper's Table 1 with 95% intervals over
 seeds and the relative changes of its conclusion) and the figures fig2_losses.png (Fig. 2),
 fig3_metrics.png (Fig. 3) and fig4_samples.png (Fig. 4). All runs log under OUT/runs, so
-`tensorboard --logdir OUT/runs` overlays them.
+`tensorboard --logdir OUT/runs` overlays them. A variant is a model with config fields of its
+own, ``proposed:N=4`` (``Variant``), so an ablation is one comparison. With ``publish`` every
+finished run's small records (config, history, summary, first/best/last sample grids) and the
+tables and figures are copied to a folder meant to be committed, as each run finishes.
 
 search-n is the paper's procedure for the proposed GAN's N: try N = 1, 2, ... and keep the
 smallest N whose run trains ``stable_epochs`` epochs without becoming unstable (the
@@ -14,13 +17,16 @@ definition in training/instability.py).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 
-from keras_emojigan.config import TrainConfig, make_config
+from keras_emojigan.config import MODELS, ConfigError, TrainConfig, coerce, make_config
 from keras_emojigan.training.history import best_row, epoch_seconds, read_history
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
@@ -55,8 +61,75 @@ def run_is_finished(run_dir: Path, epochs: int) -> bool:
     return values.get("status") == "finished" and values.get("epochs_done", 0) >= epochs
 
 
-def train_runs(configs: dict[str, TrainConfig], root: Path, log=print) -> dict[str, dict]:
-    """Fit each named config in root/NAME unless it is finished; return the summaries."""
+# Fields a variant or --set may not set: compare sets them per run from its own options.
+RUN_FIELDS = {"model": "--models", "seed": "--seeds", "epochs": "--epochs"}
+ALIASES = {"N": "latent_n"}  # the paper's name for the proposed GAN's expansion
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One row of a comparison: a model and the config fields it sets, e.g. ``proposed:N=4``."""
+
+    model: str
+    fields: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """As in the tables and --models: ``proposed:N=4``."""
+        short = {v: k for k, v in ALIASES.items()}
+        return ":".join([self.model, *(f"{short.get(k, k)}={v}" for k, v in self.fields)])
+
+    @property
+    def slug(self) -> str:
+        """As in run folder names: ``proposed-N4`` (the plain model name when no field is set)."""
+        short = {v: k for k, v in ALIASES.items()}
+        return "-".join([self.model, *(f"{short.get(k, k)}{v}" for k, v in self.fields)])
+
+    def run_name(self, seed: int) -> str:
+        return f"{self.slug}-s{seed}"
+
+
+def parse_variant(spec: str) -> Variant:
+    """``MODEL[:FIELD=VALUE]...`` -> Variant; FIELD is a TrainConfig field or N (= latent_n)."""
+    model, *pairs = [part.strip() for part in spec.split(":")]
+    if model not in MODELS:
+        raise ConfigError(f"--models: {spec!r}: {model!r} is not a model; use one of {', '.join(MODELS)}, "
+                          "optionally with :FIELD=VALUE, e.g. proposed:N=4")
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    fields = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = ALIASES.get(key.strip(), key.strip())
+        if not sep or key not in known:
+            raise ConfigError(f"--models: {spec!r}: {pair!r} is not FIELD=VALUE with a config field "
+                              f"(or N); fields: {', '.join(known)}")
+        if key in RUN_FIELDS or key == "preset":
+            raise ConfigError(f"--models: {spec!r}: {key} is set by {RUN_FIELDS.get(key, '--preset')}")
+        fields[key] = coerce(known[key], value.strip(), origin=f"--models {spec}")
+    return Variant(model, tuple(sorted(fields.items())))
+
+
+def run_config(preset: str, variant: Variant, seed: int, epochs: int, data=None, extractor=None,
+               overrides: dict | None = None, **fixed) -> TrainConfig:
+    """The config of one run: preset, then --set overrides, then the variant's fields and the run's
+    own model/seed/epochs. --set may not name what compare sets per run."""
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if key in RUN_FIELDS or key in fixed:
+            raise ConfigError(f"--set {key}=...: {key} is set per run by "
+                              f"{RUN_FIELDS.get(key, 'this command')}; use that instead")
+    for key, value in (("data", data), ("extractor", extractor)):
+        if value is not None:
+            if key in overrides and overrides[key] != value:
+                raise ConfigError(f"--{key} {value} and --set {key}={overrides[key]} disagree: give one")
+            overrides[key] = value
+    return make_config(preset, **{**overrides, **dict(variant.fields), **fixed, "model": variant.model,
+                                  "seed": seed, "epochs": epochs})
+
+
+def train_runs(configs: dict[str, TrainConfig], root: Path, log=print, on_finished=None) -> dict[str, dict]:
+    """Fit each named config in root/NAME unless it is finished; return the summaries.
+    ``on_finished(name)`` is called after each run that is finished (now or earlier)."""
     import keras
 
     from keras_emojigan.training.fit import TrainingDiverged, fit
@@ -74,37 +147,75 @@ def train_runs(configs: dict[str, TrainConfig], root: Path, log=print) -> dict[s
                 log(f"{name}: {err}")
             keras.backend.clear_session()
         summaries[name] = json.loads((run_dir / "summary.json").read_text())
+        if on_finished is not None:
+            on_finished(name)
     return summaries
 
 
+RECORDS = ("config.json", "history.csv", "summary.json")
+OUTPUTS = ("table.md", "table.csv", "fig2_losses.png", "fig3_metrics.png", "fig4_samples.png")
+
+
+def publish_run(run_dir: Path, dest: Path) -> None:
+    """Copy a run's small records, and its first, best-FID and last sample grids, to dest/NAME."""
+    target = Path(dest) / "runs" / run_dir.name
+    (target / "samples").mkdir(parents=True, exist_ok=True)
+    for name in RECORDS:
+        if (run_dir / name).exists():
+            shutil.copy2(run_dir / name, target / name)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    epochs = {0, summary["epochs_done"] - 1, summary.get("best_fid_epoch")} - {None, -1}
+    for epoch in sorted(epochs):
+        grid = run_dir / "samples" / f"epoch_{epoch:04d}.png"
+        if grid.exists():
+            shutil.copy2(grid, target / "samples" / grid.name)
+
+
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,
-            extractor: str | None = None, overrides: dict | None = None, log=print) -> dict:
+            extractor: str | None = None, overrides: dict | None = None, publish: Path | None = None,
+            log=print) -> dict:
+    """``models``: Variants or specs (``dcgan``, ``proposed:N=4``). Returns the table rows."""
+    started = time.time()
     out = Path(out)
-    configs = {f"{model}-s{seed}": make_config(preset, model=model, seed=seed, epochs=epochs, data=data,
-                                                extractor=extractor, **(overrides or {}))
-               for model in models for seed in seeds}
+    variants = [m if isinstance(m, Variant) else parse_variant(m) for m in models]
+    if len({v.slug for v in variants}) != len(variants):
+        raise ConfigError(f"--models: a variant is named twice: {', '.join(v.label for v in variants)}")
+    configs = {v.run_name(seed): run_config(preset, v, seed, epochs, data, extractor, overrides)
+               for v in variants for seed in seeds}
     for config in configs.values():
         if config.eval_every < 1:
-            raise ValueError("compare needs per-epoch metrics: eval_every must be >= 1")
-    summaries = train_runs(configs, out / "runs", log)
+            raise ConfigError("compare needs per-epoch metrics: eval_every must be >= 1")
+
+    def published(name):
+        if publish is not None:
+            publish_run(out / "runs" / name, publish)
+
+    summaries = train_runs(configs, out / "runs", log, on_finished=published)
     histories = {name: read_history(out / "runs" / name) for name in configs}
-    rows = table_rows(models, seeds, summaries, histories)
+    rows = table_rows(variants, seeds, summaries, histories)
     write_tables(rows, out, preset=preset, epochs=epochs, seeds=seeds,
                  extractor=next(iter(summaries.values())).get("extractor"),
                  eval_samples=next(iter(configs.values())).eval_samples)
-    plot_losses(models, seeds, histories, out / "fig2_losses.png")
-    plot_metrics(models, seeds, histories, out / "fig3_metrics.png")
-    plot_samples(models, seeds, summaries, out, out / "fig4_samples.png")
-    log(f"wrote {out / 'table.md'}, table.csv, fig2_losses.png, fig3_metrics.png, fig4_samples.png; "
-        f"TensorBoard: tensorboard --logdir {out / 'runs'}")
+    plot_losses(variants, seeds, histories, out / "fig2_losses.png")
+    plot_metrics(variants, seeds, histories, out / "fig3_metrics.png")
+    plot_samples(variants, seeds, summaries, out, out / "fig4_samples.png")
+    if publish is not None:
+        for name in OUTPUTS:
+            shutil.copy2(out / name, Path(publish) / name)
+    total = sum(row["epoch_seconds"] for row in rows)
+    log(f"wrote {out / 'table.md'}, table.csv, fig2_losses.png, fig3_metrics.png, fig4_samples.png"
+        + (f" (and copied them with every run's records to {publish})" if publish is not None else "")
+        + f"; TensorBoard: tensorboard --logdir {out / 'runs'}")
+    log(f"wall time of this call: {time.time() - started:.0f} s; the whole experiment's epochs, over all calls: "
+        f"{total:.0f} s ({total / 3600:.2f} h)")
     return {"rows": rows, "summaries": summaries}
 
 
-def table_rows(models, seeds, summaries, histories) -> list[dict]:
+def table_rows(variants, seeds, summaries, histories) -> list[dict]:
     rows = []
-    for model in models:
-        names = [f"{model}-s{seed}" for seed in seeds]
-        row = {"model": model, "seeds": len(names)}
+    for variant in variants:
+        names = [variant.run_name(seed) for seed in seeds]
+        row = {"model": variant.label, "seeds": len(names)}
         for when in ("best", "last"):
             picked = []
             for name in names:
@@ -205,47 +316,47 @@ def _series(histories, names, key):
     return epochs, values
 
 
-def plot_losses(models, seeds, histories, path: Path) -> None:
-    plt, fig, axes = _figure(len(models))
-    for ax, model in zip(axes, models, strict=True):
-        names = [f"{model}-s{s}" for s in seeds]
+def plot_losses(variants, seeds, histories, path: Path) -> None:
+    plt, fig, axes = _figure(len(variants))
+    for ax, variant in zip(axes, variants, strict=True):
+        names = [variant.run_name(s) for s in seeds]
         for key, label, colour in (("g_loss", "G loss", "tab:blue"), ("d_loss", "D loss", "tab:orange")):
             for name in names:
                 ax.plot([r["epoch"] for r in histories[name]], [r[key] for r in histories[name]],
                         color=colour, alpha=0.25, linewidth=0.8)
             ax.plot(*_series(histories, names, key), color=colour, label=label)
-        ax.set_title(model)
+        ax.set_title(variant.label)
         ax.set_xlabel("epoch")
         ax.legend()
     axes[0].set_ylabel("loss (mean over seeds; thin: each seed)")
     _save(plt, fig, path)
 
 
-def plot_metrics(models, seeds, histories, path: Path) -> None:
+def plot_metrics(variants, seeds, histories, path: Path) -> None:
     plt, fig, axes = _figure(2)
     for key, ax, title in (("is_mean", axes[0], "Inception-style score (higher is better)"),
                            ("fid", axes[1], "FID (lower is better)")):
-        for model in models:
-            ax.plot(*_series(histories, [f"{model}-s{s}" for s in seeds], key), marker="o", markersize=3,
-                    label=model)
+        for variant in variants:
+            ax.plot(*_series(histories, [variant.run_name(s) for s in seeds], key), marker="o", markersize=3,
+                    label=variant.label)
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.legend()
     _save(plt, fig, path)
 
 
-def plot_samples(models, seeds, summaries, out: Path, path: Path) -> None:
+def plot_samples(variants, seeds, summaries, out: Path, path: Path) -> None:
     from PIL import Image
 
-    plt, fig, axes = _figure(len(models), height=4.4)
-    for ax, model in zip(axes, models, strict=True):
-        name = f"{model}-s{seeds[0]}"
+    plt, fig, axes = _figure(len(variants), height=4.4)
+    for ax, variant in zip(axes, variants, strict=True):
+        name = variant.run_name(seeds[0])
         epoch = summaries[name].get("best_fid_epoch")
         sample = out / "runs" / name / "samples" / f"epoch_{epoch if epoch is not None else 0:04d}.png"
         if sample.exists():
             with Image.open(sample) as image:
                 ax.imshow(np.asarray(image.convert("RGB")))
-        ax.set_title(f"{model}, seed {seeds[0]}, best-FID epoch {epoch}")
+        ax.set_title(f"{variant.label}, seed {seeds[0]}, best-FID epoch {epoch}")
         ax.axis("off")
     _save(plt, fig, path)
 
@@ -257,8 +368,8 @@ def search_n(*, max_n: int, stable_epochs: int, preset: str, out: Path, seed: in
     out = Path(out)
     trace, chosen = [], None
     for n in range(1, max_n + 1):
-        config = make_config(preset, model="proposed", latent_n=n, seed=seed, epochs=stable_epochs, data=data,
-                             extractor=extractor, stop_on_collapse=True, **(overrides or {}))
+        config = run_config(preset, Variant("proposed"), seed, stable_epochs, data, extractor, overrides,
+                            latent_n=n, stop_on_collapse=True)
         summary = train_runs({f"proposed-N{n}": config}, out / "runs", log)[f"proposed-N{n}"]
         stable = summary["first_unstable_epoch"] is None and summary["status"] == "finished"
         trace.append({"n": n, "first_unstable_epoch": summary["first_unstable_epoch"],

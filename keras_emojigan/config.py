@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
+from keras_emojigan.errors import UserInputError
+
+# The names every command offers, defined once (the CLI's choices, validation and error
+# messages read them; tests/test_registries.py holds them together with the registries that
+# implement them: models.latents.LATENTS, metrics.extractors.EXTRACTORS).
 MODELS = ("dcgan", "deligan", "proposed")
+RESOLUTIONS = (32, 64, 128)
 PRECISIONS = ("float32", "mixed_bfloat16")
 EXTRACTORS = ("auto", "inception", "tfhub", "emoji")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A configuration that cannot be used; the message names the field."""
 
 
@@ -59,13 +67,17 @@ class TrainConfig:
                 raise ConfigError(f"{field}={getattr(self, field)!r}: {message}")
 
         need(self.model in MODELS, "model", f"use one of {', '.join(MODELS)}")
-        need(self.resolution in (32, 64, 128), "resolution", "use 32, 64 or 128")
+        need(self.resolution in RESOLUTIONS, "resolution", f"use one of {', '.join(map(str, RESOLUTIONS))}")
         for field in ("epochs", "batch_size", "latent_dim", "latent_n", "components", "ngf", "ndf",
                       "sample_count", "eval_samples"):
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
                  "must be an integer >= 1")
+        for field in ("lr", "beta1", "beta2", "sigma_weight", "ema_decay"):
+            need(isinstance(getattr(self, field), float) and math.isfinite(getattr(self, field)), field,
+                 "must be a finite number")
         need(self.lr > 0, "lr", "must be > 0")
-        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "betas must be in [0, 1)")
+        need(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
+        need(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
         need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
         need(self.sigma_weight >= 0, "sigma_weight", "must be >= 0")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
@@ -109,7 +121,15 @@ class TrainConfig:
 
 def coerce(field: dataclasses.Field, value, origin="config"):
     """A JSON or command-line value -> the field's type, or a ConfigError naming the field."""
-    kind = {"int": int, "float": float, "str": str, "bool": bool}[field.type]  # postponed annotations
+    annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
+    names = {part.strip() for part in annotation.replace("Optional[", "").rstrip("]").split("|")}
+    if "None" in names and (value is None or (isinstance(value, str) and value.lower() in ("", "none", "null"))):
+        return None
+    kinds = [k for name, k in (("int", int), ("float", float), ("str", str), ("bool", bool)) if name in names]
+    if len(kinds) != 1:
+        raise TypeError(f"TrainConfig.{field.name}: annotation {annotation!r} is not int, float, str or bool "
+                        "(optionally | None)")
+    kind = kinds[0]
     try:
         if kind is bool:
             if isinstance(value, str):

@@ -20,6 +20,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from keras_emojigan.data.pipeline import from_unit_range
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.models.gan import EmojiGAN, noise_for
 
 METADATA_FILE = "emojigan.json"
@@ -51,14 +52,14 @@ def serving_path(saved_models: Path, name: str, version: int | None = None) -> P
     """``saved_models/NAME/VERSION``: the layout ``tensorflow_model_server --model_base_path``
     expects; ``version`` defaults to the next free one, and an existing version is refused."""
     if not name or "/" in name or name.startswith("."):
-        raise ValueError(f"model name {name!r}: use a plain folder name such as 'emoji'")
+        raise UserInputError(f"model name {name!r}: use a plain folder name such as 'emoji'")
     base = Path(saved_models) / name
     version = next_version(base) if version is None else int(version)
     if version < 1:
-        raise ValueError(f"version {version}: TF Serving versions are integers >= 1")
+        raise UserInputError(f"version {version}: TF Serving versions are integers >= 1")
     if (base / str(version)).exists():
-        raise ValueError(f"{base / str(version)} exists: TF Serving versions are immutable; "
-                         f"use --version {next_version(base)} or leave --version out")
+        raise UserInputError(f"{base / str(version)} exists: TF Serving versions are immutable; "
+                             f"use --version {next_version(base)} or leave --version out")
     return base / str(version)
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.export import METADATA_FILE
 
 
-class SavedModelError(ValueError):
+class SavedModelError(UserInputError):
     """A path that holds no usable emojigan SavedModel."""
 
 

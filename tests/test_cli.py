@@ -82,3 +82,14 @@ def test_import_turns_onednn_on_unless_the_user_chose():
     chosen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"}, timeout=300)
     assert chosen.stdout.split() == ["0", "False"], chosen.stderr[-2000:]
+
+
+def test_a_command_prints_no_tensorflow_start_up_noise(tmp_path):
+    """The oneDNN banner, 'Could not find cuda drivers' and 'failed call to cuInit' are printed
+    from C++ before TF_CPP_MIN_LOG_LEVEL applies; startup.py filters them."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-m", "keras_emojigan.cli", "evaluate", "--fake", str(tmp_path / "none")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"Error: data source '{tmp_path / 'none'}' does not exist: give "
+                                                "'emoji-faces', a folder of images or an .npz file"], done.stderr

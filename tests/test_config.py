@@ -55,3 +55,32 @@ def test_differences_ignore_what_may_change_on_resume():
     run = make_config("default")
     assert run.differences(make_config("default", epochs=500, stop_on_collapse=True)) == []
     assert run.differences(make_config("default", lr=0.1)) == ["lr: 0.0002 (in the run) != 0.1 (requested)"]
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"beta2": 1.5}, "beta2=1.5"),
+    ({"beta1": -0.1}, "beta1=-0.1"),
+    ({"lr": "inf"}, "lr=inf: must be a finite number"),
+    ({"lr": "nan"}, "lr=nan: must be a finite number"),
+    ({"batch_size": 0}, "batch_size=0"),
+])
+def test_each_bad_value_is_reported_under_its_own_field(overrides, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        make_config("default", **overrides)
+
+
+def test_coerce_understands_optional_annotations():
+    import dataclasses
+
+    from keras_emojigan.config import coerce
+
+    @dataclasses.dataclass
+    class Example:
+        size: int | None = None
+        name: "str | None" = None
+
+    size, name = dataclasses.fields(Example)
+    assert coerce(size, "7") == 7 and coerce(size, "none") is None and coerce(size, None) is None
+    assert coerce(name, "x") == "x" and coerce(name, "") is None
+    with pytest.raises(ConfigError, match="size='seven' is not a valid int"):
+        coerce(size, "seven")

@@ -140,7 +140,11 @@ def test_multiworker_two_processes_on_loopback_agree(tmp_path):
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):  # metrics are all-reduced: one number everywhere
         assert float(chief[0][key]) == pytest.approx(float(other[0][key]), rel=1e-6), key
     assert json.loads((run_dir / "summary.json").read_text())["replicas"] == 2
-    assert (run_dir / "saved_model" / "saved_model.pb").exists()
+    # As strategies.py says: every worker evaluates (the best-checkpoint decision must match on
+    # all of them) and exports (saving is collective); only the chief's files are the run's.
+    for path in (run_dir, run_dir / "workers" / "1"):
+        assert (path / "saved_model" / "saved_model.pb").exists()
+    assert chief[0]["fid"] != "" and chief[0]["fid"] == other[0]["fid"]
 
 
 def test_multiworker_without_tf_config_is_a_clear_error(tmp_path):

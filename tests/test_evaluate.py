@@ -52,7 +52,9 @@ def test_fit_evaluates_every_epoch_and_keeps_the_best_checkpoint(smoke_run):
     assert "best FID" in output
     export = run_dir.parent / "best_export"
     result = CliRunner().invoke(main, ["export", str(run_dir), "--best", "-o", str(export)])
-    assert result.exit_code == 0 and f"epoch {summary['best_fid_epoch'] + 1}" in result.output
+    assert result.exit_code == 0 and f"best-FID checkpoint: after epoch {summary['best_fid_epoch']}," in result.output
+    metadata = json.loads((export / "emojigan.json").read_text())
+    assert metadata["epochs"] == summary["best_fid_epoch"] + 1 and metadata["checkpoint"] == "best-fid"
 
 
 def test_evaluate_a_run_prints_every_metric_offline(smoke_run):

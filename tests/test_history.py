@@ -1,6 +1,6 @@
-"""history.csv: parsed once, killed-epoch rows dropped from the file, the best row by FID."""
+"""history.csv: parsed by a reader that never writes, killed-epoch rows dropped by truncate, the best row by FID."""
 
-from keras_emojigan.training.history import COLUMNS, HISTORY, best_row, read_history
+from keras_emojigan.training.history import COLUMNS, HISTORY, best_row, read_history, truncate_history
 
 
 def _write(tmp_path, rows):
@@ -15,9 +15,10 @@ def test_rows_are_parsed_and_empty_cells_are_none(tmp_path):
     assert rows[0]["d_loss"] == 0.5 and rows[0]["fid"] is None and rows[1]["fid"] == 80.5
 
 
-def test_keep_before_drops_rows_of_a_killed_epoch_from_the_file(tmp_path):
+def test_truncate_drops_rows_of_a_killed_epoch_from_the_file(tmp_path):
     _write(tmp_path, [{"epoch": e, "d_loss": e} for e in range(4)])
-    assert [r["epoch"] for r in read_history(tmp_path, keep_before=2)] == [0, 1]
+    assert [r["epoch"] for r in read_history(tmp_path)] == [0, 1, 2, 3]  # reading never writes
+    truncate_history(tmp_path, before=2)
     assert [r["epoch"] for r in read_history(tmp_path)] == [0, 1]  # the file itself was cut
     assert not (tmp_path / "history.csv.tmp").exists()
 

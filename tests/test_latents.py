@@ -56,7 +56,7 @@ def test_mixture_means_sigmas_are_trainable_and_regularised():
 
 
 def test_adjusted_latent_expands_to_n_times_n_and_shifts_by_uniform_means():
-    layer = AdjustedLatent(8, expansion=3)
+    layer = AdjustedLatent(8, latent_n=3)
     noise = _noise(layer, 4000)
     layer(noise)
     assert layer.expand.units == 24
@@ -71,7 +71,12 @@ def test_adjusted_latent_expands_to_n_times_n_and_shifts_by_uniform_means():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="latent N"):
-        AdjustedLatent(8, expansion=0)
+    with pytest.raises(ValueError, match="latent_n"):
+        AdjustedLatent(8, latent_n=0)
     with pytest.raises(ValueError, match="unknown model"):
         make_latent("stylegan")
+
+
+def test_files_saved_with_the_old_name_expansion_still_load():
+    layer = AdjustedLatent.from_config({"latent_dim": 8, "expansion": 3, "seed": 0, "name": "latent_proposed"})
+    assert layer.latent_n == 3 and layer.get_config()["latent_n"] == 3 and "expansion" not in layer.get_config()

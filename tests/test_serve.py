@@ -219,3 +219,45 @@ def test_serve_refuses_a_folder_without_versions(tmp_path):
     assert done.returncode == 2 and "holds no loadable version folder" in done.stderr
     assert "Traceback" not in done.stderr
 
+
+
+def test_named_rows_work_for_a_one_input_signature(served):
+    """TF Serving reads named-or-plain rows from the first element, whatever the number of inputs."""
+    server, _ = served
+    noise = np.random.default_rng(1).normal(size=(2, NOISE_DIM)).round(4).tolist()
+    status, plain, _ = predict(server, {"instances": noise})
+    assert status == 200
+    status, named, _ = predict(server, {"instances": [{"latent": row} for row in noise]})
+    assert status == 200 and named == plain
+    status, answer, _ = predict(server, {"instances": [{"latent": noise[0]}, noise[1]]})
+    assert status == 400 and "object" in answer["error"]
+
+
+def test_metadata_prints_default_valued_fields_as_tf_serving_does(served):
+    server, _ = served
+    _, answer, _ = http("GET", server.url + "/v1/models/emoji/metadata")
+    signatures = answer["metadata"]["signature_def"]["signature_def"]
+    count = signatures["generate"]["inputs"]["count"]["tensor_shape"]
+    assert count == {"dim": [], "unknown_rank": False}
+    latent = signatures["serving_default"]["inputs"]["latent"]["tensor_shape"]
+    assert latent["unknown_rank"] is False
+    assert latent["dim"] == [{"size": "-1", "name": ""}, {"size": str(NOISE_DIM), "name": ""}]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"[" * 60_000, "nests too deeply"),  # under the fixture's 64 KiB body limit
+    (b'{"instances": ' + b"[" * 900 + b"1" + b"]" * 900 + b"}", "latent"),
+])
+def test_deeply_nested_json_is_a_400_and_the_server_keeps_serving(served, raw, message):
+    server, _ = served
+    status, answer, _ = http("POST", server.url + "/v1/models/emoji:predict", raw=raw)
+    assert status == 400 and message in answer["error"], answer
+    assert http("GET", server.url + "/v1/models/emoji")[0] == 200
+
+
+def test_a_float_too_large_for_float32_is_refused(served):
+    server, _ = served
+    row = [0.0] * NOISE_DIM
+    row[0] = 1e40
+    status, answer, _ = predict(server, {"instances": [row]})
+    assert status == 400 and "too large" in answer["error"], answer

@@ -19,14 +19,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from keras_emojigan.config import RESOLUTIONS
+from keras_emojigan.errors import UserInputError
+
 EMBEDDED = "emoji-faces"
-RESOLUTIONS = (32, 64, 128)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".ico")
 DEFAULT_MAX_PIXELS = 50_000_000  # larger images are skipped before they are decoded
 WHITE = (255, 255, 255)
 
 
-class DataSourceError(ValueError):
+class DataSourceError(UserInputError):
     """A data source that cannot give any usable image (the CLI exits with code 2)."""
 
 
@@ -212,10 +214,12 @@ def to_square(im: Image.Image, size: int, square: str = "pad") -> np.ndarray:
             side = min(width, height)
             left, top = (width - side) // 2, (height - side) // 2
             im = im.crop((left, top, left + side, top + side))
-        else:
-            side = max(width, height)
-            canvas = Image.new("RGB", (side, side), WHITE)
-            canvas.paste(im, ((side - width) // 2, (side - height) // 2))
+        else:  # resized first, then padded: a 1x50000 strip must not become a 50000x50000 canvas
+            scale = size / max(width, height)
+            inner = (max(1, round(width * scale)), max(1, round(height * scale)))
+            im = im.resize(inner, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            canvas = Image.new("RGB", (size, size), WHITE)
+            canvas.paste(im, ((size - inner[0]) // 2, (size - inner[1]) // 2))
             im = canvas
     if im.size != (size, size):
         im = im.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.metrics.extractors import Extractor, Features
 from keras_emojigan.metrics.fid import fid
 from keras_emojigan.metrics.inception_score import inception_score
@@ -25,7 +26,7 @@ METRICS = {
 def compare_features(real: Features, fake: Features, metrics=tuple(METRICS)) -> dict:
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(unknown)}: use {', '.join(METRICS)}")
+        raise UserInputError(f"--metrics: unknown metric(s) {', '.join(unknown)}: use {', '.join(METRICS)}")
     results = {}
     for name in metrics:
         results.update(METRICS[name](real, fake))
@@ -35,6 +36,9 @@ def compare_features(real: Features, fake: Features, metrics=tuple(METRICS)) -> 
 def evaluate_images(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed=None,
                     metrics=tuple(METRICS), real_features: Features | None = None) -> dict:
     """Metrics of ``fake`` against ``real`` (uint8 image arrays) in ``extractor``'s feature space."""
+    for side, images in (("real", real), ("generated", fake)):
+        if len(images) < 2:
+            raise UserInputError(f"the metrics need at least 2 {side} images, got {len(images)}")
     real_features = real_features or extractor.features(real)
     results = compare_features(real_features, extractor.features(fake), metrics)
     return {"extractor": extractor.name, "num_real": int(len(real)), "num_fake": int(len(fake)), "seed": seed,

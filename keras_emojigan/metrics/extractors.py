@@ -22,13 +22,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_emojigan.errors import UserInputError
+
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
                          + INCEPTION_WEIGHTS_FILE)
 TFHUB_INCEPTION = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 
 
-class ExtractorUnavailable(RuntimeError):
+class ExtractorUnavailable(UserInputError):
     """The extractor's weights are not on this machine; the message says what to fetch and where."""
 
 
@@ -147,7 +149,13 @@ class EmojiExtractor(Extractor):
         return pool, logits
 
 
-EXTRACTORS = {"inception": InceptionExtractor, "tfhub": TFHubExtractor, "emoji": EmojiExtractor}
+# The one registry of feature extractors, by name: each entry builds one from the options the
+# commands take. config.EXTRACTORS lists the same names plus "auto" (tests/test_registries.py).
+EXTRACTORS = {
+    "inception": lambda inception_weights=None, tfhub_module=None: InceptionExtractor(inception_weights),
+    "tfhub": lambda inception_weights=None, tfhub_module=None: TFHubExtractor(tfhub_module),
+    "emoji": lambda inception_weights=None, tfhub_module=None: EmojiExtractor(),
+}
 
 
 def get_extractor(name: str = "auto", *, inception_weights: str | None = None,
@@ -155,10 +163,6 @@ def get_extractor(name: str = "auto", *, inception_weights: str | None = None,
     """``auto`` is ``inception`` when its weights are on this machine, else ``emoji``."""
     if name == "auto":
         name = "inception" if inception_weights_path(inception_weights) else "emoji"
-    if name == "inception":
-        return InceptionExtractor(inception_weights)
-    if name == "tfhub":
-        return TFHubExtractor(tfhub_module)
-    if name == "emoji":
-        return EmojiExtractor()
-    raise ValueError(f"unknown extractor {name!r}: use auto, {', '.join(EXTRACTORS)}")
+    if name not in EXTRACTORS:
+        raise UserInputError(f"unknown extractor {name!r}: use auto, {', '.join(EXTRACTORS)}")
+    return EXTRACTORS[name](inception_weights=inception_weights, tfhub_module=tfhub_module)

@@ -11,7 +11,7 @@ seeded normal draw fixes an image completely, in training and in exported SavedM
   0.2), and the regulariser ``lambda * mean((1 - sigma)^2)`` added to G's loss. The reference
   code ties K to the batch (row i uses component i); drawing k uniformly gives the same
   mixture for any batch size.
-- ``proposed`` (AdjustedLatent): noise n + n*N -> z = Dense(n*N)(eps) + mu, with
+- ``proposed`` (AdjustedLatent): noise n + n*N -> z = Dense(n*N)(eps) + mu (N is ``latent_n``), with
   mu = 2 * Phi(rest) - 1 ~ U(-1, 1) per sample and dimension: the paper's "latent
   distribution adjustment" (eq. 1, read as a learned expansion to n*N) followed by its
   "latent mean adjustment" (eq. 3).
@@ -53,6 +53,12 @@ class LatentLayer(layers.Layer):
     def output_dim(self) -> int:
         return self.latent_dim
 
+    @classmethod
+    def from_options(cls, latent_dim: int, *, latent_n: int, components: int, sigma_weight: float, seed: int,
+                     name: str) -> LatentLayer:
+        """The layer for a TrainConfig's latent fields (each class takes those it uses)."""
+        return cls(latent_dim, name=name)
+
     def regularization(self):
         """The term this latent adds to the generator's loss (0 unless learned sigmas)."""
         return ops.convert_to_tensor(0.0, "float32")
@@ -83,6 +89,10 @@ class MixtureLatent(LatentLayer):
             raise ValueError(f"components must be >= 1, got {components}")
         self.components, self.sigma_init = int(components), float(sigma_init)
         self.sigma_weight, self.seed = float(sigma_weight), seed
+
+    @classmethod
+    def from_options(cls, latent_dim, *, latent_n, components, sigma_weight, seed, name):
+        return cls(latent_dim, components, sigma_weight=sigma_weight, seed=seed, name=name)
 
     @property
     def noise_dim(self) -> int:
@@ -116,17 +126,28 @@ class MixtureLatent(LatentLayer):
 class AdjustedLatent(LatentLayer):
     """The proposed GAN: learned expansion of z to n*N, then a U(-1, 1) mean shift."""
 
-    def __init__(self, latent_dim: int = 100, expansion: int = 1, seed: int | None = 0, **kwargs):
+    def __init__(self, latent_dim: int = 100, latent_n: int = 1, seed: int | None = 0, **kwargs):
         super().__init__(latent_dim, **kwargs)
-        if int(expansion) < 1:
-            raise ValueError(f"latent N (expansion) must be an integer >= 1, got {expansion}")
-        self.expansion, self.seed = int(expansion), seed
+        if int(latent_n) < 1:
+            raise ValueError(f"latent_n (the paper's N) must be an integer >= 1, got {latent_n}")
+        self.latent_n, self.seed = int(latent_n), seed
         self.expand = layers.Dense(self.output_dim, dtype="float32", name="expand",
                                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
 
+    @classmethod
+    def from_options(cls, latent_dim, *, latent_n, components, sigma_weight, seed, name):
+        return cls(latent_dim, latent_n, seed=seed, name=name)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "expansion" in config:  # the name of latent_n in files saved before 0.2
+            config["latent_n"] = config.pop("expansion")
+        return cls(**config)
+
     @property
     def output_dim(self) -> int:
-        return self.latent_dim * self.expansion
+        return self.latent_dim * self.latent_n
 
     @property
     def noise_dim(self) -> int:
@@ -143,20 +164,19 @@ class AdjustedLatent(LatentLayer):
         return self.expand(noise[:, : self.latent_dim]) + self.mean_shift(noise)
 
     def get_config(self):
-        return {**super().get_config(), "expansion": self.expansion, "seed": self.seed}
+        return {**super().get_config(), "latent_n": self.latent_n, "seed": self.seed}
 
 
-LATENTS = {"dcgan": GaussianLatent, "deligan": MixtureLatent, "proposed": AdjustedLatent}
+# The one registry of latent layers, by model name: adding a GAN is one entry here and its
+# name in config.MODELS (tests/test_registries.py checks the two agree).
+LATENTS: dict[str, type[LatentLayer]] = {"dcgan": GaussianLatent, "deligan": MixtureLatent,
+                                         "proposed": AdjustedLatent}
 
 
 def make_latent(model: str, latent_dim: int = 100, *, latent_n: int = 1, components: int = 50,
                 sigma_weight: float = 0.05, seed: int = 0) -> LatentLayer:
     """The latent layer of ``model`` (one of LATENTS)."""
-    if model == "dcgan":
-        return GaussianLatent(latent_dim, name="latent_dcgan")
-    if model == "deligan":
-        return MixtureLatent(latent_dim, components, sigma_weight=sigma_weight, seed=seed,
-                             name="latent_deligan")
-    if model == "proposed":
-        return AdjustedLatent(latent_dim, latent_n, seed=seed, name="latent_proposed")
-    raise ValueError(f"unknown model {model!r}: use one of {', '.join(LATENTS)}")
+    if model not in LATENTS:
+        raise ValueError(f"unknown model {model!r}: use one of {', '.join(LATENTS)}")
+    return LATENTS[model].from_options(latent_dim, latent_n=latent_n, components=components,
+                                       sigma_weight=sigma_weight, seed=seed, name=f"latent_{model}")

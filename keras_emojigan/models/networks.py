@@ -17,7 +17,7 @@ import math
 import keras
 from keras import layers
 
-RESOLUTIONS = (32, 64, 128)
+from keras_emojigan.config import RESOLUTIONS
 
 
 def _conv_init(seed):

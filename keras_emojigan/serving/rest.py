@@ -2,10 +2,11 @@
 
 TF Serving's rules (https://www.tensorflow.org/tfx/serving/api_rest), followed here so client
 code written for it works unchanged:
-- ``{"instances": [...]}`` is the row format: one element per instance, a bare value when the
-  signature has one input, else an object of named inputs; all inputs share the batch
-  dimension. The answer is ``{"predictions": [...]}``, one element per instance (a bare value
-  for one output, else an object).
+- ``{"instances": [...]}`` is the row format: one element per instance, either a bare value
+  (only for a signature with one input) or an object of named inputs, as the first element
+  shows, whatever the number of inputs; all inputs share the batch dimension. The answer is
+  ``{"predictions": [...]}``, one element per instance (a bare value for one output, else an
+  object).
 - ``{"inputs": ...}`` is the columnar format: a bare value for one input, else an object of
   named inputs, each a whole tensor. The answer is ``{"outputs": ...}``, the same way round.
 - ``signature_name`` defaults to ``serving_default``; errors are ``{"error": "..."}``.
@@ -59,6 +60,8 @@ def parse_body(body: bytes) -> dict:
         request = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise RestError(f"JSON Parse error: {err}") from None
+    except RecursionError:
+        raise RestError("JSON Parse error: the request nests too deeply") from None
     if not isinstance(request, dict):
         raise RestError("JSON Parse error: the request body must be a JSON object with 'instances' or 'inputs'")
     return request
@@ -88,7 +91,12 @@ def request_tensors(request: dict, signature: Signature, limits: Limits) -> tupl
         if any(signature.inputs[name].shape.rank == 0 for name in names):
             raise RestError(f"signature '{signature.name}' takes unbatched inputs ({_describe(signature.inputs)}): "
                             "send them in the columnar format, {\"inputs\": {...}}")
-        if len(names) == 1:
+        if not isinstance(instances[0], dict):
+            if len(names) != 1:
+                raise RestError(f"signature '{signature.name}' has several inputs: each instance must be an object "
+                                f"with {', '.join(names)}")
+            if any(isinstance(item, dict) for item in instances):
+                raise RestError("instances mix bare values and objects: use one form for all")
             values = {names[0]: instances}
         else:
             if not all(isinstance(item, dict) for item in instances):
@@ -138,6 +146,8 @@ def _shape(spec) -> list:
 def _to_array(name: str, value, spec) -> np.ndarray:
     try:
         array = np.asarray(value)
+    except RecursionError:
+        raise RestError(f"input '{name}' nests too deeply (expected {spec.dtype.name} {_shape(spec)})") from None
     except ValueError:
         raise RestError(f"input '{name}' is ragged: every row must have the same length "
                         f"(expected {spec.dtype.name} {_shape(spec)})") from None
@@ -152,7 +162,11 @@ def _to_array(name: str, value, spec) -> np.ndarray:
             raise RestError(f"input '{name}' is {spec.dtype.name}: values must lie in [{info.min}, {info.max}]")
     elif dtype.kind == "f" and array.size and not np.all(np.isfinite(array.astype(np.float64))):
         raise RestError(f"input '{name}' holds NaN or infinity")
-    array = array.astype(dtype)
+    with np.errstate(over="ignore"):
+        array = array.astype(dtype)
+    if dtype.kind == "f" and array.size and not np.all(np.isfinite(array)):
+        raise RestError(f"input '{name}' is {spec.dtype.name}: a value is too large for it "
+                        f"(largest: {np.finfo(dtype).max:.4g})")
     if not spec.shape.is_compatible_with(array.shape):
         raise RestError(f"input '{name}' has shape {list(array.shape)}; signature expects {_shape(spec)} "
                         f"({spec.dtype.name})")

@@ -15,13 +15,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.serving.rest import Signature
 from keras_emojigan.serving_model import LoadedGenerator
 
 log = logging.getLogger("keras_emojigan.serve")
 
 
-class NoVersionError(RuntimeError):
+class NoVersionError(UserInputError):
     """A model base folder with nothing servable in it."""
 
 
@@ -52,14 +53,17 @@ def fingerprint(path: Path) -> tuple:
 
 
 def signature_defs(path: Path) -> dict:
-    """``saved_model.pb``'s SignatureDefs as JSON, field names as in the proto (TF Serving's form)."""
+    """``saved_model.pb``'s SignatureDefs as JSON as TF Serving prints them: field names as in the
+    proto and fields at their default value printed too (``"unknown_rank": false``, a dim's
+    ``"name": ""``, a scalar's ``"dim": []``), so clients can index them without a KeyError."""
     from google.protobuf import json_format
     from tensorflow.core.protobuf import saved_model_pb2
 
     proto = saved_model_pb2.SavedModel()
     proto.ParseFromString((path / "saved_model.pb").read_bytes())
     graph = proto.meta_graphs[0]
-    return {name: json_format.MessageToDict(definition, preserving_proto_field_name=True)
+    return {name: json_format.MessageToDict(definition, preserving_proto_field_name=True,
+                                            always_print_fields_with_no_presence=True)
             for name, definition in graph.signature_def.items()}
 
 

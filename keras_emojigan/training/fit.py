@@ -22,17 +22,11 @@ import keras
 import tensorflow as tf
 
 from keras_emojigan.config import ConfigError, TrainConfig
-from keras_emojigan.data.pipeline import training_stream
+from keras_emojigan.data.pipeline import check_batch_size, training_stream
 from keras_emojigan.data.sources import load_images
 from keras_emojigan.models.gan import EmojiGAN, build_gan
-from keras_emojigan.training.callbacks import (
-    CheckpointSaver,
-    EpochEvaluator,
-    HistoryWriter,
-    RunMonitor,
-    SampleGrid,
-)
-from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history
+from keras_emojigan.training.callbacks import Checkpoints, EpochRecorder, Evaluator, SampleWriter
+from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history, truncate_history
 from keras_emojigan.training.instability import InstabilityTracker
 from keras_emojigan.training.strategies import is_chief, make_strategy, task_id
 
@@ -117,22 +111,33 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     run_dir = Path(run_dir)
     if not is_chief(distribution):  # every worker saves (a collective); only the chief's files count
         run_dir = run_dir / "workers" / str(task_id(distribution))
-    _prepare_run_dir(config, run_dir)
     started = time.time()
+    # Every check that can refuse the request runs before the run dir is written, so a corrected
+    # command is not refused as "a different configuration" of a run that never started.
     image_set = load_images(config.data, config.resolution)
+    check_batch_size(config.batch_size, len(image_set))
+    extractor = _extractor(config) if config.eval_every else None
+    _prepare_run_dir(config, run_dir)
     with distribution.scope():
         gan = build_from_config(config, sync_batch_norm=replicas > 1)
         manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
-    extractor = None
     initial_epoch = int(epoch_variable.numpy())
-    rows = read_history(run_dir, keep_before=initial_epoch)
+    truncate_history(run_dir, before=initial_epoch)
+    rows = read_history(run_dir)
     tracker = InstabilityTracker.replay(rows)
     log(f"TensorBoard: tensorboard --logdir {run_dir / 'logs'}")
     if initial_epoch:
         log(f"resuming {run_dir} at epoch {initial_epoch} of {config.epochs}")
-    monitor = RunMonitor(tracker, config.stop_on_collapse)
+    log_dir = run_dir / "logs"
+    recorder = EpochRecorder(
+        tracker, run_dir / HISTORY,
+        Checkpoints(manager, best_manager, epoch_variable, (best_row(rows) or {}).get("fid")),
+        samples=SampleWriter(run_dir / "samples", log_dir, config.sample_count, config.seed),
+        evaluator=Evaluator(config.eval_every, config.eval_samples, config.seed, image_set.images, extractor)
+        if extractor else None,
+        stop_on_collapse=config.stop_on_collapse)
 
     def stopped_on_collapse():
         return config.stop_on_collapse and tracker.first_unstable_epoch is not None
@@ -141,23 +146,16 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         steps = len(image_set) // config.batch_size
         stream = training_stream(image_set.images, config.batch_size, seed=config.seed,
                                  first_epoch=initial_epoch, epochs=config.epochs)
-        log_dir = run_dir / "logs"
-        extractor = _extractor(config) if config.eval_every else None
         if initial_epoch == 0:
             _write_hparams(log_dir, config)
-        all_callbacks = [
-            monitor,
-            SampleGrid(run_dir / "samples", log_dir, config.sample_count, config.seed, monitor),
-            *([EpochEvaluator(config.eval_every, config.eval_samples, config.seed, image_set.images, extractor,
-                              monitor)] if extractor else []),
-            HistoryWriter(run_dir / HISTORY, monitor),
+        all_callbacks = [  # the recorder fills the epoch's logs, which TensorBoard then writes
+            recorder,
             keras.callbacks.TensorBoard(str(log_dir), update_freq=1, write_graph=False, profile_batch=0),
-            CheckpointSaver(manager, best_manager, epoch_variable, monitor, (best_row(rows) or {}).get("fid")),
             *callbacks,
         ]
         gan.fit(stream, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                 callbacks=all_callbacks, verbose=verbose, shuffle=False)
-    status = "diverged" if monitor.diverged else "stopped_on_collapse" if stopped_on_collapse() else "finished"
+    status = "diverged" if recorder.diverged else "stopped_on_collapse" if stopped_on_collapse() else "finished"
     epochs_done = int(epoch_variable.numpy())
     if status != "diverged":
         # The weights are those of the last checkpoint: it is written at the end of the last epoch.
@@ -166,19 +164,20 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         export_saved_model(gan, run_dir / "saved_model",
                            {"model": config.model, "epochs": epochs_done, "config": config.to_dict()})
         gan.save(run_dir / "gan.keras")
-    summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, monitor.diverged,
+    summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, recorder.diverged,
                        extractor.name if extractor else None)
     summary["strategy"], summary["replicas"] = strategy, replicas
     _write_json(run_dir / SUMMARY, summary)
     if status == "diverged":
-        raise TrainingDiverged(f"training diverged: {monitor.diverged}. The last good checkpoint "
+        raise TrainingDiverged(f"training diverged: {recorder.diverged}. The last good checkpoint "
                                f"(epoch {epochs_done}) is kept in {run_dir / 'checkpoints'}; lower --lr "
                                "or change the seed, then resume with the same --run-dir.")
     return summary
 
 
 def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, extractor) -> dict:
-    rows = read_history(run_dir, keep_before=epochs_done)
+    truncate_history(run_dir, before=epochs_done)
+    rows = read_history(run_dir)
     previous = json.loads((run_dir / SUMMARY).read_text()) if (run_dir / SUMMARY).exists() else {}
     last = {k: v for k, v in rows[-1].items() if k != "epoch" and v is not None} if rows else {}
     best = best_row(rows) or {}

@@ -1,6 +1,6 @@
 """history.csv, a run's per-epoch record, and the one reader that fit and compare use.
 
-One row per finished epoch, written by callbacks.HistoryWriter: losses, D's mean outputs,
+One row per finished epoch, written by callbacks.EpochRecorder: losses, D's mean outputs,
 the instability flags, IS/FID/KID when the epoch was evaluated (empty otherwise) and seconds.
 """
 
@@ -14,26 +14,35 @@ COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "colla
            "is_mean", "fid", "kid", "seconds")
 
 
-def read_history(run_dir: Path, keep_before: int | None = None) -> list[dict]:
-    """Rows as floats (None where empty; epoch as int). With ``keep_before``, rows of epochs at or
-    after it (an epoch killed before its checkpoint) are dropped from the file too."""
+def _raw_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    """Rows as floats (None where empty; epoch as int); [] when there is no history yet."""
     path = Path(run_dir) / HISTORY
     if not path.exists():
         return []
-    with open(path, newline="") as fh:
-        raw = list(csv.DictReader(fh))
-    if keep_before is not None:
-        kept = [row for row in raw if int(row["epoch"]) < keep_before]
-        if len(kept) != len(raw):
-            tmp = path.with_suffix(".csv.tmp")
-            with open(tmp, "w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(raw[0]))
-                writer.writeheader()
-                writer.writerows(kept)
-            tmp.replace(path)
-        raw = kept
     return [{k: (int(v) if k == "epoch" else float(v) if v != "" else None) for k, v in row.items()}
-            for row in raw]
+            for row in _raw_rows(path)]
+
+
+def truncate_history(run_dir: Path, before: int) -> None:
+    """Drop the rows of epochs at or after ``before`` (an epoch killed before its checkpoint was
+    written), atomically, so the file agrees with the checkpoint a run resumes from."""
+    path = Path(run_dir) / HISTORY
+    if not path.exists():
+        return
+    raw = _raw_rows(path)
+    kept = [row for row in raw if int(row["epoch"]) < before]
+    if len(kept) != len(raw):
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(raw[0]))
+            writer.writeheader()
+            writer.writerows(kept)
+        tmp.replace(path)
 
 
 def epoch_seconds(rows: list[dict]) -> float:

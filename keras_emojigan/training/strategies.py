@@ -5,8 +5,10 @@
   logical CPUs: tests split the CPU in two with ``tf.config.set_logical_device_configuration``).
 - ``multiworker``: ``MultiWorkerMirroredStrategy``; every worker runs the same command with
   ``TF_CONFIG`` naming the cluster and its own task. Worker 0 (the chief) writes the run dir;
-  the others write their checkpoints to ``RUN_DIR/workers/N`` (TensorFlow's pattern: every
-  worker must take part in saving) and skip evaluation and export.
+  the others write theirs to ``RUN_DIR/workers/N``. Every worker checkpoints and exports
+  (TensorFlow's pattern: saving is collective, every worker must take part) and evaluates (the
+  best-FID checkpoint is a save too, so the decision must be the same on all of them); only the
+  chief's files are the run's.
 The batch size is the global batch: each of R replicas gets batch / R images.
 ``EMOJIGAN_CPU_REPLICAS=N`` splits the CPU into N logical devices before TensorFlow starts, so
 ``mirrored`` can be tried (and is tested) on a machine without GPUs.
@@ -16,18 +18,23 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+from keras_emojigan.config import STRATEGIES
+from keras_emojigan.errors import UserInputError
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
-class StrategyError(ValueError):
+class StrategyError(UserInputError):
     """A strategy that cannot run here, with what to do about it."""
 
 
 def split_cpu(replicas: int) -> None:
     """N logical CPU devices (must run before TensorFlow initialises its devices)."""
+    import tensorflow as tf
+
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
@@ -39,6 +46,8 @@ def split_cpu(replicas: int) -> None:
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
+    import tensorflow as tf
+
     cpu_replicas = int(os.environ.get("EMOJIGAN_CPU_REPLICAS", "0") or 0)
     if cpu_replicas > 1:
         split_cpu(cpu_replicas)
