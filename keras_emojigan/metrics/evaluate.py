@@ -16,7 +16,7 @@ from keras_emojigan.metrics.kid import kid
 from keras_emojigan.metrics.precision_recall import precision_recall
 
 METRICS = {
-    "is": lambda real, fake: inception_score(fake.logits),
+    "is": lambda real, fake: inception_score(fake.logits) if fake.logits is not None else {},  # no head, no IS
     "fid": lambda real, fake: fid(real.pool, fake.pool),
     "kid": lambda real, fake: kid(real.pool, fake.pool),
     "pr": lambda real, fake: precision_recall(real.pool, fake.pool),

@@ -1,4 +1,4 @@
-"""Feature extractors behind one registry: ``inception``, ``tfhub`` and ``emoji``.
+"""Feature extractors behind one registry: ``inception``, ``tfhub``, ``emoji``, ``fid-inception``.
 
 Each turns uint8 images [N, H, W, 3] into ``Features(pool, logits)``: pool features for FID,
 KID and precision/recall, logits for IS. Reports always name the extractor, so numbers from
@@ -11,6 +11,9 @@ different feature spaces are never mixed up.
   from a local path or ``TFHUB_CACHE_DIR``.
 - ``emoji``: the offline emoji classifier that ships in the package (256-d features, one
   logit per emoji identity); the default when Inception weights are absent.
+- ``fid-inception`` / ``fid-inception-clean``: the 2015 FID Inception, the network behind every
+  published FID, converted offline once by ``emojigan extractors fetch fid-inception``
+  (``fid_inception.py``); pool3 only, so FID, KID and precision/recall but no IS.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class ExtractorUnavailable(UserInputError):
 @dataclasses.dataclass
 class Features:
     pool: np.ndarray  # [N, D] float32
-    logits: np.ndarray  # [N, C] float32
+    logits: np.ndarray | None  # [N, C] float32; None for an extractor without a classifier head (no IS)
 
 
 class Extractor:
@@ -52,8 +55,10 @@ class Extractor:
         for start in range(0, len(images), self.batch_size):
             pool, logit = self._batch(tf.constant(images[start:start + self.batch_size]))
             pools.append(pool.numpy())
-            logits.append(logit.numpy())
-        return Features(np.concatenate(pools).astype(np.float32), np.concatenate(logits).astype(np.float32))
+            if logit is not None:
+                logits.append(logit.numpy())
+        return Features(np.concatenate(pools).astype(np.float32),
+                        np.concatenate(logits).astype(np.float32) if logits else None)
 
     def _batch(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         raise NotImplementedError
@@ -149,12 +154,39 @@ class EmojiExtractor(Extractor):
         return pool, logits
 
 
+class FidInceptionExtractor(Extractor):
+    """The 2015 FID Inception (``fid_inception.py``): the standard FID's 2048-d pool3 features,
+    images resized as the reference does (``tf-bilinear``) or as clean-fid does (``clean``).
+    No logits: the converted network stops at pool3, so no Inception Score."""
+
+    batch_size = 50
+
+    def __init__(self, resize: str = "tf-bilinear", weights: str | Path | None = None):
+        """``weights``: the converted file (None: the cache), or "random" (tests only)."""
+        from keras_emojigan.metrics import fid_inception
+
+        self.name = "fid-inception" if resize == "tf-bilinear" else f"fid-inception-{resize}"
+        self.resize = resize
+        self.model = (fid_inception.build_fid_inception() if weights == "random"
+                      else fid_inception.load_fid_inception(weights))
+        self._preprocess = fid_inception.preprocess
+
+    @tf.function(reduce_retracing=True)
+    def _pool(self, x):
+        return self.model(x, training=False)
+
+    def _batch(self, images):
+        return self._pool(self._preprocess(images, self.resize)), None
+
+
 # The one registry of feature extractors, by name: each entry builds one from the options the
 # commands take. config.EXTRACTORS lists the same names plus "auto" (tests/test_registries.py).
 EXTRACTORS = {
     "inception": lambda inception_weights=None, tfhub_module=None: InceptionExtractor(inception_weights),
     "tfhub": lambda inception_weights=None, tfhub_module=None: TFHubExtractor(tfhub_module),
     "emoji": lambda inception_weights=None, tfhub_module=None: EmojiExtractor(),
+    "fid-inception": lambda inception_weights=None, tfhub_module=None: FidInceptionExtractor("tf-bilinear"),
+    "fid-inception-clean": lambda inception_weights=None, tfhub_module=None: FidInceptionExtractor("clean"),
 }
 
 

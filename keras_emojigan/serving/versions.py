@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
+from keras_emojigan.serving.generator import LoadedGenerator
 from keras_emojigan.serving.rest import Signature
-from keras_emojigan.serving_model import LoadedGenerator
 
 log = logging.getLogger("keras_emojigan.serve")
 

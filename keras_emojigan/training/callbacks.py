@@ -61,7 +61,7 @@ class Evaluator:
             self.real_features = self.extractor.features(self.real_images)
         result = evaluate_images(self.real_images, gan.generate(self.count, seed=self.seed), self.extractor,
                                  seed=self.seed, metrics=("is", "fid", "kid"), real_features=self.real_features)
-        return {"is_mean": result["is_mean"], "fid": result["fid"], "kid": result["kid"]}
+        return {key: result[key] for key in ("is_mean", "fid", "kid") if result.get(key) is not None}
 
 
 def append_history_row(path: Path, row: dict) -> None:
