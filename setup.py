@@ -34,6 +34,9 @@ setup(
         "tensorboard>=2.20,<2.22",
         "matplotlib>=3.8,<4",
         "aiohttp>=3.9,<4",
+        # TF-GAN's eval imports tensorflow-hub, which imports pkg_resources: gone from setuptools 81
+        # (installing torch, for example, pulls setuptools 84 and breaks every metric).
+        "setuptools<81",
     ],
     extras_require={
         "dev": ["pytest>=8,<10", "ruff>=0.6", "tox>=4", "playwright>=1.40,<2"],

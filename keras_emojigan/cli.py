@@ -50,6 +50,10 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except UserInputError as err:
             raise UserError(str(err)) from None
+        except OSError as err:  # a path the user named cannot be read or written (permissions, a full disk)
+            if err.filename is None:
+                raise
+            raise UserError(f"{err.filename}: {err.strerror or err}") from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -350,7 +354,10 @@ def _csv_list(value, kind=str):
 @click.option("--publish", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Copy each finished run's small records (config, history, summary, sample grids) and the "
               "tables and figures here, as runs finish (a folder to commit, e.g. docs/results/NAME).")
-def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, publish):
+@click.option("--checkpoint-extractor", type=click.Choice([*EXTRACTORS[1:], "none"]), default=None,
+              help="Measure each run's best and last checkpoints again with this extractor, with the "
+              "memorisation check (default: fid-inception when its weights are here, else none).")
+def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, publish, checkpoint_extractor):
     """Train every (model variant, seed) under OUT and write the paper's Table 1 and Figures 2-4.
 
     Finished runs are skipped and killed ones resume, so it can be stopped and restarted."""
@@ -363,7 +370,7 @@ def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, p
     if not variants:
         raise click.BadParameter("give at least one model", param_hint="--models")
     compare(variants, seed_list, preset=preset, epochs=epochs, out=out, data=data, extractor=extractor,
-            overrides=_parse_sets(sets), publish=publish, log=click.echo)
+            overrides=_parse_sets(sets), publish=publish, checkpoint_extractor=checkpoint_extractor, log=click.echo)
 
 
 @main.command("search-n")
@@ -442,8 +449,12 @@ def extractors_list():
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--metrics", default="is,fid,kid,pr", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--nearest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also check for memorisation: the share of generated images nearer to a real one than real "
+              "images are to each other (in the extractor's space and in pixels), and write this PNG of the "
+              "generated images nearest to the training set beside their nearest real images.")
 def evaluate_command(target, real_source, fake_source, extractor, inception_weights, tfhub_module, num_samples,
-                     seed, metrics, as_json):
+                     seed, metrics, as_json, nearest):
     """IS, FID, KID and precision/recall of TARGET (a run dir or a SavedModel), or of --fake vs --real."""
     if (target is None) == (fake_source is None):
         raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
@@ -462,7 +473,8 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         real = _load(real_source or run_config.get("data", sources.EMBEDDED), generator.resolution)
         fake = generator.generate(num_samples, seed)
         described = str(target)
-    result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")))
+    result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")),
+                             nearest=nearest)
     result = {"target": described, "real": real.source, **result}
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -25,8 +25,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from keras_emojigan.config import MODELS, ConfigError, TrainConfig, coerce, make_config
+from keras_emojigan.metrics.checkpoints import KEYS as CHECKPOINT_KEYS
+from keras_emojigan.metrics.checkpoints import NEAREST_FIGURE
 from keras_emojigan.training.history import best_row, epoch_seconds, read_history
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
@@ -152,15 +155,13 @@ def train_runs(configs: dict[str, TrainConfig], root: Path, log=print, on_finish
     return summaries
 
 
-RECORDS = ("config.json", "history.csv", "summary.json")
+RECORDS = ("config.json", "history.csv", "summary.json", "checkpoint_metrics.json")
 OUTPUTS = ("table.md", "table.csv", "fig2_losses.png", "fig3_metrics.png", "fig4_samples.png")
 
 
 def publish_run(run_dir: Path, dest: Path) -> None:
     """Copy a run's small records, and its best-FID and last sample grids (as palette PNGs, a
     third of the size), to dest/runs/NAME."""
-    from PIL import Image
-
     target = Path(dest) / "runs" / run_dir.name
     (target / "samples").mkdir(parents=True, exist_ok=True)
     for name in RECORDS:
@@ -175,10 +176,32 @@ def publish_run(run_dir: Path, dest: Path) -> None:
                 _palette_png(image, target / "samples" / grid.name)
 
 
+def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print):
+    """The CheckpointMeter of ``name`` (default: fid-inception when its weights are here), or None."""
+    from keras_emojigan.metrics import fid_inception
+    from keras_emojigan.metrics.checkpoints import CheckpointMeter
+    from keras_emojigan.metrics.extractors import get_extractor
+
+    if name == "none":
+        return None
+    if name is None:
+        if not fid_inception.weights_path().exists():
+            log("the FID Inception is not on this machine: the tables have the per-epoch extractor's numbers only "
+                "(`emojigan extractors fetch fid-inception`, then rerun compare, adds them)")
+            return None
+        name = "fid-inception"
+    from keras_emojigan.data.sources import EMBEDDED, load_images
+
+    return CheckpointMeter(get_extractor(name), load_images(data or EMBEDDED).images, samples=samples)
+
+
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,
             extractor: str | None = None, overrides: dict | None = None, publish: Path | None = None,
-            log=print) -> dict:
-    """``models``: Variants or specs (``dcgan``, ``proposed:N=4``). Returns the table rows."""
+            checkpoint_extractor: str | None = None, log=print) -> dict:
+    """``models``: Variants or specs (``dcgan``, ``proposed:N=4``). Returns the table rows.
+
+    ``checkpoint_extractor`` measures each run's best and last checkpoints again (default: the
+    FID Inception when its weights are here; "none" skips), with the memorisation check."""
     started = time.time()
     out = Path(out)
     variants = [m if isinstance(m, Variant) else parse_variant(m) for m in models]
@@ -190,16 +213,30 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
         if config.eval_every < 1:
             raise ConfigError("compare needs per-epoch metrics: eval_every must be >= 1")
 
-    def published(name):
+    eval_samples = next(iter(configs.values())).eval_samples
+    meter = checkpoint_meter(checkpoint_extractor, data, eval_samples, log)
+    measured = {}
+
+    def finished(name):
+        if meter is not None:
+            measured[name] = meter(out / "runs" / name, log)
         if publish is not None:
             publish_run(out / "runs" / name, publish)
 
-    summaries = train_runs(configs, out / "runs", log, on_finished=published)
+    summaries = train_runs(configs, out / "runs", log, on_finished=finished)
     histories = {name: read_history(out / "runs" / name) for name in configs}
-    rows = table_rows(variants, seeds, summaries, histories)
+    rows = table_rows(variants, seeds, summaries, histories, measured)
     write_tables(rows, out, preset=preset, epochs=epochs, seeds=seeds,
-                 extractor=next(iter(summaries.values())).get("extractor"),
-                 eval_samples=next(iter(configs.values())).eval_samples)
+                 extractor=next(iter(summaries.values())).get("extractor"), eval_samples=eval_samples,
+                 checkpoint_extractor=meter.extractor.name if meter else None)
+    if meter is not None:  # one memorisation figure per variant: its first seed's best checkpoint
+        for variant in variants:
+            figure = out / "runs" / variant.run_name(seeds[0]) / NEAREST_FIGURE
+            if figure.exists():
+                shutil.copy2(figure, out / f"nearest_{variant.slug}.png")
+                if publish is not None:
+                    with Image.open(figure) as image:
+                        _palette_png(image, Path(publish) / f"nearest_{variant.slug}.png")
     plot_losses(variants, seeds, histories, out / "fig2_losses.png")
     plot_metrics(variants, seeds, histories, out / "fig3_metrics.png")
     plot_samples(variants, seeds, summaries, out, out / "fig4_samples.png")
@@ -215,7 +252,10 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
     return {"rows": rows, "summaries": summaries}
 
 
-def table_rows(variants, seeds, summaries, histories) -> list[dict]:
+def table_rows(variants, seeds, summaries, histories, measured: dict | None = None) -> list[dict]:
+    """One row per variant: means and 95% intervals over seeds at the best and last evaluated
+    epochs; ``measured`` (run name -> CheckpointMeter result) adds the ``ckpt_*`` columns."""
+    measured = measured or {}
     rows = []
     for variant in variants:
         names = [variant.run_name(seed) for seed in seeds]
@@ -230,6 +270,12 @@ def table_rows(variants, seeds, summaries, histories) -> list[dict]:
                 mean, half = interval([p[key] for p in picked])
                 row[f"{key}_{when}"], row[f"{key}_{when}_ci95"] = mean, half
             row[f"epoch_{when}"] = [p["epoch"] for p in picked]
+        for when in ("best", "last"):
+            picked = [measured[name][when] for name in names if when in measured.get(name, {})]
+            if picked:
+                for key in CHECKPOINT_KEYS:
+                    mean, half = interval([p.get(key) for p in picked])
+                    row[f"ckpt_{key}_{when}"], row[f"ckpt_{key}_{when}_ci95"] = mean, half
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
         row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
         rows.append(row)
@@ -244,13 +290,18 @@ def table_rows(variants, seeds, summaries, histories) -> list[dict]:
     return rows
 
 
+def _pct(value) -> str:
+    return f"{100 * value:.1f}%" if value is not None and math.isfinite(value) else "n/a"
+
+
 def _fmt(mean, half, digits=4):
     if not math.isfinite(mean):
         return "n/a"
     return f"{mean:.{digits}g}" + (f" ± {half:.2g}" if math.isfinite(half) else "")
 
 
-def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samples) -> None:
+def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samples,
+                 checkpoint_extractor: str | None = None) -> None:
     keys = sorted({k for row in rows for k in row}, key=lambda k: (k != "model", k))
     with open(out / "table.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
@@ -273,6 +324,23 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
                 cells.append(", ".join(map(str, row["epoch_best"])))
         cells.append(", ".join("none" if e is None else str(e) for e in row["first_unstable_epoch"]))
         lines.append("| " + " | ".join(cells) + " |")
+    if checkpoint_extractor and any("ckpt_fid_best" in row for row in rows):
+        lines += ["", f"The same runs' best-FID and last checkpoints measured with `{checkpoint_extractor}` "
+                  f"({eval_samples} generated images against the whole data set), and the memorisation check: the "
+                  "share of generated images nearer to a training image than 95% of training images are to their "
+                  f"nearest neighbour, in `{checkpoint_extractor}` features and in pixels "
+                  "(`keras_emojigan/metrics/memorisation.py`).", "",
+                  "| model | FID (best ckpt) | KID (best ckpt) | memorised (best, features / pixels) "
+                  "| FID (last ckpt) | KID (last ckpt) | memorised (last, features / pixels) |",
+                  "|---|---|---|---|---|---|---|"]
+        for row in rows:
+            cells = [row["model"]]
+            for when in ("best", "last"):
+                fid, kid = (_fmt(row.get(f"ckpt_{k}_{when}", math.nan), row.get(f"ckpt_{k}_{when}_ci95", math.nan))
+                            for k in ("fid", "kid"))
+                shares = (_pct(row.get(f"ckpt_{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
+                cells += [fid, kid, " / ".join(shares)]
+            lines.append("| " + " | ".join(cells) + " |")
     total = sum(row["epoch_seconds"] for row in rows)
     lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "
               f"{total:.0f} s ({total / 3600:.2f} h); per model, all seeds: "

@@ -2,7 +2,7 @@
 """Real-vs-real baselines: the metrics of one random half of a data set against the other,
 per extractor. They are the floor a generator can reach with the same sample counts.
 
-    python scripts/real_baselines.py [--data emoji-faces] [--extractors emoji,inception] [--seeds 0,1,2]
+    python scripts/real_baselines.py [--data emoji-faces] [--extractors emoji,fid-inception] [--seeds 0,1,2]
 
 One JSON line per (extractor, seed); extractors whose weights are absent are reported as such.
 """
@@ -25,7 +25,7 @@ from keras_emojigan.metrics.extractors import ExtractorUnavailable, get_extracto
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="emoji-faces")
-    parser.add_argument("--extractors", default="emoji,inception")
+    parser.add_argument("--extractors", default="emoji,fid-inception")
     parser.add_argument("--seeds", default="0,1,2")
     args = parser.parse_args()
     images = load_images(args.data).images
@@ -40,8 +40,9 @@ def main():
             order = np.random.default_rng(seed).permutation(len(images))
             a, b = order[: len(order) // 2], order[len(order) // 2:]
             half = type(features)
-            result = compare_features(half(features.pool[a], features.logits[a]),
-                                      half(features.pool[b], features.logits[b]))
+            logits = features.logits  # None for fid-inception (no classifier head: no IS)
+            result = compare_features(half(features.pool[a], None if logits is None else logits[a]),
+                                      half(features.pool[b], None if logits is None else logits[b]))
             print(json.dumps({"extractor": name, "data": args.data, "seed": seed, "num_real": len(a),
                               "num_fake": len(b), **{k: round(v, 4) if isinstance(v, float) else v
                                                      for k, v in result.items()}}), flush=True)

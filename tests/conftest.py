@@ -4,6 +4,10 @@ import io
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests use an empty cache (no fetched FID Inception), as CI has: a developer's fetched weights
+# must not change what runs. The test that needs the real weights asks for USER_CACHE.
+USER_CACHE = os.environ.get("EMOJIGAN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "keras_emojigan"))
+os.environ["EMOJIGAN_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"emojigan-test-cache-{os.getpid()}")
 
 import keras_emojigan  # noqa: E402,F401,I001  (first: it sets the oneDNN default before TensorFlow loads)
 

@@ -103,7 +103,7 @@ def test_variants_name_runs_and_rows():
 def test_compare_runs_variants_and_publishes_their_records(tmp_path):
     out, published = tmp_path / "out", tmp_path / "docs"
     result = run("compare", "--preset", "smoke", "--models", "proposed:N=1,proposed:N=2", "--seeds", "0",
-                 "--epochs", "2", "--out", out, "--publish", published)
+                 "--epochs", "2", "--out", out, "--publish", published, "--checkpoint-extractor", "emoji")
     assert result.exit_code == 0, result.output
     for name in ("proposed-N1-s0", "proposed-N2-s0"):
         assert json.loads((out / "runs" / name / "config.json").read_text())["latent_n"] == int(name[10])
@@ -113,6 +113,38 @@ def test_compare_runs_variants_and_publishes_their_records(tmp_path):
         assert {p.name for p in (published / "runs" / name / "samples").iterdir()} == {
             f"epoch_{best:04d}.png", "epoch_0001.png"}
         assert not (published / "runs" / name / "checkpoints").exists()
+        measured = json.loads((published / "runs" / name / "checkpoint_metrics.json").read_text())["emoji"]
+        assert measured["best"]["epoch"] == best and measured["last"]["epoch"] == 1
+        assert 0 <= measured["last"]["memorised_share"] <= 1 and measured["last"]["fid"] > 0
     table = (published / "table.md").read_text()
     assert "| proposed:N=1 |" in table and "| proposed:N=2 |" in table
+    assert "measured with `emoji`" in table and "memorised (best, features / pixels)" in table
+    for slug in ("proposed-N1", "proposed-N2"):
+        assert (published / f"nearest_{slug}.png").exists()
+    rerun = run("compare", "--preset", "smoke", "--models", "proposed:N=1,proposed:N=2", "--seeds", "0",
+                "--epochs", "2", "--out", out, "--checkpoint-extractor", "emoji")
+    assert rerun.exit_code == 0 and ": emoji best" not in rerun.output  # measured once, then read back
     assert "wall time of this call" in result.output and "whole experiment" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["fit", "--epochs", "0"],
+    ["fit", "--lr", "-1"],
+    ["fit", "--preset", "smoke", "--set", "lr=nan"],
+    ["fit", "--preset", "smoke", "--config", "/nonexistent.json"],
+    ["sample", "/nonexistent-model", "-o", "x.png"],
+    ["serve", "/nonexistent-models"],
+    ["evaluate", "--fake", "emoji-faces", "--metrics", "bogus"],
+    ["evaluate", "--fake", "emoji-faces", "--extractor", "fid-inception"],
+    ["compare", "--seeds", "a,b", "--epochs", "1", "--out", "x"],
+    ["export", "/nonexistent-run", "-o", "x"],
+    ["data", "preview", "-o", "/proc/cannot-write-here.png", "--per-class", "1"],
+    ["data", "info", "/dev/null"],
+    ["extractors", "fetch", "imagenet"],
+])
+def test_odd_command_lines_end_in_a_message_not_a_traceback(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, (args, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+    assert "Error" in result.output and "Traceback" not in result.output

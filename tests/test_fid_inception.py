@@ -6,7 +6,7 @@ weights on the machine) agreement with the TorchScript network itself."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from torchscript_writer import Module, write_archive
+from torchscript_writer import IntList, Module, write_archive
 
 from keras_emojigan.metrics import fid_inception
 from keras_emojigan.metrics.extractors import FidInceptionExtractor
@@ -15,7 +15,7 @@ from keras_emojigan.metrics.torchscript import TorchScriptError, named_tensors, 
 
 def test_reader_reads_tensors_and_attributes_of_a_module_tree(tmp_path):
     weight = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
-    root = Module("__torch__.m.Root", child=Module("__torch__.m.Leaf", weight=weight, stride=2, padding=[0, 3],
+    root = Module("__torch__.m.Root", child=Module("__torch__.m.Leaf", weight=weight, stride=2, padding=IntList([0, 3]),
                                                     training=False),
                   counts=np.array([5, 6], np.int64), name="root")
     tree = read_module_tree(write_archive(root, tmp_path / "m.pt"))
@@ -56,7 +56,7 @@ def archive_like_the_wheel(model, path, break_layer=None):
         ph, pw = layer.padding
         module = Module("__torch__.inceptionv3.Conv2dLayer", weight=np.transpose(kernel, (3, 2, 0, 1)), beta=beta,
                         mean=mean, var=var, stride=layer.strides + (layer.name == break_layer),
-                        padding=ph if ph == pw else [ph, pw], training=False)
+                        padding=ph if ph == pw else IntList([ph, pw]), training=False)
         node = tree
         *parents, leaf = layer.name.split(".")
         for part in parents:
@@ -139,9 +139,12 @@ def test_missing_weights_name_the_fetch_command(tmp_path, monkeypatch):
         fid_inception.load_fid_inception()
 
 
-def test_agrees_with_the_torchscript_network():
+def test_agrees_with_the_torchscript_network(monkeypatch):
     """Needs torch and the fetched weights (skipped otherwise; the README has the numbers)."""
+    from conftest import USER_CACHE
+
     torch = pytest.importorskip("torch")
+    monkeypatch.setenv("EMOJIGAN_CACHE", USER_CACHE)
     if not fid_inception.weights_path().exists():
         pytest.skip("run `emojigan extractors fetch fid-inception` first")
     from keras_emojigan.data.sources import load_images

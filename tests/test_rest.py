@@ -44,3 +44,48 @@ def test_responses_for_several_outputs():
     outputs = {"y": np.array([1.0, 2.0]), "z": np.array([[1, 2], [3, 4]])}
     assert response_body(outputs, "row") == {"predictions": [{"y": 1.0, "z": [1, 2]}, {"y": 2.0, "z": [3, 4]}]}
     assert response_body(outputs, "columnar") == {"outputs": {"y": [1.0, 2.0], "z": [[1, 2], [3, 4]]}}
+
+
+def _random_json(rng, depth=0):
+    kind = rng.integers(0, 8 if depth < 4 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return bool(rng.integers(0, 2))
+    if kind == 2:
+        return float(rng.choice([0.5, -1e40, 1e300, 3, -7]))
+    if kind == 3:
+        return int(rng.integers(-2**40, 2**40))
+    if kind == 4:
+        return rng.choice(["", "latent", "a", "serving_default", "generate", "NaN"]).item()
+    if kind in (5, 6):
+        return [_random_json(rng, depth + 1) for _ in range(rng.integers(0, 4))]
+    keys = ["instances", "inputs", "signature_name", "a", "b", "latent", "count", "seed"]
+    return {rng.choice(keys).item(): _random_json(rng, depth + 1) for _ in range(rng.integers(0, 4))}
+
+
+def test_random_requests_are_answered_or_refused_never_crash():
+    """2,000 random JSON bodies through the REST rules: each is either tensors or a RestError."""
+    import json
+
+    from keras_emojigan.serving.rest import parse_body, pick_signature
+
+    signatures = {"serving_default": Signature("serving_default", {"latent": tf.TensorSpec([None, 3], tf.float32)},
+                                               {"images": tf.TensorSpec([None], tf.uint8)}, None),
+                  "generate": Signature("generate", {"count": tf.TensorSpec([], tf.int32),
+                                                     "seed": tf.TensorSpec([], tf.int64)},
+                                        {"images": tf.TensorSpec([None], tf.uint8)}, None),
+                  "two": TWO_INPUTS}
+    rng = np.random.default_rng(0)
+    answered = 0
+    for _ in range(2000):
+        body = _random_json(rng)
+        if rng.integers(0, 3) == 0 and isinstance(body, dict):
+            body["instances"] = [[float(v) for v in rng.normal(size=3)] for _ in range(rng.integers(1, 3))]
+        try:
+            request = parse_body(json.dumps(body).encode())
+            request_tensors(request, pick_signature(request, signatures), Limits())
+            answered += 1
+        except RestError as err:
+            assert 400 <= err.status < 500
+    assert answered > 0

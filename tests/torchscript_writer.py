@@ -21,6 +21,10 @@ class Module:
         self.class_name, self.attributes = class_name, attributes
 
 
+class IntList(list):
+    """A ``List[int]`` attribute: TorchScript pickles it as ``torch.jit._pickle.build_intlist(list)``."""
+
+
 class _Writer:
     def __init__(self):
         self.out, self.storages = io.BytesIO(), {}
@@ -55,6 +59,11 @@ class _Writer:
                 self.value(key)
                 self.value(item)
             self.raw(b"u")  # SETITEMS
+        elif isinstance(v, IntList):
+            self.global_("torch.jit._pickle", "build_intlist")
+            self.raw(b"(")
+            self.value(list(v))
+            self.raw(b"tR")  # TUPLE, REDUCE
         elif isinstance(v, (list, tuple)):
             self.raw(b"](" if isinstance(v, list) else b"(")
             for item in v:

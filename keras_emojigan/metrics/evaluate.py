@@ -6,6 +6,8 @@ a number is never read without its conditions.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from keras_emojigan.errors import UserInputError
@@ -34,12 +36,29 @@ def compare_features(real: Features, fake: Features, metrics=tuple(METRICS)) -> 
 
 
 def evaluate_images(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed=None,
-                    metrics=tuple(METRICS), real_features: Features | None = None) -> dict:
-    """Metrics of ``fake`` against ``real`` (uint8 image arrays) in ``extractor``'s feature space."""
+                    metrics=tuple(METRICS), real_features: Features | None = None,
+                    memorisation: bool = False, nearest: Path | None = None) -> dict:
+    """Metrics of ``fake`` against ``real`` (uint8 image arrays) in ``extractor``'s feature space.
+    With ``memorisation`` (implied by ``nearest``, a PNG path for its figure), also the
+    memorisation check (``memorisation.py``) in that feature space and in pixel space."""
     for side, images in (("real", real), ("generated", fake)):
         if len(images) < 2:
             raise UserInputError(f"the metrics need at least 2 {side} images, got {len(images)}")
     real_features = real_features or extractor.features(real)
-    results = compare_features(real_features, extractor.features(fake), metrics)
-    return {"extractor": extractor.name, "num_real": int(len(real)), "num_fake": int(len(fake)), "seed": seed,
-            **results}
+    fake_features = extractor.features(fake)
+    results = {"extractor": extractor.name, "num_real": int(len(real)), "num_fake": int(len(fake)), "seed": seed,
+               **compare_features(real_features, fake_features, metrics)}
+    if memorisation or nearest is not None:
+        from keras_emojigan.metrics import memorisation as check
+
+        in_features = check.memorisation(real_features.pool, fake_features.pool)
+        in_pixels = check.memorisation(check.pixels(real), check.pixels(fake))
+        results.update({"memorised_share": in_features["memorised_share"],
+                        "memorised_share_pixels": in_pixels["memorised_share"],
+                        "median_nearest_ratio": in_features["median_nearest_ratio"],
+                        "median_nearest_ratio_pixels": in_pixels["median_nearest_ratio"],
+                        "memorised_threshold_quantile": in_features["threshold_quantile"]})
+        if nearest is not None:
+            check.nearest_figure(fake, real, in_features, in_pixels, nearest, feature_name=extractor.name)
+            results["nearest_figure"] = str(nearest)
+    return results

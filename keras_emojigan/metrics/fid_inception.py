@@ -294,8 +294,8 @@ def preprocess(images, resize: str = "tf-bilinear") -> tf.Tensor:
     if resize == "clean":
         resized = tf.constant(np.stack([clean_resize(image) for image in pixels]))
     else:
-        resized = tf.compat.v1.image.resize_bilinear(tf.cast(pixels, tf.float32), [SIZE, SIZE], align_corners=False,
-                                                     half_pixel_centers=False)
+        resized = tf.raw_ops.ResizeBilinear(images=tf.cast(pixels, tf.float32), size=[SIZE, SIZE],
+                                            align_corners=False, half_pixel_centers=False)  # TF1's, the graph's
     return (tf.cast(resized, tf.float32) - 128.0) / 128.0
 
 

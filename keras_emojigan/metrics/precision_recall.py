@@ -14,19 +14,20 @@ NAME = "pr"
 K = 3
 
 
-def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances [len(a), len(b)], in float64."""
     a, b = a.astype(np.float64), b.astype(np.float64)
     squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.maximum(squared, 0.0))
 
 
 def _radii(features: np.ndarray, k: int) -> np.ndarray:
-    distances = _pairwise(features, features)
+    distances = pairwise_distances(features, features)
     return np.sort(distances, axis=1)[:, k]  # column 0 is the point itself
 
 
 def _coverage(manifold: np.ndarray, radii: np.ndarray, probes: np.ndarray) -> float:
-    return float((_pairwise(probes, manifold) <= radii[None, :]).any(axis=1).mean())
+    return float((pairwise_distances(probes, manifold) <= radii[None, :]).any(axis=1).mean())
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K) -> dict:

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import sys
 import types
+import warnings
 
 
 def _load_eval():
@@ -30,7 +31,9 @@ def _load_eval():
             module = types.ModuleType(name)
             module.__path__ = [path]
             sys.modules[name] = module
-    return importlib.import_module("tensorflow_gan.python.eval")
+    with warnings.catch_warnings():  # tensorflow-hub (imported by the eval code) warns that pkg_resources is deprecated
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        return importlib.import_module("tensorflow_gan.python.eval")
 
 
 tfgan_eval = _load_eval()

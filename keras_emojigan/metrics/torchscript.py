@@ -25,6 +25,9 @@ DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage"
           "ByteStorage": np.uint8, "BoolStorage": np.bool_}
 
 
+_TYPED_LISTS = ("build_intlist", "build_doublelist", "build_boollist", "build_tensorlist", "build_genericlist")
+
+
 class TorchScriptError(UserInputError):
     """A file that is not a TorchScript archive this reader understands; the message says why."""
 
@@ -70,6 +73,10 @@ class _Unpickler(pickle.Unpickler):
             return name
         if module == "collections" and name == "OrderedDict":
             return OrderedDict
+        if module == "torch.jit._pickle" and name in _TYPED_LISTS:
+            return list  # build_intlist([...]) and the like: typed lists of TorchScript attributes
+        if module == "torch.jit._pickle" and name == "restore_type_tag":
+            return lambda value, _type: value
         if module.startswith("__torch__"):
             return type(name, (ScriptObject,), {"class_name": f"{module}.{name}"})
         if module == "builtins" and name in ("set", "frozenset", "list", "dict", "tuple"):

@@ -1,0 +1,64 @@
+"""A run's best-FID and last checkpoints, measured again with a second extractor.
+
+During ``fit`` the per-epoch metrics use the cheap emoji extractor; the numbers a comparison
+publishes also need the standard FID's network (the FID Inception) and the memorisation
+check. ``CheckpointMeter`` restores a run's best-FID checkpoint and its last one, generates
+``samples`` images from each (the evaluation seed), and records FID, KID (and IS when the
+extractor has logits) and the memorised shares in feature and pixel space, with a nearest-
+neighbour figure for the best checkpoint. Results are cached in ``RUN_DIR/checkpoint_metrics.json``
+by extractor name, so a rerun of ``compare`` measures only what is new.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FILE = "checkpoint_metrics.json"
+NEAREST_FIGURE = "nearest_best.png"
+KEYS = ("fid", "kid", "is_mean", "memorised_share", "memorised_share_pixels", "median_nearest_ratio")
+
+
+class CheckpointMeter:
+    def __init__(self, extractor, real_images, samples: int = 800, seed: int = 0):
+        self.extractor, self.real_images, self.samples, self.seed = extractor, real_images, samples, seed
+        self.real_features = None
+
+    def __call__(self, run_dir: Path, log=print) -> dict:
+        """{"best": {...}, "last": {...}} for this extractor (from the cache when it is there)."""
+        import keras
+
+        from keras_emojigan.config import ConfigError
+        from keras_emojigan.metrics.evaluate import evaluate_images
+        from keras_emojigan.training.fit import restore_gan
+
+        run_dir = Path(run_dir)
+        path = run_dir / FILE
+        cached = json.loads(path.read_text()) if path.exists() else {}
+        if self.extractor.name in cached:
+            return cached[self.extractor.name]
+        if self.real_features is None:
+            self.real_features = self.extractor.features(self.real_images)
+        measured = {}
+        for which in ("best", "last"):
+            try:
+                gan, _, epochs = restore_gan(run_dir, best=which == "best")
+            except ConfigError:  # no best-FID checkpoint (a run that was never evaluated)
+                continue
+            fake = gan.generate(self.samples, seed=self.seed)
+            result = evaluate_images(self.real_images, fake, self.extractor, seed=self.seed,
+                                     metrics=("is", "fid", "kid"), real_features=self.real_features,
+                                     memorisation=True,
+                                     nearest=run_dir / NEAREST_FIGURE if which == "best" else None)
+            measured[which] = {"epoch": epochs - 1, "samples": self.samples,
+                               **{k: result[k] for k in KEYS if result.get(k) is not None}}
+            del gan
+            keras.backend.clear_session()
+        log(f"{run_dir.name}: {self.extractor.name} " + "; ".join(
+            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g}, memorised {m.get('memorised_share', 0):.1%}"
+            for which, m in measured.items()))
+        cached[self.extractor.name] = measured
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(cached, indent=2) + "\n")
+        tmp.replace(path)
+        return measured
