@@ -84,3 +84,14 @@ def test_coerce_understands_optional_annotations():
     assert coerce(name, "x") == "x" and coerce(name, "") is None
     with pytest.raises(ConfigError, match="size='seven' is not a valid int"):
         coerce(size, "seven")
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"ada_target": 0.6}, "ada_target=0.6: adapts the strength of augmentations"),
+    ({"ema_rampup": 0.05}, "ema_rampup=0.05: needs an EMA generator"),
+    ({"ada_target": 1.5, "diffaugment": "color"}, "ada_target=1.5"),
+])
+def test_ada_and_ema_warm_up_need_what_they_act_on(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config("default", **overrides)
+    assert make_config("modern").ema_rampup == 0.05

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from keras_emojigan.cli import main
 from keras_emojigan.config import ConfigError, make_config
 from keras_emojigan.training import fit as fit_module
+from keras_emojigan.training.history import read_history
 from keras_emojigan.training.instability import PATIENCE, InstabilityTracker
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -98,7 +99,7 @@ def test_killed_run_resumes_and_finishes_with_the_right_epochs(tmp_path):
     assert epochs == [0, 1, 2, 3, 4]
     assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 5
     # the killed call wrote no summary, so wall_seconds misses it; epoch_seconds counts every kept epoch
-    seconds = [float(line.split(",")[-1]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    seconds = [row["seconds"] for row in read_history(run_dir)]
     assert summary["epoch_seconds"] == pytest.approx(sum(seconds), abs=0.1) and all(t > 0 for t in seconds)
 
 

@@ -45,7 +45,7 @@ def test_train_step_changes_both_networks(model):
     before_g = [w.numpy().copy() for w in gan.generator.trainable_weights]
     before_d = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
     logs = gan.train_step(_real())
-    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "sigma_term"}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "augment_p"}
     assert all(np.isfinite(float(v)) for v in logs.values())
     changed_g = [not np.array_equal(b, w.numpy())
                  for b, w in zip(before_g, gan.generator.trainable_weights, strict=True)]
@@ -113,3 +113,42 @@ def test_keras_file_round_trip(tmp_path):
     restored = keras.saving.load_model(tmp_path / "gan.keras", compile=False)
     assert np.array_equal(restored.generate(3, seed=1), gan.generate(3, seed=1))
     assert restored.latent_layer.components == 4
+
+
+def test_augmentation_probability_gates_each_image():
+    images = _real(16)
+    policy = augment.parse_policy("color,translation,cutout")
+    seed = tf.constant([3, 4], tf.int64)
+    always = augment.diff_augment(images, policy, seed)
+    np.testing.assert_array_equal(augment.diff_augment(images, policy, seed, tf.constant(1.0)).numpy(),
+                                  always.numpy())  # p = 1 is plain DiffAugment, draw for draw
+    np.testing.assert_array_equal(augment.diff_augment(images, policy, seed, tf.constant(0.0)).numpy(),
+                                  images.numpy())
+    many = _real(64)
+    half = augment.diff_augment(many, augment.parse_policy("color"), seed, tf.constant(0.5)).numpy()
+    untouched = sum(np.array_equal(half[i], many.numpy()[i]) for i in range(64))
+    assert 16 < untouched < 48  # about half the images kept, half augmented
+
+
+def test_ada_moves_p_with_ds_overfitting_signal():
+    gan = _gan(augment_policy="color,translation", ada_target=0.6, ada_kimg=1.0)
+    step = 35 / 1000.0
+    gan._adjust_augmentation(tf.ones([35, 1]), 35)  # D is sure every real image is real: overfitting
+    assert float(gan.augment_probability.numpy()) == pytest.approx(step)
+    gan._adjust_augmentation(-tf.ones([35, 1]), 35)
+    gan._adjust_augmentation(-tf.ones([35, 1]), 35)
+    assert float(gan.augment_probability.numpy()) == 0.0  # clipped at 0
+    history = gan.fit(tf.data.Dataset.from_tensors(_real(8)).repeat(3), epochs=1, verbose=0)
+    assert 0.0 <= history.history["augment_p"][-1] <= 1.0
+
+
+def test_ema_warm_up_follows_images_seen():
+    gan = _gan(ema_decay=0.999, ema_rampup=0.05)
+    assert float(gan.ema_decay_at(0, 35)) == pytest.approx(0.5 ** 20)  # half-life of 1.75 images at first
+    assert float(gan.ema_decay_at(10_000, 35)) == pytest.approx(0.5 ** (1 / (0.05 * 10_001)), rel=1e-6)
+    assert float(gan.ema_decay_at(10**7, 35)) == pytest.approx(0.999)  # the cap
+    fixed = _gan(ema_decay=0.999)
+    assert float(fixed.ema_decay_at(0, 35)) == pytest.approx(0.999)
+    gan.train_step(_real(8))  # the first step's EMA is (nearly) the live generator
+    for ema, live in zip(gan.ema_generator.trainable_weights, gan.generator.trainable_weights, strict=True):
+        np.testing.assert_allclose(ema.numpy(), live.numpy(), atol=1e-5)

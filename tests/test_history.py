@@ -29,3 +29,14 @@ def test_best_row_is_the_lowest_fid_and_the_earliest_on_a_tie(tmp_path):
     assert best_row(read_history(tmp_path))["epoch"] == 2
     assert best_row([{"epoch": 0, "fid": None}]) is None
     assert read_history(tmp_path / "missing") == []
+
+
+def test_a_run_begun_by_an_older_version_keeps_its_columns(tmp_path):
+    from keras_emojigan.training.callbacks import append_history_row
+
+    old = [c for c in COLUMNS if c != "augment_p"]
+    (tmp_path / HISTORY).write_text(",".join(old) + "\n" + ",".join("0" for _ in old) + "\n")
+    append_history_row(tmp_path / HISTORY, {"epoch": 1, "d_loss": 0.5, "seconds": 2.0, "augment_p": 0.3})
+    lines = (tmp_path / HISTORY).read_text().splitlines()
+    assert lines[0] == ",".join(old) and len(lines[2].split(",")) == len(old)
+    assert read_history(tmp_path)[1]["seconds"] == 2.0

@@ -3,7 +3,9 @@ before the discriminator, so D cannot memorise a small data set.
 
 A TensorFlow port of the authors' ``DiffAugment_tf.py`` (policy ``color,translation,cutout``)
 with stateless random ops, so a step's augmentation is fixed by its seed and a resumed run
-draws what an uninterrupted one would. Images are in [-1, 1], NHWC.
+draws what an uninterrupted one would. Images are in [-1, 1], NHWC. With a probability p, each
+augmentation applies to each image with probability p: the adaptive discriminator
+augmentation of StyleGAN2-ADA (Karras et al. 2020), whose p the GAN adjusts (``gan.py``).
 """
 
 from __future__ import annotations
@@ -23,19 +25,26 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     return names
 
 
-def diff_augment(images: tf.Tensor, policy: tuple[str, ...], seed: tf.Tensor) -> tf.Tensor:
-    """Apply ``policy`` to a batch; ``seed`` is a stateless seed, shape [2]."""
+def diff_augment(images: tf.Tensor, policy: tuple[str, ...], seed: tf.Tensor, probability=None) -> tf.Tensor:
+    """Apply ``policy`` to a batch; ``seed`` is a stateless seed, shape [2]. With ``probability``
+    (a scalar tensor, ADA's p), each augmentation is applied to each image with that
+    probability, independently, instead of always."""
     if not policy:
         return images
-    seeds = tf.random.experimental.stateless_split(seed, num=5)
+    seeds = tf.random.experimental.stateless_split(seed, num=5)  # as before ADA: the same draws without p
+    gates = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, 1), num=3)
     dtype = images.dtype
     x = tf.cast(images, tf.float32)
-    if "color" in policy:
-        x = _color(x, seeds[0], seeds[1], seeds[2])
-    if "translation" in policy:
-        x = _translation(x, seeds[3])
-    if "cutout" in policy:
-        x = _cutout(x, seeds[4])
+    steps = (("color", lambda x: _color(x, seeds[0], seeds[1], seeds[2])),
+             ("translation", lambda x: _translation(x, seeds[3])),
+             ("cutout", lambda x: _cutout(x, seeds[4])))
+    for index, (name, augment) in enumerate(steps):
+        if name in policy:
+            augmented = augment(x)
+            if probability is not None:
+                keep = _uniform(gates[index], tf.shape(x)[0]) >= tf.cast(probability, tf.float32)
+                augmented = tf.where(keep, x, augmented)
+            x = augmented
     return tf.cast(x, dtype)
 
 

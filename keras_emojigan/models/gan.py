@@ -53,7 +53,8 @@ class EmojiGAN(keras.Model):
     """A GAN: ``compile(g_optimizer, d_optimizer)``, then ``fit`` on batches of images in [-1, 1]."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
-                 ema_decay: float = 0.0, seed: int = 0, **kwargs):
+                 ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0, ada_kimg: float = 20.0,
+                 seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
@@ -61,6 +62,11 @@ class EmojiGAN(keras.Model):
         self._policy = augment.parse_policy(augment_policy)
         self.augment_policy = ",".join(self._policy)
         self.ema_decay, self.seed = float(ema_decay), int(seed)
+        self.ema_rampup, self.ada_target, self.ada_kimg = float(ema_rampup), float(ada_target), float(ada_kimg)
+        # ADA's p: the probability of each augmentation, adjusted every step from D's overfitting
+        # signal (``_adjust_augmentation``); unused (and augmentation always on) when ada_target is 0.
+        self.augment_probability = keras.Variable(0.0, dtype="float32", trainable=False,
+                                                  name="augment_probability", aggregation="only_first_replica")
         self.ema_generator = None
         if self.ema_decay > 0:
             self.ema_generator = keras.models.clone_model(generator)
@@ -68,7 +74,7 @@ class EmojiGAN(keras.Model):
         self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter",
                                            aggregation="only_first_replica")
         self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term")}
+                         for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "augment_p")}
         self.built = True  # the sub-models are built; fit() must not call call() to build
 
     # --- the pieces ---
@@ -121,25 +127,29 @@ class EmojiGAN(keras.Model):
         noise = noise[replica * batch:(replica + 1) * batch]
         with tf.GradientTape() as g_tape:
             fake = self.generator(noise, training=True)
+        p = self.augment_probability.value if self.ada_target > 0 else None
         with tf.GradientTape() as d_tape:
-            real_logits = self.discriminator(augment.diff_augment(real, self._policy, seeds[1]), training=True)
+            real_logits = self.discriminator(augment.diff_augment(real, self._policy, seeds[1], p), training=True)
             fake_logits = self.discriminator(
-                augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2]), training=True)
+                augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), training=True)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
             d_loss_per_replica = d_loss / replicas
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
         with g_tape:
-            g_logits = self.discriminator(augment.diff_augment(fake, self._policy, seeds[3]), training=True)
+            g_logits = self.discriminator(augment.diff_augment(fake, self._policy, seeds[3], p), training=True)
             sigma_term = self.latent_layer.regularization()
             g_loss = bce_with_logits(1.0, g_logits) + sigma_term
             g_loss_per_replica = g_loss / replicas
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(g_loss_per_replica, g_vars), g_vars)
         if self.ema_generator is not None:
-            self._update_ema()
+            self._update_ema(batch * replicas)
+        if self.ada_target > 0:
+            self._adjust_augmentation(real_logits, batch * replicas)
         values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(ops.sigmoid(real_logits)),
-                  "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term}
+                  "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term,
+                  "augment_p": self.augment_probability.value if self.ada_target > 0 else 1.0 if self._policy else 0.0}
         for name, value in values.items():
             self.trackers[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -150,8 +160,30 @@ class EmojiGAN(keras.Model):
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
 
-    def _update_ema(self):
-        decay = self.ema_decay
+    def ema_decay_at(self, step, global_batch):
+        """The EMA decay of a step. With ``ema_rampup`` r, StyleGAN2-ADA's warm-up: the EMA's
+        half-life is r times the images seen so far, capped by ``ema_decay``'s half-life, so the
+        EMA forgets its random start (with a fixed 0.999, 880 steps left 41% of it)."""
+        decay = tf.constant(self.ema_decay, tf.float32)
+        if self.ema_rampup <= 0:
+            return decay
+        seen = tf.cast(step + 1, tf.float32) * tf.cast(global_batch, tf.float32)
+        ramped = tf.pow(0.5, tf.cast(global_batch, tf.float32) / tf.maximum(self.ema_rampup * seen, 1e-8))
+        return tf.minimum(decay, ramped)
+
+    def _adjust_augmentation(self, real_logits, global_batch):
+        """ADA: r_t = E[sign(D(real))] measures D's overfitting; p moves towards keeping r_t at
+        ``ada_target`` (0.6 in StyleGAN2-ADA), by at most global_batch / (ada_kimg * 1000) a step."""
+        context = tf.distribute.get_replica_context()
+        signs = tf.reduce_mean(tf.sign(tf.cast(real_logits, tf.float32)))
+        if context is not None and context.num_replicas_in_sync > 1:
+            signs = context.all_reduce("mean", signs)
+        speed = tf.cast(global_batch, tf.float32) / (self.ada_kimg * 1000.0)
+        adjusted = self.augment_probability + tf.sign(signs - self.ada_target) * speed
+        self.augment_probability.assign(tf.clip_by_value(adjusted, 0.0, 1.0))
+
+    def _update_ema(self, global_batch):
+        decay = self.ema_decay_at(self.step_counter.value - 1, global_batch)
         for ema, live in zip(self.ema_generator.weights, self.generator.weights, strict=True):
             if live.trainable:
                 ema.assign(decay * ema + (1.0 - decay) * live)
@@ -171,7 +203,8 @@ class EmojiGAN(keras.Model):
         return {**super().get_config(),
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-                "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "seed": self.seed}
+                "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "ema_rampup": self.ema_rampup,
+                "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -183,7 +216,8 @@ class EmojiGAN(keras.Model):
 
 def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent_n: int = 1,
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
-              augment_policy: str = "", ema_decay: float = 0.0, seed: int = 0,
+              augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
+              ada_kimg: float = 20.0, seed: int = 0,
               sync_batch_norm: bool = False) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed); build it in a
     tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several replicas."""
@@ -192,4 +226,5 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
     generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm)
     discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
+                    ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg,
                     seed=seed, name=f"emojigan_{model}")

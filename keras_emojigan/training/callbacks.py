@@ -68,8 +68,12 @@ def append_history_row(path: Path, row: dict) -> None:
     """One row of history.csv with fixed columns (Keras' CSVLogger adds empty ``val_*``
     columns to runs without validation data), flushed to disk before the checkpoint."""
     new = not path.exists()
+    columns = COLUMNS
+    if not new:  # a run begun by an older version keeps its own columns
+        with open(path, newline="") as fh:
+            columns = next(csv.reader(fh), None) or COLUMNS
     with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore", restval="")
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore", restval="")
         if new:
             writer.writeheader()
         writer.writerow(row)

@@ -43,7 +43,8 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False) -> 
     gan = build_gan(config.model, resolution=config.resolution, latent_dim=config.latent_dim,
                     latent_n=config.latent_n, components=config.components,
                     sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
-                    augment_policy=config.diffaugment, ema_decay=config.ema_decay, seed=config.seed,
+                    augment_policy=config.diffaugment, ema_decay=config.ema_decay, ema_rampup=config.ema_rampup,
+                    ada_target=config.ada_target, ada_kimg=config.ada_kimg, seed=config.seed,
                     sync_batch_norm=sync_batch_norm)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
                 keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
