@@ -64,9 +64,12 @@ class EmojiGAN(keras.Model):
         self.ema_decay, self.seed = float(ema_decay), int(seed)
         self.ema_rampup, self.ada_target, self.ada_kimg = float(ema_rampup), float(ada_target), float(ada_kimg)
         # ADA's p: the probability of each augmentation, adjusted every step from D's overfitting
-        # signal (``_adjust_augmentation``); unused (and augmentation always on) when ada_target is 0.
-        self.augment_probability = keras.Variable(0.0, dtype="float32", trainable=False,
-                                                  name="augment_probability", aggregation="only_first_replica")
+        # signal (``_adjust_augmentation``). It and the augment_p metric exist only when used, so
+        # the checkpoints of runs without them keep the layout they always had (and resume).
+        self.augment_probability = None
+        if self.ada_target > 0:
+            self.augment_probability = keras.Variable(0.0, dtype="float32", trainable=False,
+                                                      name="augment_probability", aggregation="only_first_replica")
         self.ema_generator = None
         if self.ema_decay > 0:
             self.ema_generator = keras.models.clone_model(generator)
@@ -74,7 +77,8 @@ class EmojiGAN(keras.Model):
         self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step_counter",
                                            aggregation="only_first_replica")
         self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "augment_p")}
+                         for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term",
+                                      *(("augment_p",) if self._policy else ()))}
         self.built = True  # the sub-models are built; fit() must not call call() to build
 
     # --- the pieces ---
@@ -127,7 +131,7 @@ class EmojiGAN(keras.Model):
         noise = noise[replica * batch:(replica + 1) * batch]
         with tf.GradientTape() as g_tape:
             fake = self.generator(noise, training=True)
-        p = self.augment_probability.value if self.ada_target > 0 else None
+        p = self.augment_probability.value if self.augment_probability is not None else None
         with tf.GradientTape() as d_tape:
             real_logits = self.discriminator(augment.diff_augment(real, self._policy, seeds[1], p), training=True)
             fake_logits = self.discriminator(
@@ -145,11 +149,12 @@ class EmojiGAN(keras.Model):
         self.g_optimizer.apply(g_tape.gradient(g_loss_per_replica, g_vars), g_vars)
         if self.ema_generator is not None:
             self._update_ema(batch * replicas)
-        if self.ada_target > 0:
+        if self.augment_probability is not None:
             self._adjust_augmentation(real_logits, batch * replicas)
         values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(ops.sigmoid(real_logits)),
-                  "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term,
-                  "augment_p": self.augment_probability.value if self.ada_target > 0 else 1.0 if self._policy else 0.0}
+                  "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term}
+        if self._policy:
+            values["augment_p"] = self.augment_probability.value if self.augment_probability is not None else 1.0
         for name, value in values.items():
             self.trackers[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self.trackers.items()}
