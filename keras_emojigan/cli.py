@@ -291,6 +291,29 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
         click.echo(f"wrote {count} images to {out_dir}")
 
 
+@main.command("interpolate")
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--seeds", required=True, help="Two or more seeds, comma-separated: the path goes through each in turn.")
+@click.option("--steps", type=click.IntRange(1, 64), default=8, show_default=True, help="Frames per segment.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="A .png strip (a row per segment) or a .gif animation (there and back).")
+@click.option("--scale", type=click.IntRange(1, 8), default=1, show_default=True, help="Pixel-repeat the images.")
+def interpolate_command(model_path, seeds, steps, output, scale):
+    """Morph between the emoji of --seeds (MODEL: a run dir or a SavedModel), spherically through
+    the noise space: a smooth morph means the generator learned a space, not a lookup table."""
+    from keras_emojigan.interpolate import interpolate, save_strip
+    from keras_emojigan.serving.generator import load_generator
+
+    seed_list = _csv_list(seeds, int)
+    if len(seed_list) < 2:
+        raise click.BadParameter("give at least two seeds, e.g. --seeds 3,17", param_hint="--seeds")
+    if output.suffix.lower() not in (".png", ".gif"):
+        raise click.BadParameter(f"{output}: write a .png strip or a .gif", param_hint="--output")
+    images = interpolate(load_generator(model_path), seed_list, steps)
+    save_strip(images, output, steps, scale)
+    click.echo(f"wrote {output} ({len(images)} frames through seeds {', '.join(map(str, seed_list))})")
+
+
 @main.command("serve")
 @click.argument("model_base", metavar="MODEL_BASE", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")

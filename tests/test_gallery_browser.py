@@ -79,6 +79,15 @@ def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
             page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('count=4')")
             assert sheet_state(page)[2] < width  # a 2x2 sheet is narrower than 4x4
 
+            page.fill("#from", "3")
+            page.fill("#to", "11")
+            page.fill("#steps", "6")
+            page.click("#morph-show")
+            page.wait_for_function("() => { const i = document.getElementById('morph'); "
+                                   "return i.complete && i.naturalWidth > 0 && i.src.includes('steps=6') }")
+            morph = page.locator("#morph")
+            assert morph.evaluate("i => i.naturalWidth") > 6 * morph.evaluate("i => i.naturalHeight")  # 7 in a row
+
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.fill("#count", "16")
             page.click("#show")

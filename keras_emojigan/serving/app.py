@@ -5,7 +5,8 @@ Routes (TF Serving's, https://www.tensorflow.org/tfx/serving/api_rest):
 - ``GET /v1/models/NAME[/versions/V]/metadata``: the SignatureDefs;
 - ``POST /v1/models/NAME[/versions/V]:predict``: row or columnar predict (``rest.py``).
 And ours: ``GET /`` the gallery page, ``GET /sheet.png?seed=S&count=C`` one PNG sheet from the
-``generate`` signature. Inference runs in a thread pool (TensorFlow releases the GIL), so
+``generate`` signature, ``GET /morph.png?from=A&to=B&steps=N`` a strip morphing between two
+seeds (``interpolate.py``). Inference runs in a thread pool (TensorFlow releases the GIL), so
 status, metadata and the page answer while a big request computes; a background task polls
 the model folder for new versions (``versions.py``). Labels (``/labels/L``) and
 ``:classify``/``:regress`` are not supported: a generator has no use for them.
@@ -126,8 +127,6 @@ def _int_query(request: web.Request, key: str, default: int, low: int, high: int
 
 async def sheet(request: web.Request) -> web.Response:
     """One PNG sheet of ``count`` images for ``seed`` from the ``generate`` signature."""
-    from keras_emojigan.grid import image_grid
-
     served = request.app[VERSIONS_KEY].current
     limits = request.app[LIMITS_KEY]
     if "generate" not in served.signatures:
@@ -138,16 +137,38 @@ async def sheet(request: web.Request) -> web.Response:
     arrays = {"count": np.int32(count), "seed": np.int64(seed)}
     images = (await _run(request, _call, served.signatures["generate"].function, arrays))["images"]
 
-    def encode():
-        grid = image_grid(images)
-        if scale > 1:
-            grid = grid.resize((grid.width * scale, grid.height * scale), resample=0)
-        buffer = io.BytesIO()
-        grid.save(buffer, "PNG")
-        return buffer.getvalue()
-
-    return web.Response(body=await _run(request, encode), content_type="image/png",
+    return web.Response(body=await _run(request, _png, images, None, scale), content_type="image/png",
                         headers={"X-Model-Version": str(served.version), "Cache-Control": "no-store"})
+
+
+async def morph(request: web.Request) -> web.Response:
+    """A PNG strip morphing from ``from`` to ``to`` (seeds) in ``steps`` frames (``interpolate.py``)."""
+    from keras_emojigan.interpolate import latent_path, seed_noise
+
+    served = request.app[VERSIONS_KEY].current
+    if "serving_default" not in served.signatures:
+        raise RestError("this model has no 'serving_default' signature", 404)
+    first = _int_query(request, "from", 0, -(2**63), 2**63 - 1)
+    last = _int_query(request, "to", 1, -(2**63), 2**63 - 1)
+    steps = _int_query(request, "steps", 8, 1, min(64, request.app[LIMITS_KEY].max_count - 1))
+    scale = _int_query(request, "scale", 1, 1, 4)
+    signature = served.signatures["serving_default"]
+    noise_dim = int(signature.inputs["latent"].shape[1])
+    path = await _run(request, lambda: latent_path(seed_noise([first, last], noise_dim), steps))
+    images = (await _run(request, _call, signature.function, {"latent": path}))["images"]
+    return web.Response(body=await _run(request, _png, images, steps + 1, scale), content_type="image/png",
+                        headers={"X-Model-Version": str(served.version), "Cache-Control": "no-store"})
+
+
+def _png(images, columns, scale) -> bytes:
+    from keras_emojigan.grid import image_grid
+
+    grid = image_grid(images, columns)
+    if scale > 1:
+        grid = grid.resize((grid.width * scale, grid.height * scale), resample=0)
+    buffer = io.BytesIO()
+    grid.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 async def gallery(request: web.Request) -> web.Response:
@@ -183,6 +204,7 @@ def make_app(versions: ModelVersions, *, limits: Limits | None = None, workers: 
         app.router.add_post(prefix + ":predict", predict)
     app.router.add_get("/", gallery)
     app.router.add_get("/sheet.png", sheet)
+    app.router.add_get("/morph.png", morph)
 
     async def background(app):
         task = asyncio.create_task(_poll_forever(app, poll_seconds)) if poll_seconds > 0 else None

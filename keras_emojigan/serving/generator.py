@@ -27,6 +27,10 @@ class LoadedGenerator:
         self.metadata = json.loads(metadata.read_text()) if metadata.exists() else {}
 
     @property
+    def noise_dim(self) -> int:
+        return int(self.module.signatures["serving_default"].structured_input_signature[1]["latent"].shape[1])
+
+    @property
     def resolution(self) -> int:
         return int(self.module.signatures["serving_default"].structured_outputs["images"].shape[1])
 
