@@ -245,7 +245,7 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 def export_command(run_dir, output, name, version, saved_models, best, overwrite):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
     from keras_emojigan.serving.export import export_saved_model, serving_path
-    from keras_emojigan.training.fit import restore_gan
+    from keras_emojigan.training.fit import restore_gan, run_classes
 
     if (output is None) == (name is None):
         raise click.UsageError("give either -o DIR or --name NAME")
@@ -256,8 +256,10 @@ def export_command(run_dir, output, name, version, saved_models, best, overwrite
                         "or another folder")
     output = output or serving_path(saved_models, name, version)
     gan, config, epochs = restore_gan(run_dir, best=best)
+    classes = run_classes(run_dir)
     export_saved_model(gan, output, {"model": config.model, "epochs": epochs,
-                                     "checkpoint": "best-fid" if best else "latest", "config": config.to_dict()})
+                                     "checkpoint": "best-fid" if best else "latest", "config": config.to_dict(),
+                                     **({"class_names": classes} if classes else {})})
     click.echo(f"wrote {output} ({config.model}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
                f"{epochs - 1}, {epochs} epochs trained); inspect it with: saved_model_cli show --dir {output} --all")
 
@@ -269,7 +271,9 @@ def export_command(run_dir, output, name, version, saved_models, best, overwrite
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Grid PNG to write.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one PNG per image.")
 @click.option("--columns", type=click.IntRange(min=1), default=None)
-def sample_command(model_path, count, seed, output, out_dir, columns):
+@click.option("--class", "class_", default=None,
+              help="A conditional model's class, by name (e.g. positive) or index; without it, a balanced mix.")
+def sample_command(model_path, count, seed, output, out_dir, columns, class_):
     """Generate COUNT emoji from MODEL (a run dir or a SavedModel); same seed, same images."""
     if output is None and out_dir is None:
         raise click.UsageError("give -o GRID.png and/or --out-dir DIR")
@@ -279,7 +283,7 @@ def sample_command(model_path, count, seed, output, out_dir, columns):
     from keras_emojigan.serving.generator import load_generator
 
     generator = load_generator(model_path)
-    images = generator.generate(count, seed)
+    images = generator.generate(count, seed, generator.class_index(class_))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         image_grid(images, columns).save(output)

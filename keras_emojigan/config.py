@@ -55,6 +55,7 @@ class TrainConfig:
     ema_rampup: float = 0.0  # > 0: EMA half-life = this x images seen, capped by ema_decay (StyleGAN2-ADA: 0.05)
     ada_target: float = 0.0  # > 0: adaptive augmentation (ADA) keeping E[sign(D(real))] here (StyleGAN2-ADA: 0.6)
     ada_kimg: float = 20.0  # ADA's speed: p can move from 0 to 1 in this many thousand images
+    conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
     precision: str = "float32"
     seed: int = 0
     stop_on_collapse: bool = False

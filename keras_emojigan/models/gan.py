@@ -21,20 +21,30 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
+from keras import layers, ops
 
 from keras_emojigan.models import augment, networks
 from keras_emojigan.models.latents import PACKAGE, LatentLayer, make_latent
 
+CLASS_EMBEDDING = 32  # the size of a conditional generator's class embedding, joined to the latent
+
 
 def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, seed: int = 0,
-                    sync_batch_norm: bool = False) -> keras.Model:
-    """noise [B, latent.noise_dim] -> latent layer -> DCGAN generator -> image [-1, 1]."""
+                    sync_batch_norm: bool = False, num_classes: int = 0) -> keras.Model:
+    """noise [B, latent.noise_dim] -> latent layer -> DCGAN generator -> image [-1, 1]. With
+    ``num_classes``, inputs [noise, label]: a learned class embedding is joined to the latent
+    (the latent part stays the model's own)."""
     noise = keras.Input((latent.noise_dim,), name="latent")
     x = latent(noise)
+    inputs = noise
+    if num_classes:
+        label = keras.Input((), dtype="int32", name="label")
+        embedded = layers.Embedding(num_classes, CLASS_EMBEDDING, dtype="float32", name="g_class_embedding")(label)
+        x = layers.Concatenate(dtype="float32", name="g_latent_and_class")([x, embedded])
+        inputs = [noise, label]
     for layer in networks.generator_body(resolution, ngf, seed, sync_batch_norm):
         x = layer(x)
-    return keras.Model(noise, x, name="generator")
+    return keras.Model(inputs, x, name="generator")
 
 
 def noise_for(count, seed, noise_dim: int) -> tf.Tensor:
@@ -91,6 +101,15 @@ class EmojiGAN(keras.Model):
         return self.latent_layer.noise_dim
 
     @property
+    def num_classes(self) -> int:
+        """The classes of a conditional GAN (0: unconditional)."""
+        embedding = next((layer for layer in self.generator.layers if layer.name == "g_class_embedding"), None)
+        return int(embedding.input_dim) if embedding is not None else 0
+
+    def _inputs(self, network_input, labels):
+        return [network_input, labels] if labels is not None else network_input
+
+    @property
     def sampling_generator(self) -> keras.Model:
         """The generator used for samples and export: the EMA copy when there is one."""
         return self.ema_generator if self.ema_generator is not None else self.generator
@@ -110,6 +129,19 @@ class EmojiGAN(keras.Model):
     def call(self, noise, training=False):
         return self.generator(noise, training=training)
 
+    def class_labels(self, count: int, label=None) -> np.ndarray | None:
+        """The labels of ``count`` images: None for an unconditional GAN; ``label`` for every image;
+        without it, a balanced mix (image i gets class i mod the number of classes)."""
+        if not self.num_classes:
+            if label is not None:
+                raise ValueError("this GAN is unconditional: it takes no class")
+            return None
+        if label is None:
+            return np.arange(count, dtype=np.int32) % self.num_classes
+        if not 0 <= int(label) < self.num_classes:
+            raise ValueError(f"class {label}: this GAN has classes 0 to {self.num_classes - 1}")
+        return np.full(count, int(label), np.int32)
+
     # --- training ---
     def _step_seeds(self):
         step = self.step_counter.value
@@ -118,7 +150,12 @@ class EmojiGAN(keras.Model):
         return tf.random.experimental.stateless_split(base, num=4)
 
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        """One D update, then one G update on the same fake batch. ``data`` is images, or
+        (images, labels) for a conditional GAN: the fakes are drawn for the real batch's labels."""
+        real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        if self.num_classes and labels is None:
+            raise ValueError("a conditional GAN trains on (images, labels) batches")
+        labels = labels if self.num_classes else None
         batch = tf.shape(real)[0]
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context else 1
@@ -130,18 +167,21 @@ class EmojiGAN(keras.Model):
         noise = tf.random.stateless_normal(tf.stack([batch * replicas, self.noise_dim]), seeds[0])
         noise = noise[replica * batch:(replica + 1) * batch]
         with tf.GradientTape() as g_tape:
-            fake = self.generator(noise, training=True)
+            fake = self.generator(self._inputs(noise, labels), training=True)
         p = self.augment_probability.value if self.augment_probability is not None else None
         with tf.GradientTape() as d_tape:
-            real_logits = self.discriminator(augment.diff_augment(real, self._policy, seeds[1], p), training=True)
+            real_logits = self.discriminator(
+                self._inputs(augment.diff_augment(real, self._policy, seeds[1], p), labels), training=True)
             fake_logits = self.discriminator(
-                augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), training=True)
+                self._inputs(augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), labels),
+                training=True)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
             d_loss_per_replica = d_loss / replicas
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
         with g_tape:
-            g_logits = self.discriminator(augment.diff_augment(fake, self._policy, seeds[3], p), training=True)
+            g_logits = self.discriminator(self._inputs(augment.diff_augment(fake, self._policy, seeds[3], p), labels),
+                                          training=True)
             sigma_term = self.latent_layer.regularization()
             g_loss = bce_with_logits(1.0, g_logits) + sigma_term
             g_loss_per_replica = g_loss / replicas
@@ -196,11 +236,15 @@ class EmojiGAN(keras.Model):
                 ema.assign(live)
 
     # --- sampling ---
-    def generate(self, count: int, seed: int = 0) -> np.ndarray:
-        """``count`` images as uint8 [count, H, W, 3], the same for the same seed."""
+    def generate(self, count: int, seed: int = 0, label: int | None = None) -> np.ndarray:
+        """``count`` images as uint8 [count, H, W, 3], the same for the same seed (and class: a
+        conditional GAN makes ``label``'s class, or a balanced mix without it)."""
         from keras_emojigan.data.pipeline import from_unit_range
 
-        images = self.sampling_generator(noise_for(count, seed, self.noise_dim), training=False)
+        labels = self.class_labels(count, label)
+        labels = None if labels is None else tf.constant(labels)
+        images = self.sampling_generator(self._inputs(noise_for(count, seed, self.noise_dim), labels),
+                                         training=False)
         return from_unit_range(tf.cast(images, tf.float32)).numpy()
 
     # --- serialisation (the .keras file) ---
@@ -223,13 +267,14 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
               ada_kimg: float = 20.0, seed: int = 0,
-              sync_batch_norm: bool = False) -> EmojiGAN:
-    """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed); build it in a
-    tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several replicas."""
+              sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
+    """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
+    with ``num_classes`` >= 2; build it in a tf.distribute strategy's scope with
+    ``sync_batch_norm=True`` to train on several replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
                          sigma_weight=sigma_weight, seed=seed)
-    generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm)
-    discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm)
+    generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm, num_classes)
+    discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm, num_classes)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg,
                     seed=seed, name=f"emojigan_{model}")

@@ -59,8 +59,10 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
 
 
 def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
-                        sync_batch_norm: bool = False) -> keras.Model:
-    """Image in [-1, 1] -> one float32 logit per image."""
+                        sync_batch_norm: bool = False, num_classes: int = 0) -> keras.Model:
+    """Image in [-1, 1] -> one float32 logit per image. With ``num_classes``, inputs [image,
+    label] and a projection discriminator (Miyato & Koyama 2018): the logit gains the inner
+    product of a learned class embedding with the last features, summed over space."""
     downs = _blocks(resolution)
     image = keras.Input((resolution, resolution, 3), name="image")
     x = image
@@ -70,7 +72,16 @@ def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
         if i > 0:
             x = _batch_norm(f"d_bn{i}", seed + 300 + i, sync_batch_norm)(x)
         x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
+    features = x
     x = layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False,
                       kernel_initializer=_conv_init(seed + 299), name="d_logit")(x)
     logit = layers.Flatten(dtype="float32", name="d_flatten")(x)
-    return keras.Model(image, logit, name="discriminator")
+    if not num_classes:
+        return keras.Model(image, logit, name="discriminator")
+    label = keras.Input((), dtype="int32", name="label")
+    pooled = layers.GlobalAveragePooling2D(dtype="float32", name="d_pool")(features)
+    embedded = layers.Embedding(num_classes, features.shape[-1], embeddings_initializer=_conv_init(seed + 298),
+                                dtype="float32", name="d_class_embedding")(label)
+    projection = layers.Dot(axes=1, dtype="float32", name="d_projection")([pooled, embedded])
+    return keras.Model([image, label], layers.Add(dtype="float32", name="d_logit_conditional")([logit, projection]),
+                       name="discriminator")

@@ -34,16 +34,52 @@ class LoadedGenerator:
     def resolution(self) -> int:
         return int(self.module.signatures["serving_default"].structured_outputs["images"].shape[1])
 
-    def generate(self, count: int, seed: int = 0) -> np.ndarray:
+    @property
+    def class_names(self) -> list[str]:
+        """A conditional generator's classes (from its metadata), [] for an unconditional one."""
+        if "label" not in self.module.signatures["generate"].structured_input_signature[1]:
+            return []
+        count = int(self.metadata.get("num_classes", 0))
+        return list(self.metadata.get("class_names") or [str(i) for i in range(count)])
+
+    def class_index(self, name_or_index: str | int | None) -> int | None:
+        """A class given by name (case does not matter) or index -> its index; None stays None."""
+        if name_or_index is None:
+            return None
+        names = self.class_names
+        if not names:
+            raise SavedModelError(f"{self.path} is unconditional: it takes no class")
+        text = str(name_or_index)
+        lowered = [n.lower() for n in names]
+        if text.lower() in lowered:
+            return lowered.index(text.lower())
+        if text.lstrip("-").isdigit() and 0 <= int(text) < len(names):
+            return int(text)
+        raise SavedModelError(f"class {text!r}: {self.path} has {', '.join(f'{i} {n}' for i, n in enumerate(names))}")
+
+    def generate(self, count: int, seed: int = 0, label: int | None = None) -> np.ndarray:
+        """``count`` images for ``seed``; a conditional generator's of class ``label`` (a
+        balanced mix when None)."""
         import tensorflow as tf
 
-        out = self.module.signatures["generate"](count=tf.constant(count, tf.int32), seed=tf.constant(seed, tf.int64))
-        return out["images"].numpy()
+        inputs = {"count": tf.constant(count, tf.int32), "seed": tf.constant(seed, tf.int64)}
+        if self.class_names:
+            inputs["label"] = tf.constant(-1 if label is None else label, tf.int32)
+        elif label is not None:
+            raise SavedModelError(f"{self.path} is unconditional: it takes no class")
+        return self.module.signatures["generate"](**inputs)["images"].numpy()
 
-    def from_latent(self, latent: np.ndarray) -> np.ndarray:
+    def from_latent(self, latent: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Images of noise vectors (and, for a conditional generator, their classes: a balanced
+        mix when None)."""
         import tensorflow as tf
 
-        return self.module.signatures["serving_default"](latent=tf.constant(latent, tf.float32))["images"].numpy()
+        inputs = {"latent": tf.constant(latent, tf.float32)}
+        if self.class_names:
+            count = len(self.class_names)
+            labels = np.arange(len(latent)) % count if labels is None else np.broadcast_to(labels, (len(latent),))
+            inputs["label"] = tf.constant(labels, tf.int32)
+        return self.module.signatures["serving_default"](**inputs)["images"].numpy()
 
 
 def load_generator(path: Path) -> LoadedGenerator:

@@ -12,11 +12,13 @@ instability columns and the metrics too.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_emojigan.grid import image_grid
@@ -33,7 +35,13 @@ class SampleWriter:
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "samples"))
 
     def __call__(self, gan, epoch: int) -> None:
-        grid = image_grid(gan.generate(self.count, seed=self.seed))
+        if gan.num_classes:  # one block of whole rows per class
+            columns = math.ceil(math.sqrt(self.count))
+            per_class = math.ceil(self.count / gan.num_classes / columns) * columns
+            images = np.concatenate([gan.generate(per_class, seed=self.seed, label=c) for c in range(gan.num_classes)])
+            grid = image_grid(images, columns)
+        else:
+            grid = image_grid(gan.generate(self.count, seed=self.seed))
         path = self.samples_dir / f"epoch_{epoch:04d}.png"
         tmp = path.with_suffix(".tmp.png")
         grid.save(tmp)

@@ -37,7 +37,10 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False) -> EmojiGAN:
+CLASSES = "classes.json"
+
+
+def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
     keras.mixed_precision.set_global_policy(config.precision)
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config.model, resolution=config.resolution, latent_dim=config.latent_dim,
@@ -45,7 +48,7 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False) -> 
                     sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
                     augment_policy=config.diffaugment, ema_decay=config.ema_decay, ema_rampup=config.ema_rampup,
                     ada_target=config.ada_target, ada_kimg=config.ada_kimg, seed=config.seed,
-                    sync_batch_norm=sync_batch_norm)
+                    sync_batch_norm=sync_batch_norm, num_classes=num_classes if config.conditional else 0)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
                 keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
     return gan
@@ -70,12 +73,30 @@ def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainCo
     if not (run_dir / CONFIG).exists():
         raise ConfigError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
     config = TrainConfig.load(run_dir / CONFIG)
-    gan = build_from_config(config)
+    gan = build_from_config(config, num_classes=len(run_classes(run_dir)))
     _, _, epoch = _checkpointing(gan, run_dir, best=best)
     if int(epoch.numpy()) == 0:
         what = "best-FID checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
         raise ConfigError(f"{run_dir} has no {what}: let `emojigan fit` finish an epoch first")
     return gan, config, int(epoch.numpy())
+
+
+def run_classes(run_dir: Path) -> list[str]:
+    """The class names a conditional run trained on (``classes.json``), [] for an unconditional run."""
+    path = Path(run_dir) / CLASSES
+    return json.loads(path.read_text())["class_names"] if path.exists() else []
+
+
+def check_classes(config: TrainConfig, image_set) -> list[str]:
+    """The data source's classes for a conditional run; a source without labels is refused."""
+    if not config.conditional:
+        return []
+    names = list(image_set.class_names)
+    if len(names) < 2:
+        raise ConfigError(f"conditional=True: the data source {config.data} has no classes ({len(names)} class: "
+                          f"{', '.join(names)}); give a folder with one sub-folder per class, or an .npz with "
+                          "'labels' and 'class_names'")
+    return names
 
 
 def _write_json(path: Path, values: dict) -> None:
@@ -117,10 +138,13 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     # command is not refused as "a different configuration" of a run that never started.
     image_set = load_images(config.data, config.resolution)
     check_batch_size(config.batch_size, len(image_set))
+    class_names = check_classes(config, image_set)
     extractor = _extractor(config) if config.eval_every else None
     _prepare_run_dir(config, run_dir)
+    if class_names:
+        _write_json(run_dir / CLASSES, {"class_names": class_names})
     with distribution.scope():
-        gan = build_from_config(config, sync_batch_norm=replicas > 1)
+        gan = build_from_config(config, sync_batch_norm=replicas > 1, num_classes=len(class_names))
         manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
@@ -146,7 +170,8 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     if initial_epoch < config.epochs and not stopped_on_collapse():
         steps = len(image_set) // config.batch_size
         stream = training_stream(image_set.images, config.batch_size, seed=config.seed,
-                                 first_epoch=initial_epoch, epochs=config.epochs)
+                                 first_epoch=initial_epoch, epochs=config.epochs,
+                                 labels=image_set.labels if class_names else None)
         if initial_epoch == 0:
             _write_hparams(log_dir, config)
         all_callbacks = [  # the recorder fills the epoch's logs, which TensorBoard then writes
@@ -163,7 +188,8 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         from keras_emojigan.serving.export import export_saved_model
 
         export_saved_model(gan, run_dir / "saved_model",
-                           {"model": config.model, "epochs": epochs_done, "config": config.to_dict()})
+                           {"model": config.model, "epochs": epochs_done, "config": config.to_dict(),
+                            **({"class_names": class_names} if class_names else {})})
         gan.save(run_dir / "gan.keras")
     summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, recorder.diverged,
                        extractor.name if extractor else None)

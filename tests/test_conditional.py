@@ -1,0 +1,77 @@
+"""Class-conditional GANs: a tiny conditional fit of each model, the exported signatures with a
+class input, sampling by class name or index, and a source without labels refused."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from PIL import Image
+
+from keras_emojigan.cli import main
+from keras_emojigan.serving.generator import load_generator
+
+
+@pytest.mark.parametrize("model", ["dcgan", "deligan", "proposed"])
+def test_a_conditional_fit_trains_exports_and_samples_by_class(model, tmp_path):
+    run_dir = tmp_path / model
+    result = CliRunner().invoke(main, ["fit", "--model", model, "--preset", "smoke", "--epochs", "1",
+                                       "--set", "conditional=true", "--run-dir", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run_dir / "classes.json").read_text()) == {"class_names": ["Negative", "Positive"]}
+    generator = load_generator(run_dir)
+    assert generator.class_names == ["Negative", "Positive"]
+    serve = generator.module.signatures["serving_default"]
+    assert set(serve.structured_input_signature[1]) == {"latent", "label"}
+    assert set(generator.module.signatures["generate"].structured_input_signature[1]) == {"count", "seed", "label"}
+    positive, negative = generator.generate(4, seed=1, label=1), generator.generate(4, seed=1, label=0)
+    assert positive.shape == (4, 64, 64, 3) and not np.array_equal(positive, negative)  # the class changes the image
+    np.testing.assert_array_equal(generator.generate(4, seed=1, label=1), positive)
+    grid = tmp_path / "positive.png"
+    sampled = CliRunner().invoke(main, ["sample", str(run_dir), "-n", "4", "--seed", "1", "--class", "positive",
+                                        "-o", str(grid)])
+    assert sampled.exit_code == 0, sampled.output
+    with Image.open(grid) as image:
+        first = np.asarray(image.convert("RGB"))[2:66, 2:66]
+    np.testing.assert_array_equal(first, positive[0])
+    for bad in ("neutral", "2"):
+        refused = CliRunner().invoke(main, ["sample", str(run_dir), "--class", bad, "-o", str(grid)])
+        assert refused.exit_code == 2 and "0 Negative, 1 Positive" in refused.output
+    with Image.open(run_dir / "samples" / "epoch_0000.png") as image:  # a block of rows per class
+        assert image.height == image.width
+
+
+def test_the_unconditional_export_is_unchanged_and_refuses_a_class(tmp_path):
+    from serving_helpers import export_tiny
+
+    path = export_tiny(tmp_path / "emoji", 1)
+    generator = load_generator(path)
+    assert generator.class_names == []
+    assert set(generator.module.signatures["serving_default"].structured_input_signature[1]) == {"latent"}
+    result = CliRunner().invoke(main, ["sample", str(path), "--class", "positive", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and "unconditional" in result.output
+
+
+def test_a_source_without_labels_is_refused(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(40):
+        Image.fromarray(np.full((16, 16, 3), i * 5, np.uint8)).save(flat / f"{i}.png")
+    result = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--data", str(flat), "--set", "conditional=true",
+                                       "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "has no classes" in result.output and "sub-folder per class" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_conditional_generate_signature_mixes_classes_for_label_minus_one(tmp_path):
+    from keras_emojigan.models.gan import build_gan
+    from keras_emojigan.serving.export import export_saved_model
+
+    gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=3)
+    path = export_saved_model(gan, tmp_path / "c" / "1", {"class_names": ["a", "b", "c"]})
+    generate = load_generator(path).module.signatures["generate"]
+    mixed = generate(count=tf.constant(6), seed=tf.constant(0, tf.int64), label=tf.constant(-1))["images"].numpy()
+    np.testing.assert_array_equal(mixed, gan.generate(6, seed=0))  # the same balanced mix as in Python
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        generate(count=tf.constant(2), seed=tf.constant(0, tf.int64), label=tf.constant(3))
