@@ -75,3 +75,44 @@ def test_the_conditional_generate_signature_mixes_classes_for_label_minus_one(tm
     np.testing.assert_array_equal(mixed, gan.generate(6, seed=0))  # the same balanced mix as in Python
     with pytest.raises(tf.errors.InvalidArgumentError):
         generate(count=tf.constant(2), seed=tf.constant(0, tf.int64), label=tf.constant(3))
+
+
+@pytest.fixture(scope="module")
+def served_conditional(tmp_path_factory):
+    from keras_emojigan.models.gan import build_gan
+    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.serving.launcher import Server
+
+    gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
+    for layer in gan.generator.layers:  # saturate the untrained weights into visible, class-dependent colours
+        if getattr(layer, "kernel", None) is not None:
+            layer.kernel.assign(layer.kernel * 40.0)
+    gan.generator.get_layer("g_class_embedding").embeddings.assign(tf.constant([[-3.0] * 32, [3.0] * 32]))
+    base = tmp_path_factory.mktemp("cond") / "faces"
+    export_saved_model(gan, base / "1", {"model": "dcgan", "class_names": ["Negative", "Positive"]})
+    server = Server(base, "--poll-seconds", "0")
+    yield server, gan
+    server.stop()
+
+
+def test_rest_predict_and_generate_take_a_class(served_conditional):
+    from keras_emojigan.serving.launcher import http
+
+    server, gan = served_conditional
+    noise = np.random.default_rng(0).normal(size=(2, gan.noise_dim)).round(4).tolist()
+    url = server.url + "/v1/models/faces:predict"
+    rows_request = {"instances": [{"latent": noise[0], "label": 1}, {"latent": noise[1], "label": 0}]}
+    status, rows, _ = http("POST", url, rows_request)
+    assert status == 200 and np.array(rows["predictions"]).shape == (2, 32, 32, 3)
+    status, answer, _ = http("POST", url, {"signature_name": "generate", "inputs": {"count": 2, "seed": 5, "label": 1}})
+    assert status == 200
+    np.testing.assert_array_equal(np.array(answer["outputs"], np.uint8), gan.generate(2, seed=5, label=1))
+    status, answer, _ = http("POST", url, {"instances": [{"latent": noise[0], "label": 7}]})
+    assert status == 400 and "label must be below 2" in answer["error"]
+    status, meta, _ = http("GET", server.url + "/v1/models/faces/metadata")
+    label = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]["label"]
+    assert label["dtype"] == "DT_INT32" and label["tensor_shape"]["dim"] == [{"size": "-1", "name": ""}]
+    for path in ("/sheet.png?count=4&class=positive", "/sheet.png?count=4&class=0", "/morph.png?from=1&to=2&class=1"):
+        assert http("GET", server.url + path)[0] == 200, path
+    status, answer, _ = http("GET", server.url + "/sheet.png?class=neutral")
+    assert status == 400 and "0 Negative, 1 Positive" in answer["error"]

@@ -76,7 +76,7 @@ def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
 
             page.fill("#count", "4")
             page.click("#show")
-            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('count=4')")
+            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').includes('count=4&')")
             assert sheet_state(page)[2] < width  # a 2x2 sheet is narrower than 4x4
 
             page.fill("#from", "3")
@@ -96,5 +96,29 @@ def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
             browser.close()
         assert errors == []
         assert (ARTIFACTS / "gallery.png").stat().st_size > 1000
+    finally:
+        server.stop()
+
+
+def test_the_gallery_of_a_conditional_model_has_a_class_picker(tmp_path):
+    from keras_emojigan.models.gan import build_gan
+    from keras_emojigan.serving.export import export_saved_model
+
+    gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
+    base = tmp_path / "saved_models" / "faces"
+    export_saved_model(gan, base / "1", {"class_names": ["Negative", "Positive"]})
+    server = Server(base, "--poll-seconds", "0")
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 900, "height": 800})
+            page.goto(server.url + "/")
+            sheet_state(page)
+            assert page.locator("#class").is_visible()
+            assert page.locator("#class option").all_inner_texts() == ["a mix", "Negative", "Positive"]
+            page.select_option("#class", "1")
+            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('class=1')")
+            assert sheet_state(page)[2] > 0
+            browser.close()
     finally:
         server.stop()

@@ -6,15 +6,17 @@ Routes (TF Serving's, https://www.tensorflow.org/tfx/serving/api_rest):
 - ``POST /v1/models/NAME[/versions/V]:predict``: row or columnar predict (``rest.py``).
 And ours: ``GET /`` the gallery page, ``GET /sheet.png?seed=S&count=C`` one PNG sheet from the
 ``generate`` signature, ``GET /morph.png?from=A&to=B&steps=N`` a strip morphing between two
-seeds (``interpolate.py``). Inference runs in a thread pool (TensorFlow releases the GIL), so
-status, metadata and the page answer while a big request computes; a background task polls
-the model folder for new versions (``versions.py``). Labels (``/labels/L``) and
-``:classify``/``:regress`` are not supported: a generator has no use for them.
+seeds (``interpolate.py``); for a conditional model both take ``class=NAME|INDEX``.
+Inference runs in a thread pool (TensorFlow releases the GIL), so status, metadata and the
+page answer while a big request computes; a background task polls the model folder for new
+versions (``versions.py``). Labels (``/labels/L``) and ``:classify``/``:regress`` are not
+supported: a generator has no use for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
 import logging
@@ -110,8 +112,19 @@ def _call(function, arrays: dict) -> dict:
     try:
         results = function(**{name: tf.constant(array) for name, array in arrays.items()})
     except (tf.errors.InvalidArgumentError, ValueError, TypeError) as err:
-        raise RestError(f"the model refused the inputs: {str(err).splitlines()[0]}") from None
+        raise RestError(f"the model refused the inputs: {_reason(err)}") from None
     return {name: np.asarray(value) for name, value in results.items()}
+
+
+def _reason(err: Exception) -> str:
+    """The line of a TensorFlow error that says what was wrong (an assertion's message, not
+    "Graph execution error:" and the trace of where the graph was defined)."""
+    lines = [line.strip() for line in getattr(err, "message", str(err)).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("assertion failed:"):
+            return line.removeprefix("assertion failed:").split("]")[0].strip(" [")
+    useful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at node", "File "))]
+    return (useful or lines or ["unknown error"])[0]
 
 
 def _int_query(request: web.Request, key: str, default: int, low: int, high: int) -> int:
@@ -135,6 +148,8 @@ async def sheet(request: web.Request) -> web.Response:
     count = _int_query(request, "count", 16, 1, limits.max_count)
     scale = _int_query(request, "scale", 1, 1, 4)
     arrays = {"count": np.int32(count), "seed": np.int64(seed)}
+    if "label" in served.signatures["generate"].inputs:  # a conditional model: one class, or -1 for a mix
+        arrays["label"] = np.int32(_class_query(request, served))
     images = (await _run(request, _call, served.signatures["generate"].function, arrays))["images"]
 
     return web.Response(body=await _run(request, _png, images, None, scale), content_type="image/png",
@@ -155,9 +170,26 @@ async def morph(request: web.Request) -> web.Response:
     signature = served.signatures["serving_default"]
     noise_dim = int(signature.inputs["latent"].shape[1])
     path = await _run(request, lambda: latent_path(seed_noise([first, last], noise_dim), steps))
-    images = (await _run(request, _call, signature.function, {"latent": path}))["images"]
+    arrays = {"latent": path}
+    if "label" in signature.inputs:  # a conditional model morphs within one class (the first without ?class=)
+        arrays["label"] = np.full(len(path), max(_class_query(request, served), 0), np.int32)
+    images = (await _run(request, _call, signature.function, arrays))["images"]
     return web.Response(body=await _run(request, _png, images, steps + 1, scale), content_type="image/png",
                         headers={"X-Model-Version": str(served.version), "Cache-Control": "no-store"})
+
+
+def _class_query(request: web.Request, served: LoadedVersion) -> int:
+    """``?class=NAME|INDEX`` of a conditional model's page requests; -1 (a mix) when absent."""
+    names = served.generator.class_names
+    raw = request.query.get("class", "")
+    if raw in ("", "-1", "mix"):
+        return -1
+    lowered = [n.lower() for n in names]
+    if raw.lower() in lowered:
+        return lowered.index(raw.lower())
+    if raw.isdigit() and int(raw) < len(names):
+        return int(raw)
+    raise RestError(f"class={raw!r}: this model's classes are {', '.join(f'{i} {n}' for i, n in enumerate(names))}")
 
 
 def _png(images, columns, scale) -> bytes:
@@ -175,6 +207,9 @@ async def gallery(request: web.Request) -> web.Response:
     page = resources.files("keras_emojigan.serving").joinpath("gallery.html").read_text(encoding="utf-8")
     versions = request.app[VERSIONS_KEY]
     page = page.replace("{{MODEL}}", versions.name).replace("{{MAX_COUNT}}", str(request.app[LIMITS_KEY].max_count))
+    names = versions.current.generator.class_names
+    options = "".join(f'<option value="{i}">{html.escape(n)}</option>' for i, n in enumerate(names))
+    page = page.replace("{{CLASS_OPTIONS}}", options).replace("{{CLASS_HIDDEN}}", "" if names else "hidden")
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
