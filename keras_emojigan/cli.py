@@ -480,11 +480,16 @@ def extractors_list():
               help="Also check for memorisation: the share of generated images nearer to a real one than real "
               "images are to each other (in the extractor's space and in pixels), and write this PNG of the "
               "generated images nearest to the training set beside their nearest real images.")
+@click.option("--per-class", is_flag=True,
+              help="For a conditional TARGET: FID/KID per class against that class's real images, and the class "
+              "accuracy (a probe trained on the real images); -n images in all, split evenly over the classes.")
 def evaluate_command(target, real_source, fake_source, extractor, inception_weights, tfhub_module, num_samples,
-                     seed, metrics, as_json, nearest):
+                     seed, metrics, as_json, nearest, per_class):
     """IS, FID, KID and precision/recall of TARGET (a run dir or a SavedModel), or of --fake vs --real."""
     if (target is None) == (fake_source is None):
         raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
+    if per_class and target is None:
+        raise click.UsageError("--per-class evaluates a conditional model: give TARGET")
     from keras_emojigan.metrics.evaluate import evaluate_images
     from keras_emojigan.metrics.extractors import get_extractor
     from keras_emojigan.serving.generator import load_generator
@@ -498,6 +503,9 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         generator = load_generator(target)
         run_config = generator.metadata.get("config", {})
         real = _load(real_source or run_config.get("data", sources.EMBEDDED), generator.resolution)
+        if per_class:
+            _evaluate_per_class(generator, real, chosen, num_samples, seed, as_json)
+            return
         fake = generator.generate(num_samples, seed)
         described = str(target)
     result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")),
@@ -508,6 +516,28 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         return
     for key, value in result.items():
         click.echo(f"{key:12s} {value:.6g}" if isinstance(value, float) else f"{key:12s} {value}")
+
+
+def _evaluate_per_class(generator, real, extractor, num_samples, seed, as_json):
+    from keras_emojigan.metrics.evaluate import evaluate_classes
+
+    names = generator.class_names
+    if not names:
+        raise UserError(f"{generator.path} is unconditional: --per-class needs a model trained with conditional=true")
+    if list(real.class_names) != names:
+        raise UserError(f"the real data's classes ({', '.join(real.class_names)}) are not the model's "
+                        f"({', '.join(names)}): give --real with the data it was trained on")
+    result = evaluate_classes(generator.generate, real.images, real.labels, names, extractor,
+                              per_class=max(2, num_samples // len(names)), seed=seed)
+    result = {"target": str(generator.path), "real": real.source, **result}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"extractor {result['extractor']}; class probe (trained on real images): held-out accuracy "
+               f"{result['probe_heldout_accuracy']:.1%} on {result['probe_heldout_images']} images")
+    for name, row in result["classes"].items():
+        click.echo(f"{name:12s} FID {row['fid']:.4g}  KID {row['kid']:.4g}  class accuracy {row['class_accuracy']:.1%}"
+                   f"  ({row['num_fake']} generated vs {row['num_real']} real)")
 
 
 if __name__ == "__main__":

@@ -116,3 +116,45 @@ def test_rest_predict_and_generate_take_a_class(served_conditional):
         assert http("GET", server.url + path)[0] == 200, path
     status, answer, _ = http("GET", server.url + "/sheet.png?class=neutral")
     assert status == 400 and "0 Negative, 1 Positive" in answer["error"]
+
+
+def test_class_accuracy_tells_the_right_class_from_the_wrong_one():
+    from keras_emojigan.data.sources import load_images
+    from keras_emojigan.metrics.evaluate import evaluate_classes
+    from keras_emojigan.metrics.extractors import get_extractor
+
+    real = load_images("emoji-faces", 64)
+    rng = np.random.default_rng(0)
+
+    def faithful(count, seed, label):  # a 'generator' that returns real images of the class asked for
+        return real.images[rng.choice(np.flatnonzero(real.labels == label), count)]
+
+    def swapped(count, seed, label):
+        return faithful(count, seed, 1 - label)
+
+    extractor = get_extractor("emoji")
+    right = evaluate_classes(faithful, real.images, real.labels, real.class_names, extractor, per_class=100)
+    wrong = evaluate_classes(swapped, real.images, real.labels, real.class_names, extractor, per_class=100)
+    assert 0.6 < right["probe_heldout_accuracy"] <= 1.0
+    for name in real.class_names:
+        assert right["classes"][name]["class_accuracy"] > 0.8 > 0.2 > wrong["classes"][name]["class_accuracy"]
+        assert right["classes"][name]["fid"] < wrong["classes"][name]["fid"]
+
+
+def test_evaluate_per_class_on_a_conditional_model_and_refused_on_another(tmp_path):
+    from serving_helpers import export_tiny
+
+    from keras_emojigan.models.gan import build_gan
+    from keras_emojigan.serving.export import export_saved_model
+
+    gan = build_gan("dcgan", resolution=64, latent_dim=8, ngf=4, ndf=4, num_classes=2)
+    path = export_saved_model(gan, tmp_path / "c" / "1", {"class_names": ["Negative", "Positive"],
+                                                          "config": {"data": "emoji-faces"}})
+    result = CliRunner().invoke(main, ["evaluate", str(path), "--per-class", "--extractor", "emoji", "-n", "40",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.output[result.output.index("{"):])
+    assert set(values["classes"]) == {"Negative", "Positive"} and values["classes"]["Positive"]["num_fake"] == 20
+    plain = export_tiny(tmp_path / "u", 1)
+    refused = CliRunner().invoke(main, ["evaluate", str(plain), "--per-class", "--extractor", "emoji"])
+    assert refused.exit_code == 2 and "unconditional" in refused.output

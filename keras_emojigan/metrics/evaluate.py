@@ -62,3 +62,28 @@ def evaluate_images(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *,
             check.nearest_figure(fake, real, in_features, in_pixels, nearest, feature_name=extractor.name)
             results["nearest_figure"] = str(nearest)
     return results
+
+
+def evaluate_classes(generate, real: np.ndarray, real_labels: np.ndarray, class_names, extractor: Extractor, *,
+                     per_class: int, seed: int = 0) -> dict:
+    """A conditional generator, class by class: FID and KID of ``per_class`` images generated for
+    each class against that class's real images, and the class accuracy (``class_accuracy.py``):
+    the share of them that a probe trained on the real images puts in the requested class.
+    ``generate(count, seed, label)`` makes uint8 images."""
+    from keras_emojigan.metrics.class_accuracy import ClassProbe
+
+    real_labels = np.asarray(real_labels)
+    real_features = extractor.features(real)
+    probe = ClassProbe(len(class_names), seed=seed)
+    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, real_labels), "classes": {}}
+    for index, name in enumerate(class_names):
+        members = real_labels == index
+        fake = generate(per_class, seed, index)
+        fake_features = extractor.features(fake)
+        own = Features(real_features.pool[members],
+                       None if real_features.logits is None else real_features.logits[members])
+        metrics = compare_features(own, fake_features, ("fid", "kid"))
+        results["classes"][name] = {"num_real": int(members.sum()), "num_fake": int(len(fake)),
+                                    "fid": metrics["fid"], "kid": metrics["kid"],
+                                    "class_accuracy": probe.accuracy(fake_features.pool, np.full(len(fake), index))}
+    return results
