@@ -265,7 +265,8 @@ def export_command(run_dir, output, name, version, saved_models, best, overwrite
 
 
 @main.command("sample")
-@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("model_path", metavar="[MODEL]", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-n", "--count", type=click.IntRange(min=1, max=4096), default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Grid PNG to write.")
@@ -274,7 +275,8 @@ def export_command(run_dir, output, name, version, saved_models, best, overwrite
 @click.option("--class", "class_", default=None,
               help="A conditional model's class, by name (e.g. positive) or index; without it, a balanced mix.")
 def sample_command(model_path, count, seed, output, out_dir, columns, class_):
-    """Generate COUNT emoji from MODEL (a run dir or a SavedModel); same seed, same images."""
+    """Generate COUNT emoji from MODEL (a run dir or a SavedModel; default: the shipped
+    saved_models/emoji-faces); same seed, same images."""
     if output is None and out_dir is None:
         raise click.UsageError("give -o GRID.png and/or --out-dir DIR")
     from PIL import Image
@@ -282,6 +284,10 @@ def sample_command(model_path, count, seed, output, out_dir, columns, class_):
     from keras_emojigan.grid import image_grid
     from keras_emojigan.serving.generator import load_generator
 
+    if model_path is None:
+        from keras_emojigan.shipped import default_model_version
+
+        model_path = default_model_version()
     generator = load_generator(model_path)
     images = generator.generate(count, seed, generator.class_index(class_))
     if output is not None:
@@ -319,7 +325,8 @@ def interpolate_command(model_path, seeds, steps, output, scale):
 
 
 @main.command("serve")
-@click.argument("model_base", metavar="MODEL_BASE", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("model_base", metavar="[MODEL_BASE]", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8501, show_default=True,
               help="TF Serving's REST port; 0 picks a free one.")
@@ -334,8 +341,9 @@ def interpolate_command(model_path, seeds, steps, output, scale):
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Inference threads.")
 def serve_command(model_base, host, port, model_name, poll_seconds, max_body_bytes, max_instances, max_count,
                   workers):
-    """Serve the newest version under MODEL_BASE (saved_models/NAME, laid out as NAME/1, NAME/2, ...)
-    with TF Serving's REST API, plus a gallery page at /; new versions load without a restart."""
+    """Serve the newest version under MODEL_BASE (saved_models/NAME, laid out as NAME/1, NAME/2, ...;
+    default: the shipped saved_models/emoji-faces) with TF Serving's REST API, plus a gallery page
+    at /; new versions load without a restart."""
     import logging
 
     from keras_emojigan.serving.app import serve
@@ -343,6 +351,10 @@ def serve_command(model_base, host, port, model_name, poll_seconds, max_body_byt
     from keras_emojigan.serving.versions import ModelVersions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if model_base is None:
+        from keras_emojigan.shipped import default_model_base
+
+        model_base = default_model_base()
     versions = ModelVersions(model_base, model_name)
     served = versions.load_initial()
 

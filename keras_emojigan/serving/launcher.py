@@ -18,11 +18,13 @@ from pathlib import Path
 
 
 class Server:
-    """``emojigan serve BASE --port 0 ...`` until ``stop()``; ``url`` once it listens."""
+    """``emojigan serve BASE --port 0 ...`` until ``stop()``; ``url`` once it listens. ``base``
+    None serves the shipped model (``emojigan serve`` with no argument)."""
 
-    def __init__(self, base: Path, *args: str, timeout: float = 180):
+    def __init__(self, base: Path | None, *args: str, timeout: float = 180):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", "keras_emojigan.cli", "serve", str(base), "--port", "0",
+        where = [str(base)] if base is not None else []
+        self.process = subprocess.Popen([sys.executable, "-m", "keras_emojigan.cli", "serve", *where, "--port", "0",
                                          *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.stderr_lines: list[str] = []
         threading.Thread(target=self._drain_stderr, daemon=True).start()

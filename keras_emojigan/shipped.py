@@ -1,0 +1,38 @@
+"""The trained generators that ship with the project, under the repository's ``saved_models/``.
+
+``emojigan serve`` and ``emojigan sample`` use ``saved_models/emoji-faces`` when no model is
+named, so a fresh clone can serve emoji without training. The folder is found beside the
+package (an editable install or a checkout) or where ``EMOJIGAN_MODELS`` points.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from keras_emojigan.errors import UserInputError
+
+DEFAULT_MODEL = "emoji-faces"
+
+
+def models_dir() -> Path:
+    """``$EMOJIGAN_MODELS``, else the ``saved_models/`` folder beside the package."""
+    if os.environ.get("EMOJIGAN_MODELS"):
+        return Path(os.environ["EMOJIGAN_MODELS"])
+    return Path(__file__).resolve().parent.parent / "saved_models"
+
+
+def default_model_base(name: str = DEFAULT_MODEL) -> Path:
+    """``saved_models/NAME``, the TF Serving model base of the shipped model, when it has a version."""
+    base = models_dir() / name
+    versions = [p for p in base.glob("*") if p.is_dir() and p.name.isdigit()] if base.is_dir() else []
+    if not versions:
+        raise UserInputError(f"no shipped model at {base}: name a model (a run dir or a SavedModel), or train and "
+                             f"export one with `emojigan fit` and `emojigan export RUN_DIR --name {name}`")
+    return base
+
+
+def default_model_version(name: str = DEFAULT_MODEL) -> Path:
+    """The newest version folder of the shipped model (what TF Serving would serve)."""
+    base = default_model_base(name)
+    return max((p for p in base.glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))

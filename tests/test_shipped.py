@@ -1,0 +1,37 @@
+"""With no model named, `emojigan sample` and `emojigan serve` use the shipped
+saved_models/emoji-faces (its newest version); without one they say what to do."""
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+from serving_helpers import export_tiny
+
+from keras_emojigan.cli import main
+from keras_emojigan.serving.generator import load_generator
+from keras_emojigan.serving.launcher import Server, http
+
+
+def test_without_a_shipped_model_the_commands_say_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOJIGAN_MODELS", str(tmp_path / "empty"))
+    for args in (["sample", "-o", str(tmp_path / "x.png")], ["serve"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "no shipped model" in result.output and "emojigan export" in result.output
+
+
+def test_sample_and_serve_use_the_newest_shipped_version(tmp_path, monkeypatch):
+    models = tmp_path / "saved_models"
+    export_tiny(models / "emoji-faces", 1, seed=1)
+    newest = export_tiny(models / "emoji-faces", 2, seed=2, contrast=40.0)
+    monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
+    grid = tmp_path / "grid.png"
+    result = CliRunner().invoke(main, ["sample", "-n", "4", "-o", str(grid)])
+    assert result.exit_code == 0, result.output
+    with Image.open(grid) as image:
+        first = np.asarray(image.convert("RGB"))[2:34, 2:34]
+    np.testing.assert_array_equal(first, load_generator(newest).generate(4, seed=0)[0])
+    server = Server(None, "--poll-seconds", "0")
+    try:
+        status, answer, _ = http("GET", server.url + "/v1/models/emoji-faces")
+        assert status == 200 and answer["model_version_status"][0]["version"] == "2"
+    finally:
+        server.stop()
