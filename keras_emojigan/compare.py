@@ -159,9 +159,14 @@ RECORDS = ("config.json", "history.csv", "summary.json", "checkpoint_metrics.jso
 OUTPUTS = ("table.md", "table.csv", "fig2_losses.png", "fig3_metrics.png", "fig4_samples.png")
 
 
+PUBLISHED_GRID = 4  # published sample grids keep the first 4 x 4 images: 64 noisy 64x64 samples are 250 kB
+
+
 def publish_run(run_dir: Path, dest: Path) -> None:
-    """Copy a run's small records, and its best-FID and last sample grids (as palette PNGs, a
-    third of the size), to dest/runs/NAME."""
+    """Copy a run's small records, and the top-left 4 x 4 images of its best-FID and last sample
+    grids (palette PNGs, about 65 kB each), to dest/runs/NAME."""
+    from keras_emojigan.grid import GAP
+
     target = Path(dest) / "runs" / run_dir.name
     (target / "samples").mkdir(parents=True, exist_ok=True)
     for name in RECORDS:
@@ -173,7 +178,9 @@ def publish_run(run_dir: Path, dest: Path) -> None:
         grid = run_dir / "samples" / f"epoch_{epoch:04d}.png"
         if grid.exists():
             with Image.open(grid) as image:
-                _palette_png(image, target / "samples" / grid.name)
+                tile = (image.width - GAP) // _grid_columns(image.width) if image.width > GAP else image.width
+                side = min(image.width, image.height, PUBLISHED_GRID * tile + GAP)
+                _palette_png(image.crop((0, 0, side, side)), target / "samples" / grid.name)
 
 
 def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print):
@@ -193,6 +200,16 @@ def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print
     from keras_emojigan.data.sources import EMBEDDED, load_images
 
     return CheckpointMeter(get_extractor(name), load_images(data or EMBEDDED).images, samples=samples)
+
+
+def _grid_columns(width: int, resolutions=(32, 64, 128)) -> int:
+    """The columns of a sample grid of ``width`` pixels (tiles of a known resolution plus the gap)."""
+    from keras_emojigan.grid import GAP
+
+    for resolution in resolutions:
+        if (width - GAP) % (resolution + GAP) == 0:
+            return (width - GAP) // (resolution + GAP)
+    return 1
 
 
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,

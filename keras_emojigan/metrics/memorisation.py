@@ -55,7 +55,7 @@ def pixels(images: np.ndarray) -> np.ndarray:
 
 
 def nearest_figure(fake_images, real_images, feature_result: dict, pixel_result: dict, path: Path,
-                   count: int = 12, feature_name: str = "features") -> Path:
+                   count: int = 8, feature_name: str = "features") -> Path:
     """The ``count`` generated images nearest to the training set (in feature space), each with
     its nearest real image in feature space and in pixel space; a PNG at ``path``."""
     import matplotlib
