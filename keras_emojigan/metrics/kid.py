@@ -31,6 +31,12 @@ def kid(real: np.ndarray, fake: np.ndarray) -> dict:
         raise ValueError(f"KID needs at least 2 images on each side, got {len(real)} real and {len(fake)} generated")
     blocks = max(math.ceil(larger / MAX_BLOCK), min(MIN_BLOCKS, smaller // 2))
     block = math.ceil(larger / blocks)
-    mean, std = kernel_classifier_distance_and_std_from_activations(
-        tf.constant(real, tf.float64), tf.constant(fake, tf.float64), max_block_size=block)
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # TF-GAN's map_fn(back_prop=False) prints a deprecation notice on every first call
+    try:
+        mean, std = kernel_classifier_distance_and_std_from_activations(
+            tf.constant(real, tf.float64), tf.constant(fake, tf.float64), max_block_size=block)
+    finally:
+        logger.setLevel(level)
     return {"kid": float(mean), "kid_std": float(std), "kid_block": block}
