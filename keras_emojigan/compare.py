@@ -403,11 +403,15 @@ def _palette_png(image, path: Path) -> None:
     image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
-def _series(histories, names, key):
-    """Per-epoch mean over runs (runs may stop early: the mean uses those still going)."""
+def _series(histories, names, key, spread=False):
+    """Per-epoch mean over runs (runs may stop early: the mean uses those still going); with
+    ``spread``, also the lowest and highest run at each epoch (the seed band)."""
     epochs = sorted({r["epoch"] for n in names for r in histories[n] if r.get(key) is not None})
-    values = [np.mean([r[key] for n in names for r in histories[n]
-                       if r["epoch"] == e and r.get(key) is not None]) for e in epochs]
+    per_epoch = [[r[key] for n in names for r in histories[n] if r["epoch"] == e and r.get(key) is not None]
+                 for e in epochs]
+    values = [float(np.mean(v)) for v in per_epoch]
+    if spread:
+        return epochs, values, [min(v) for v in per_epoch], [max(v) for v in per_epoch]
     return epochs, values
 
 
@@ -432,9 +436,11 @@ def plot_metrics(variants, seeds, histories, path: Path) -> None:
     for key, ax, title in (("is_mean", axes[0], "Inception-style score (higher is better)"),
                            ("fid", axes[1], "FID (lower is better)")):
         for variant in variants:
-            ax.plot(*_series(histories, [variant.run_name(s) for s in seeds], key), marker="o", markersize=3,
-                    label=variant.label)
-        ax.set_title(title)
+            epochs, mean, low, high = _series(histories, [variant.run_name(s) for s in seeds], key, spread=True)
+            line, = ax.plot(epochs, mean, marker="o", markersize=3, label=variant.label)
+            if len(seeds) > 1:  # the band from the lowest to the highest seed
+                ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.set_title(title + (f"; mean and range of {len(seeds)} seeds" if len(seeds) > 1 else ""))
         ax.set_xlabel("epoch")
         ax.legend()
     _save(plt, fig, path)
