@@ -26,6 +26,7 @@ from importlib import resources
 import numpy as np
 from aiohttp import web
 
+from keras_emojigan.serving.generator import SavedModelError
 from keras_emojigan.serving.rest import Limits, RestError, parse_body, pick_signature, request_tensors, response_body
 from keras_emojigan.serving.versions import LoadedVersion, ModelVersions
 
@@ -121,9 +122,10 @@ def _reason(err: Exception) -> str:
     "Graph execution error:" and the trace of where the graph was defined)."""
     lines = [line.strip() for line in getattr(err, "message", str(err)).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("assertion failed:"):
-            return line.removeprefix("assertion failed:").split("]")[0].strip(" [")
-    useful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at node", "File "))]
+        if "assertion failed:" in line:
+            return line.split("assertion failed:", 1)[1].split("]")[0].strip(" [")
+    useful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at node", "File ",
+                                                             "<stack traces unavailable>"))]
     return (useful or lines or ["unknown error"])[0]
 
 
@@ -179,17 +181,15 @@ async def morph(request: web.Request) -> web.Response:
 
 
 def _class_query(request: web.Request, served: LoadedVersion) -> int:
-    """``?class=NAME|INDEX`` of a conditional model's page requests; -1 (a mix) when absent."""
-    names = served.generator.class_names
+    """``?class=NAME|INDEX`` of a conditional model's page requests (the generator's own rules);
+    -1 (a mix) when absent."""
     raw = request.query.get("class", "")
     if raw in ("", "-1", "mix"):
         return -1
-    lowered = [n.lower() for n in names]
-    if raw.lower() in lowered:
-        return lowered.index(raw.lower())
-    if raw.isdigit() and int(raw) < len(names):
-        return int(raw)
-    raise RestError(f"class={raw!r}: this model's classes are {', '.join(f'{i} {n}' for i, n in enumerate(names))}")
+    try:
+        return served.generator.class_index(raw)
+    except SavedModelError as err:
+        raise RestError(f"class={raw!r}: {err}") from None
 
 
 def _png(images, columns, scale) -> bytes:
