@@ -173,13 +173,13 @@ def publish_run(run_dir: Path, dest: Path) -> None:
         if (run_dir / name).exists():
             shutil.copy2(run_dir / name, target / name)
     summary = json.loads((run_dir / "summary.json").read_text())
+    resolution = TrainConfig.load(run_dir / "config.json").resolution  # a grid tile is resolution + GAP wide
     epochs = {summary["epochs_done"] - 1, summary.get("best_fid_epoch")} - {None, -1}
     for epoch in sorted(epochs):
         grid = run_dir / "samples" / f"epoch_{epoch:04d}.png"
         if grid.exists():
             with Image.open(grid) as image:
-                tile = (image.width - GAP) // _grid_columns(image.width) if image.width > GAP else image.width
-                side = min(image.width, image.height, PUBLISHED_GRID * tile + GAP)
+                side = min(image.width, image.height, PUBLISHED_GRID * (resolution + GAP) + GAP)
                 _palette_png(image.crop((0, 0, side, side)), target / "samples" / grid.name)
 
 
@@ -200,16 +200,6 @@ def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print
     from keras_emojigan.data.sources import EMBEDDED, load_images
 
     return CheckpointMeter(get_extractor(name), load_images(data or EMBEDDED).images, samples=samples)
-
-
-def _grid_columns(width: int, resolutions=(32, 64, 128)) -> int:
-    """The columns of a sample grid of ``width`` pixels (tiles of a known resolution plus the gap)."""
-    from keras_emojigan.grid import GAP
-
-    for resolution in resolutions:
-        if (width - GAP) % (resolution + GAP) == 0:
-            return (width - GAP) // (resolution + GAP)
-    return 1
 
 
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,
@@ -398,8 +388,6 @@ def _save(plt, fig, path: Path) -> None:
 
 
 def _palette_png(image, path: Path) -> None:
-    from PIL import Image
-
     image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
