@@ -104,6 +104,16 @@ def test_diffaugment_is_seeded_and_keeps_shapes():
     assert augment.diff_augment(images, (), None) is images
     with pytest.raises(ValueError, match="zoom"):
         augment.parse_policy("color,zoom")
+    assert augment.parse_policy("color+translation") == augment.parse_policy("color, translation")
+
+
+def test_compare_variant_takes_a_diffaugment_policy():
+    from keras_emojigan.compare import parse_variant, run_config
+
+    variant = parse_variant("deligan:diffaugment=color+cutout:ada_target=0.6")
+    assert variant.slug == "deligan-ada_target0.6-diffaugmentcolor+cutout"
+    config = run_config("modern", variant, seed=0, epochs=3)
+    assert augment.parse_policy(config.diffaugment) == ("color", "cutout") and config.ada_target == 0.6
 
 
 def test_keras_file_round_trip(tmp_path):

@@ -10,17 +10,20 @@ augmentation of StyleGAN2-ADA (Karras et al. 2020), whose p the GAN adjusts (``g
 
 from __future__ import annotations
 
+import re
+
 import tensorflow as tf
 
 POLICIES = ("color", "translation", "cutout")
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
-    """'color,translation' -> ('color', 'translation'); '' or 'none' -> ()."""
-    names = tuple(p.strip() for p in (policy or "").split(",") if p.strip() and p.strip() != "none")
+    """'color,translation' -> ('color', 'translation'); '' or 'none' -> (). '+' separates too
+    ('color+translation'), for places where a comma already separates, like compare's --models."""
+    names = tuple(p.strip() for p in re.split(r"[,+]", policy or "") if p.strip() and p.strip() != "none")
     unknown = [p for p in names if p not in POLICIES]
     if unknown:
-        raise ValueError(f"unknown DiffAugment policy {', '.join(unknown)}: use a comma list of "
+        raise ValueError(f"unknown DiffAugment policy {', '.join(unknown)}: use a comma (or +) list of "
                          f"{', '.join(POLICIES)} (or 'none')")
     return names
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Issue 14's quality push on emoji-faces, seed 0, in two resumable `emojigan compare` calls:
+#  1. what each part of the `modern` preset does, 100 epochs: modern DCGAN and DeLiGAN, then
+#     DeLiGAN with adaptive augmentation strength (ADA), without DiffAugment (EMA only) and
+#     without the EMA generator (DiffAugment only). The `default` preset's rows (no DiffAugment,
+#     no EMA, 3 seeds) are the paper experiment's: docs/results/paper100-default.
+#  2. the row of stage 1 with the lowest FID-Inception at its best epoch, trained for LONG epochs.
+# Each row's FID-Inception and emoji FID/KID at its best epoch, and its time, are in PUBLISH/*/table.md.
+#
+#   scripts/quality_push.sh [RUNS [PUBLISH [LONG]]]   # defaults: runs/quality docs/results/quality-push 300
+set -euo pipefail
+runs="${1:-runs/quality}"
+publish="${2:-docs/results/quality-push}"
+long="${3:-300}"
+variants=(dcgan deligan deligan:ada_target=0.6 deligan:diffaugment=none deligan:ema_decay=0:ema_rampup=0)
+emojigan compare --preset modern --models "$(IFS=,; echo "${variants[*]}")" --seeds 0 --epochs 100 \
+  --out "$runs/100" --publish "$publish/100"
+best=$(python - "$runs/100" "${variants[@]}" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+from keras_emojigan.compare import parse_variant
+
+root, specs = Path(sys.argv[1]), sys.argv[2:]
+fid = {spec: json.loads((root / "runs" / parse_variant(spec).run_name(0) / "checkpoint_metrics.json").read_text())
+       ["fid-inception"]["best"]["fid"] for spec in specs}
+print(min(fid, key=fid.get))
+PY
+)
+echo "quality_push: stage 1's best row is $best; training it for $long epochs"
+emojigan compare --preset modern --models "$best" --seeds 0 --epochs "$long" \
+  --out "$runs/$long" --publish "$publish/$long"
