@@ -284,6 +284,7 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
                     mean, half = interval([p.get(key) for p in picked])
                     row[f"ckpt_{key}_{when}"], row[f"ckpt_{key}_{when}_ci95"] = mean, half
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
+        row["collapsed_epochs"] = [sum(1 for h in histories[name] if h.get("collapsed")) for name in names]
         row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
         rows.append(row)
     by_model = {row["model"]: row for row in rows}
@@ -320,8 +321,8 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
         "over seeds.",
         "",
         "| model | FID (best) | KID (best) | IS (best) | best epochs | FID (last) | KID (last) | IS (last) "
-        "| first unstable epoch |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| first unstable epoch | collapsed epochs |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         cells = [row["model"]]
@@ -330,6 +331,7 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
             if when == "best":
                 cells.append(", ".join(map(str, row["epoch_best"])))
         cells.append(", ".join("none" if e is None else str(e) for e in row["first_unstable_epoch"]))
+        cells.append(", ".join(map(str, row["collapsed_epochs"])))
         lines.append("| " + " | ".join(cells) + " |")
     if checkpoint_extractor and any("ckpt_fid_best" in row for row in rows):
         lines += ["", f"The same runs' best-FID and last checkpoints measured with `{checkpoint_extractor}` "

@@ -40,7 +40,12 @@ def test_compare_writes_tables_and_figures(comparison):
     for key in ("fid_best", "fid_best_ci95", "kid_best", "is_mean_best", "fid_last", "kid_last",
                 "first_unstable_epoch", "fid_best_vs_dcgan_pct", "fid_best_vs_deligan_pct"):
         assert rows["proposed"][key] not in ("", "nan"), key
+    for model in ("dcgan", "deligan", "proposed"):  # collapsed epochs per seed, counted from each history
+        counted = [sum(1 for r in csv.DictReader(open(out / "runs" / f"{model}-s{s}" / "history.csv"))
+                       if r["collapsed"] not in ("", "0", "0.0")) for s in (0, 1)]
+        assert rows[model]["collapsed_epochs"] == str(counted)
     table = (out / "table.md").read_text()
+    assert "| collapsed epochs |" in table
     assert "| proposed |" in table and "± " in table and "vs dcgan" in table and "extractor `emoji`" in table
     assert float(rows["proposed"]["epoch_seconds"]) > 0 and "Time in epochs" in table
     for name, panels in (("fig2_losses.png", 3), ("fig3_metrics.png", 2), ("fig4_samples.png", 3)):
