@@ -483,8 +483,8 @@ def extractors_list():
               show_default=True)
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None)
 @click.option("--tfhub-module", default=None, help="A local folder (or handle) of TF-GAN's Inception module.")
-@click.option("-n", "--num-samples", type=click.IntRange(min=2), default=800, show_default=True,
-              help="Images to generate from TARGET.")
+@click.option("-n", "--num-samples", type=click.IntRange(min=2), default=None,
+              help="Images to generate from TARGET  [default: 800; with --halves, half the real set]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--metrics", default="is,fid,kid,pr", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -495,14 +495,20 @@ def extractors_list():
 @click.option("--per-class", is_flag=True,
               help="For a conditional TARGET: FID/KID per class against that class's real images, and the class "
               "accuracy (a probe trained on the real images); -n images in all, split evenly over the classes.")
+@click.option("--halves", is_flag=True,
+              help="FID/KID against each random half of the real set (split by --seed), their mean, and the floor "
+              "at those sample sizes (one half against the other): how far a model is from real-vs-real. "
+              "--seed draws the split too.")
 def evaluate_command(target, real_source, fake_source, extractor, inception_weights, tfhub_module, num_samples,
-                     seed, metrics, as_json, nearest, per_class):
+                     seed, metrics, as_json, nearest, per_class, halves):
     """IS, FID, KID and precision/recall of TARGET (a run dir or a SavedModel), or of --fake vs --real."""
     if (target is None) == (fake_source is None):
         raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
     if per_class and target is None:
         raise click.UsageError("--per-class evaluates a conditional model: give TARGET")
-    from keras_emojigan.metrics.evaluate import evaluate_images
+    if halves and (per_class or nearest):
+        raise click.UsageError("--halves measures FID/KID against the real halves: drop --per-class and --nearest")
+    from keras_emojigan.metrics.evaluate import evaluate_halves, evaluate_images
     from keras_emojigan.metrics.extractors import get_extractor
     from keras_emojigan.serving.generator import load_generator
 
@@ -510,18 +516,21 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
     if fake_source is not None:
         real = _load(real_source or sources.EMBEDDED)
         fake = _load(fake_source, real.resolution).images
-        seed, described = None, str(fake_source)
+        described = str(fake_source)
     else:
         generator = load_generator(target)
         run_config = generator.metadata.get("config", {})
         real = _load(real_source or run_config.get("data", sources.EMBEDDED), generator.resolution)
         if per_class:
-            _evaluate_per_class(generator, real, chosen, num_samples, seed, as_json)
+            _evaluate_per_class(generator, real, chosen, num_samples or 800, seed, as_json)
             return
-        fake = generator.generate(num_samples, seed)
+        fake = generator.generate(num_samples or (len(real.images) // 2 if halves else 800), seed)
         described = str(target)
-    result = evaluate_images(real.images, fake, chosen, seed=seed, metrics=tuple(metrics.split(",")),
-                             nearest=nearest)
+    if halves:  # --seed also draws the split
+        result = evaluate_halves(real.images, fake, chosen, seed=seed)
+    else:  # a seed is recorded only where it drew the generated images
+        result = evaluate_images(real.images, fake, chosen, seed=None if fake_source else seed,
+                                 metrics=tuple(metrics.split(",")), nearest=nearest)
     result = {"target": described, "real": real.source, **result}
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -15,10 +15,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
 from keras_emojigan.data.sources import load_images  # noqa: E402
-from keras_emojigan.metrics.evaluate import compare_features  # noqa: E402
+from keras_emojigan.metrics.evaluate import compare_features, split_halves, subset  # noqa: E402
 from keras_emojigan.metrics.extractors import ExtractorUnavailable, get_extractor  # noqa: E402
 
 
@@ -37,12 +35,8 @@ def main():
             continue
         features = extractor.features(images)
         for seed in map(int, args.seeds.split(",")):
-            order = np.random.default_rng(seed).permutation(len(images))
-            a, b = order[: len(order) // 2], order[len(order) // 2:]
-            half = type(features)
-            logits = features.logits  # None for fid-inception (no classifier head: no IS)
-            result = compare_features(half(features.pool[a], None if logits is None else logits[a]),
-                                      half(features.pool[b], None if logits is None else logits[b]))
+            a, b = split_halves(len(images), seed)
+            result = compare_features(subset(features, a), subset(features, b))  # no IS from fid-inception
             print(json.dumps({"extractor": name, "data": args.data, "seed": seed, "num_real": len(a),
                               "num_fake": len(b), **{k: round(v, 4) if isinstance(v, float) else v
                                                      for k, v in result.items()}}), flush=True)

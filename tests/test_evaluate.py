@@ -88,3 +88,27 @@ def test_evaluate_usage_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     result = CliRunner().invoke(main, ["evaluate", "--fake", "emoji-faces", "--extractor", "inception"])
     assert result.exit_code == 2 and "inception_v3_weights" in result.output
+
+
+def test_evaluate_halves_against_the_floor(smoke_run, tmp_path):
+    from keras_emojigan.metrics.evaluate import split_halves
+
+    run_dir, _ = smoke_run
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--halves", "--extractor", "emoji", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    real = load_images().images
+    assert report["num_fake"] == len(real) // 2 and report["num_half_a"] + report["num_half_b"] == len(real)
+    assert report["fid"] == pytest.approx((report["fid_vs_half_a"] + report["fid_vs_half_b"]) / 2)
+    assert report["fid_over_floor"] == pytest.approx(report["fid"] / report["floor_fid"])
+    # Half A itself as the "generated" set: FID 0 against half A, the floor against half B.
+    half_a, _ = split_halves(len(real), seed=0)
+    (tmp_path / "a").mkdir()
+    for i in half_a:
+        Image.fromarray(real[i]).save(tmp_path / "a" / f"{i}.png")
+    copied = json.loads(CliRunner().invoke(main, ["evaluate", "--fake", str(tmp_path / "a"), "--halves",
+                                                  "--extractor", "emoji", "--json"]).output)
+    assert copied["fid_vs_half_a"] == pytest.approx(0, abs=1e-3)
+    assert copied["fid_vs_half_b"] == pytest.approx(copied["floor_fid"], rel=1e-4)
+    assert copied["floor_fid"] == pytest.approx(report["floor_fid"], rel=1e-6)  # the same split
+    assert CliRunner().invoke(main, ["evaluate", str(run_dir), "--halves", "--per-class"]).exit_code == 2

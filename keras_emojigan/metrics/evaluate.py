@@ -87,3 +87,32 @@ def evaluate_classes(generate, real: np.ndarray, real_labels: np.ndarray, class_
                                     "fid": metrics["fid"], "kid": metrics["kid"],
                                     "class_accuracy": probe.accuracy(fake_features.pool, np.full(len(fake), index))}
     return results
+
+
+def split_halves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A random split of ``count`` indices into two halves (the second one larger when count is odd)."""
+    order = np.random.default_rng(seed).permutation(count)
+    return order[: count // 2], order[count // 2:]
+
+
+def subset(features: Features, index: np.ndarray) -> Features:
+    return Features(features.pool[index], None if features.logits is None else features.logits[index])
+
+
+def evaluate_halves(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed: int = 0) -> dict:
+    """FID and KID of ``fake`` against each random half of ``real``, their mean, and the floor at
+    the same sample sizes: one real half against the other. FID's bias grows as samples shrink, so
+    a small set's FID means something only beside that floor (``fid_over_floor``)."""
+    if len(real) < 4 or len(fake) < 2:
+        raise UserInputError(f"halves need at least 4 real and 2 generated images, got {len(real)} and {len(fake)}")
+    real_features, fake_features = extractor.features(real), extractor.features(fake)
+    a, b = (subset(real_features, half) for half in split_halves(len(real), seed))
+    versus_a, versus_b = (compare_features(half, fake_features, ("fid", "kid")) for half in (a, b))
+    floor = compare_features(a, b, ("fid", "kid"))
+    results = {"extractor": extractor.name, "num_fake": int(len(fake)), "num_half_a": int(len(a.pool)),
+               "num_half_b": int(len(b.pool)), "seed": seed}
+    for key in ("fid", "kid"):
+        mean = (versus_a[key] + versus_b[key]) / 2
+        results.update({f"{key}_vs_half_a": versus_a[key], f"{key}_vs_half_b": versus_b[key], key: mean,
+                        f"floor_{key}": floor[key], f"{key}_over_floor": mean / floor[key]})
+    return results
