@@ -1,0 +1,58 @@
+"""scripts/ship_model.py: export, measure and card of a tiny run, conditional and not."""
+
+import importlib.util
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from keras_emojigan.cli import main
+from keras_emojigan.config import TrainConfig, make_config
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_model.py"
+spec = importlib.util.spec_from_file_location("ship_model", SCRIPT)
+ship = importlib.util.module_from_spec(spec)
+sys.modules["ship_model"] = ship
+spec.loader.exec_module(ship)
+
+
+def _config_from_command(command: str) -> TrainConfig:
+    """Parse the card's `emojigan fit` command back into the config it would train."""
+    words = shlex.split(command)
+    flags = {words[i]: words[i + 1] for i in range(2, len(words) - 1, 2)}
+    sets = dict(w.split("=", 1) for i, w in enumerate(words) if i and words[i - 1] == "--set")
+    return make_config(flags["--preset"], model=flags["--model"], epochs=int(flags["--epochs"]),
+                       seed=int(flags["--seed"]), **sets)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_ship_a_run(conditional, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    args = ["fit", "--preset", "smoke", "--model", "deligan", "--epochs", "2", "--seed", "3", "--set", "lr=0.0003",
+            "--set", "diffaugment=color,translation", "--run-dir", str(run_dir), "--quiet"]
+    if conditional:
+        args += ["--set", "conditional=true"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (tmp_path / "notes.md").write_text("- grey faces: a smoke model\n")
+    models = tmp_path / "models"
+    assert ship.main([str(run_dir), "--name", "tiny", "--saved-models", str(models), "--extractors", "emoji",
+                      "--notes", str(tmp_path / "notes.md")]) == 0
+    base = models / "tiny"
+    assert (base / "1" / "saved_model.pb").exists() and (base / "samples.png").exists()
+    metrics = json.loads((base / "metrics.json").read_text())["extractors"]["emoji"]
+    assert metrics["halves"]["num_fake"] == 793 // 2 and metrics["halves"]["fid_over_floor"] > 0
+    assert 0 <= metrics["whole"]["memorised_share"] <= 1
+    assert ("per_class" in metrics) == conditional
+    card = (base / "README.md").read_text()
+    command = next(line.strip() for line in card.splitlines() if line.strip().startswith("emojigan fit"))
+    trained = TrainConfig.load(run_dir / "config.json")
+    assert _config_from_command(command.replace(" --run-dir runs/NAME", "")) == trained
+    assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
+    assert ("Class by class" in card) == conditional
+    monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
+    sampled = CliRunner().invoke(main, ["sample", str(base / "1"), "-n", "4", "-o", str(tmp_path / "g.png")])
+    assert sampled.exit_code == 0, sampled.output
