@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from keras_emojigan.config import PRESETS, TrainConfig  # noqa: E402
 
 LICENCE = "keras_emojigan/data/emoji_faces/LICENSES.md"
+COMPARE_SAMPLES = 800  # as compare's checkpoint numbers (CheckpointMeter: 800 images, seed 0), to set beside them
 FIELDS_SET_BY_FLAGS = {"model": "--model", "epochs": "--epochs", "seed": "--seed", "preset": "--preset"}
 
 
@@ -54,7 +55,7 @@ def measure(model_dir: Path, data: str, extractors: list[str], log=print) -> dic
         log(f"{name}: against the real halves ...")
         entry = {"halves": evaluate_halves(real.images, generator.generate(half, 0), extractor, seed=0)}
         log(f"{name}: against the whole set, with the memorisation check ...")
-        whole = evaluate_images(real.images, generator.generate(len(real.images), 0), extractor, seed=0,
+        whole = evaluate_images(real.images, generator.generate(COMPARE_SAMPLES, 0), extractor, seed=0,
                                 metrics=("fid", "kid"), memorisation=True)
         entry["whole"] = {k: whole[k] for k in ("num_real", "num_fake", "fid", "kid", "memorised_share",
                                                 "memorised_share_pixels")}
@@ -84,7 +85,8 @@ def card(name: str, config: TrainConfig, metadata: dict, results: dict, notes: s
              f"{half_count(results)} generated images (seed 0) against each random half of the real set, "
              "averaged, beside the floor at the same sizes (one real half against the other): "
              "`emojigan evaluate saved_models/" + name + "/1 --halves --extractor E`. "
-             "Then the whole set against as many generated images, with the memorisation check (the share "
+             f"Then {COMPARE_SAMPLES} generated images against the whole set, as `compare` measures every run's "
+             "checkpoints (docs/results/*/table.md), with the memorisation check (the share "
              "of generated images nearer to a training image than 95% of training images are to their "
              "nearest neighbour).", "",
              "| extractor | FID (vs halves) | floor | ratio | KID (vs halves) | floor | FID (whole set) "
