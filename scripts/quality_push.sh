@@ -8,6 +8,7 @@
 # Each row's FID-Inception and emoji FID/KID at its best epoch, and its time, are in PUBLISH/*/table.md.
 #
 #   scripts/quality_push.sh [RUNS [PUBLISH [LONG]]]   # defaults: runs/quality docs/results/quality-push 300
+#   (LONG 0: stage 1 only)
 set -euo pipefail
 runs="${1:-runs/quality}"
 publish="${2:-docs/results/quality-push}"
@@ -15,6 +16,7 @@ long="${3:-300}"
 variants=(dcgan deligan deligan:ada_target=0.6 deligan:diffaugment=none deligan:ema_decay=0:ema_rampup=0)
 emojigan compare --preset modern --models "$(IFS=,; echo "${variants[*]}")" --seeds 0 --epochs 100 \
   --out "$runs/100" --publish "$publish/100"
+[ "$long" -gt 0 ] || exit 0
 best=$(python - "$runs/100" "${variants[@]}" <<'PY'
 import json
 import sys
