@@ -286,6 +286,10 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
         row["collapsed_epochs"] = [sum(1 for h in histories[name] if h.get("collapsed")) for name in names]
         row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
+        timed = [sum(m.get("seconds", 0) for m in measured[name].values()) for name in names
+                 if any("seconds" in m for m in measured.get(name, {}).values())]
+        if timed:
+            row["ckpt_seconds"], row["ckpt_timed_runs"] = round(sum(timed), 1), len(timed)
         rows.append(row)
     by_model = {row["model"]: row for row in rows}
     for row in rows:
@@ -354,6 +358,11 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
     lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "
               f"{total:.0f} s ({total / 3600:.2f} h); per model, all seeds: "
               + ", ".join(f"{row['model']} {row['epoch_seconds']:.0f} s" for row in rows) + "."]
+    timed = [row for row in rows if row.get("ckpt_timed_runs")]
+    if timed:
+        lines[-1] += (f" Measuring checkpoints again (`{checkpoint_extractor}`, best and last): "
+                      f"{sum(r['ckpt_seconds'] for r in timed):.0f} s over the "
+                      f"{sum(r['ckpt_timed_runs'] for r in timed)} runs that timed it.")
     lines += ["", "Relative change of the best-epoch means (the form of the paper's conclusion; for FID and KID "
               "lower is better, for IS higher):", ""]
     for row in rows:

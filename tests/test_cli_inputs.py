@@ -116,7 +116,9 @@ def test_compare_runs_variants_and_publishes_their_records(tmp_path):
         measured = json.loads((published / "runs" / name / "checkpoint_metrics.json").read_text())["emoji"]
         assert measured["best"]["epoch"] == best and measured["last"]["epoch"] == 1
         assert 0 <= measured["last"]["memorised_share"] <= 1 and measured["last"]["fid"] > 0
+        assert measured["best"]["seconds"] > 0 and measured["last"]["seconds"] > 0
     table = (published / "table.md").read_text()
+    assert "Measuring checkpoints again (`emoji`, best and last):" in table and "over the 2 runs that timed it" in table
     assert "| proposed:N=1 |" in table and "| proposed:N=2 |" in table
     assert "measured with `emoji`" in table and "memorised (best, features / pixels)" in table
     for slug in ("proposed-N1", "proposed-N2"):

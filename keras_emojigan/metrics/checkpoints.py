@@ -12,6 +12,7 @@ by extractor name, so a rerun of ``compare`` measures only what is new.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 FILE = "checkpoint_metrics.json"
@@ -41,6 +42,7 @@ class CheckpointMeter:
             self.real_features = self.extractor.features(self.real_images)
         measured = {}
         for which in ("best", "last"):
+            started = time.perf_counter()
             try:
                 gan, _, epochs = restore_gan(run_dir, best=which == "best")
             except ConfigError:  # no best-FID checkpoint (a run that was never evaluated)
@@ -51,7 +53,8 @@ class CheckpointMeter:
                                      memorisation=True,
                                      nearest=run_dir / NEAREST_FIGURE if which == "best" else None)
             measured[which] = {"epoch": epochs - 1, "samples": self.samples,
-                               **{k: result[k] for k in KEYS if result.get(k) is not None}}
+                               **{k: result[k] for k in KEYS if result.get(k) is not None},
+                               "seconds": round(time.perf_counter() - started, 1)}
             del gan
             keras.backend.clear_session()
         log(f"{run_dir.name}: {self.extractor.name} " + "; ".join(
