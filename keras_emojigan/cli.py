@@ -493,8 +493,9 @@ def extractors_list():
               "images are to each other (in the extractor's space and in pixels), and write this PNG of the "
               "generated images nearest to the training set beside their nearest real images.")
 @click.option("--per-class", is_flag=True,
-              help="For a conditional TARGET: FID/KID per class against that class's real images, and the class "
-              "accuracy (a probe trained on the real images); -n images in all, split evenly over the classes.")
+              help="FID/KID per class against that class's real images (-n images in all). A conditional TARGET "
+              "makes each class on request (split evenly) and gets the class accuracy (a probe trained on the real "
+              "images); for an unconditional one the probe sorts its images into classes.")
 @click.option("--halves", is_flag=True,
               help="FID/KID against each random half of the real set (split by --seed), their mean, and the floor "
               "at those sample sizes (one half against the other): how far a model is from real-vs-real. "
@@ -540,25 +541,34 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
 
 
 def _evaluate_per_class(generator, real, extractor, num_samples, seed, as_json):
-    from keras_emojigan.metrics.evaluate import evaluate_classes
+    from keras_emojigan.metrics.evaluate import evaluate_classes, evaluate_classes_unconditional
 
-    names = generator.class_names
-    if not names:
-        raise UserError(f"{generator.path} is unconditional: --per-class needs a model trained with conditional=true")
+    names = generator.class_names or list(real.class_names)
+    if len(real.class_names) < 2:
+        raise UserError(f"{real.source} has no classes: --per-class needs labelled real images (class sub-folders, "
+                        "or the embedded emoji-faces)")
     if list(real.class_names) != names:
         raise UserError(f"the real data's classes ({', '.join(real.class_names)}) are not the model's "
                         f"({', '.join(names)}): give --real with the data it was trained on")
-    result = evaluate_classes(generator.generate, real.images, real.labels, names, extractor,
-                              per_class=max(2, num_samples // len(names)), seed=seed)
-    result = {"target": str(generator.path), "real": real.source, **result}
+    if generator.class_names:
+        result = evaluate_classes(generator.generate, real.images, real.labels, names, extractor,
+                                  per_class=max(2, num_samples // len(names)), seed=seed)
+    else:  # the probe sorts the generated images into classes
+        result = evaluate_classes_unconditional(generator.generate(num_samples, seed), real.images, real.labels,
+                                                names, extractor, seed=seed)
+    result = {"target": str(generator.path), "real": real.source, "conditional": bool(generator.class_names),
+              **result}
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"extractor {result['extractor']}; class probe (trained on real images): held-out accuracy "
                f"{result['probe_heldout_accuracy']:.1%} on {result['probe_heldout_images']} images")
     for name, row in result["classes"].items():
-        click.echo(f"{name:12s} FID {row['fid']:.4g}  KID {row['kid']:.4g}  class accuracy {row['class_accuracy']:.1%}"
-                   f"  ({row['num_fake']} generated vs {row['num_real']} real)")
+        fid = "n/a" if row["fid"] is None else f"{row['fid']:.4g}"
+        kid = "n/a" if row["kid"] is None else f"{row['kid']:.4g}"
+        judged = (f"class accuracy {row['class_accuracy']:.1%}" if "class_accuracy" in row
+                  else f"probe's share {row['share']:.1%}")
+        click.echo(f"{name:12s} FID {fid}  KID {kid}  {judged}  ({row['num_fake']} generated vs {row['num_real']} real)")
 
 
 if __name__ == "__main__":

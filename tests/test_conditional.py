@@ -139,6 +139,14 @@ def test_class_accuracy_tells_the_right_class_from_the_wrong_one():
     for name in real.class_names:
         assert right["classes"][name]["class_accuracy"] > 0.8 > 0.2 > wrong["classes"][name]["class_accuracy"]
         assert right["classes"][name]["fid"] < wrong["classes"][name]["fid"]
+    # An unconditional 'generator' that makes only Positive faces: the probe puts most of them there.
+    from keras_emojigan.metrics.evaluate import evaluate_classes_unconditional
+
+    positive = real.class_names.index("Positive")
+    only = evaluate_classes_unconditional(faithful(200, 0, positive), real.images, real.labels, real.class_names,
+                                          extractor)
+    assert only["classes"]["Positive"]["share"] > 0.8 and only["classes"]["Positive"]["num_fake"] > 160
+    assert only["classes"]["Positive"]["fid"] < wrong["classes"]["Positive"]["fid"]  # real positives vs negatives
 
 
 def test_evaluate_per_class_on_a_conditional_model_and_refused_on_another(tmp_path):
@@ -155,6 +163,19 @@ def test_evaluate_per_class_on_a_conditional_model_and_refused_on_another(tmp_pa
     assert result.exit_code == 0, result.output
     values = json.loads(result.output[result.output.index("{"):])
     assert set(values["classes"]) == {"Negative", "Positive"} and values["classes"]["Positive"]["num_fake"] == 20
-    plain = export_tiny(tmp_path / "u", 1)
-    refused = CliRunner().invoke(main, ["evaluate", str(plain), "--per-class", "--extractor", "emoji"])
-    assert refused.exit_code == 2 and "unconditional" in refused.output
+    plain = export_tiny(tmp_path / "u", 1)  # unconditional: the probe sorts its images into the classes
+    sorted_out = CliRunner().invoke(main, ["evaluate", str(plain), "--per-class", "--extractor", "emoji", "-n", "40",
+                                           "--json"])
+    assert sorted_out.exit_code == 0, sorted_out.output
+    values = json.loads(sorted_out.output[sorted_out.output.index("{"):])
+    assert values["conditional"] is False and set(values["classes"]) == {"Negative", "Positive"}
+    assert sum(row["share"] for row in values["classes"].values()) == pytest.approx(1.0)
+    assert sum(row["num_fake"] for row in values["classes"].values()) == 40
+    assert not any("class_accuracy" in row for row in values["classes"].values())
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(8):
+        Image.fromarray(np.full((32, 32, 3), i * 20, np.uint8)).save(flat / f"{i}.png")
+    refused = CliRunner().invoke(main, ["evaluate", str(plain), "--per-class", "--real", str(flat),
+                                        "--extractor", "emoji"])
+    assert refused.exit_code == 2 and "has no classes" in refused.output

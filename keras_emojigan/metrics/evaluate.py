@@ -70,23 +70,51 @@ def evaluate_classes(generate, real: np.ndarray, real_labels: np.ndarray, class_
     each class against that class's real images, and the class accuracy (``class_accuracy.py``):
     the share of them that a probe trained on the real images puts in the requested class.
     ``generate(count, seed, label)`` makes uint8 images."""
+    real_labels = np.asarray(real_labels)
+    real_features, probe, results = _class_probe(real, real_labels, class_names, extractor, seed)
+    for index, name in enumerate(class_names):
+        fake_features = extractor.features(generate(per_class, seed, index))
+        results["classes"][name] = {
+            **_class_metrics(real_features, real_labels == index, fake_features),
+            "class_accuracy": probe.accuracy(fake_features.pool, np.full(len(fake_features.pool), index))}
+    return results
+
+
+def evaluate_classes_unconditional(fake: np.ndarray, real: np.ndarray, real_labels: np.ndarray, class_names,
+                                   extractor: Extractor, *, seed: int = 0) -> dict:
+    """An unconditional generator's numbers per class, to set beside a conditional one's: the
+    probe (trained on the real images) sorts the generated images into classes, and each class's
+    share is measured against that class's real images (FID/KID; none below 2 images)."""
+    real_labels = np.asarray(real_labels)
+    real_features, probe, results = _class_probe(real, real_labels, class_names, extractor, seed)
+    fake_features = extractor.features(fake)
+    predicted = probe.predict(fake_features.pool)
+    for index, name in enumerate(class_names):
+        chosen = predicted == index
+        entry = {"share": float(chosen.mean())}
+        if chosen.sum() >= 2:
+            entry.update(_class_metrics(real_features, real_labels == index, subset(fake_features, chosen)))
+        else:
+            entry.update({"num_real": int((real_labels == index).sum()), "num_fake": int(chosen.sum()),
+                          "fid": None, "kid": None})
+        results["classes"][name] = entry
+    return results
+
+
+def _class_probe(real, real_labels, class_names, extractor, seed):
     from keras_emojigan.metrics.class_accuracy import ClassProbe
 
-    real_labels = np.asarray(real_labels)
     real_features = extractor.features(real)
     probe = ClassProbe(len(class_names), seed=seed)
-    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, real_labels), "classes": {}}
-    for index, name in enumerate(class_names):
-        members = real_labels == index
-        fake = generate(per_class, seed, index)
-        fake_features = extractor.features(fake)
-        own = Features(real_features.pool[members],
-                       None if real_features.logits is None else real_features.logits[members])
-        metrics = compare_features(own, fake_features, ("fid", "kid"))
-        results["classes"][name] = {"num_real": int(members.sum()), "num_fake": int(len(fake)),
-                                    "fid": metrics["fid"], "kid": metrics["kid"],
-                                    "class_accuracy": probe.accuracy(fake_features.pool, np.full(len(fake), index))}
-    return results
+    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, np.asarray(real_labels)),
+               "classes": {}}
+    return real_features, probe, results
+
+
+def _class_metrics(real_features: Features, members: np.ndarray, fake_features: Features) -> dict:
+    metrics = compare_features(subset(real_features, members), fake_features, ("fid", "kid"))
+    return {"num_real": int(members.sum()), "num_fake": int(len(fake_features.pool)),
+            "fid": metrics["fid"], "kid": metrics["kid"]}
 
 
 def split_halves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
