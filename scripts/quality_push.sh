@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Issue 14's quality push on emoji-faces, seed 0, in two resumable `emojigan compare` calls:
 #  1. what each part of the `modern` preset does, 100 epochs: modern DCGAN and DeLiGAN, then
-#     DeLiGAN with adaptive augmentation strength (ADA), without DiffAugment (EMA only) and
-#     without the EMA generator (DiffAugment only). The `default` preset's rows (no DiffAugment,
-#     no EMA, 3 seeds) are the paper experiment's: docs/results/paper100-default.
+#     DeLiGAN with adaptive augmentation strength (ADA), without DiffAugment (EMA only), without
+#     the EMA generator (DiffAugment only), and with the R1 penalty (gamma 0.05; StyleGAN2-ADA's
+#     heuristic 0.0002 x resolution^2 / batch gives 0.023 at 64x64, batch 35). The `default`
+#     preset's rows (no DiffAugment, no EMA, 3 seeds) are the paper experiment's:
+#     docs/results/paper100-default.
 #  2. the row of stage 1 with the lowest FID-Inception at its best epoch, trained for LONG epochs.
 # Each row's FID-Inception and emoji FID/KID at its best epoch, and its time, are in PUBLISH/*/table.md.
 #
@@ -13,7 +15,8 @@ set -euo pipefail
 runs="${1:-runs/quality}"
 publish="${2:-docs/results/quality-push}"
 long="${3:-300}"
-variants=(dcgan deligan deligan:ada_target=0.6 deligan:diffaugment=none deligan:ema_decay=0:ema_rampup=0)
+variants=(dcgan deligan deligan:ada_target=0.6 deligan:diffaugment=none deligan:ema_decay=0:ema_rampup=0
+          deligan:r1_gamma=0.05)
 emojigan compare --preset modern --models "$(IFS=,; echo "${variants[*]}")" --seeds 0 --epochs 100 \
   --out "$runs/100" --publish "$publish/100"
 [ "$long" -gt 0 ] || exit 0

@@ -114,6 +114,14 @@ def test_resume_is_exact(tmp_path):
     np.testing.assert_allclose(split["last_epoch"]["d_loss"], straight["last_epoch"]["d_loss"], rtol=1e-4)
 
 
+def test_r1_fit_logs_its_penalty(tmp_path):
+    config = make_config("smoke", model="dcgan", epochs=1, r1_gamma=1.0)
+    summary = fit_module.fit(config, tmp_path / "r1", verbose=0, log=lambda *_: None)
+    rows = read_history(tmp_path / "r1")
+    assert summary["status"] == "finished" and rows[0]["r1_penalty"] > 0
+    assert json.loads((tmp_path / "r1" / "config.json").read_text())["r1_gamma"] == 1.0
+
+
 class PoisonDiscriminator(keras.callbacks.Callback):
     """Puts a NaN into D's weights at the given step of the first epoch."""
 

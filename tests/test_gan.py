@@ -116,6 +116,29 @@ def test_compare_variant_takes_a_diffaugment_policy():
     assert augment.parse_policy(config.diffaugment) == ("color", "cutout") and config.ada_target == 0.6
 
 
+def test_r1_penalty_is_the_squared_gradient_norm_at_the_real_images():
+    plain, penalised = _gan("dcgan", seed=5), _gan("dcgan", seed=5, r1_gamma=2.0)
+    real = _real()
+    with tf.GradientTape() as tape:  # what R1 should be, from D before the step (the same weights in both)
+        tape.watch(real)
+        total = tf.reduce_sum(penalised.discriminator(real, training=True))
+    expected = 0.5 * 2.0 * float(tf.reduce_mean(tf.reduce_sum(tf.square(tape.gradient(total, real)), [1, 2, 3])))
+    for a, b in zip(plain.discriminator.weights, penalised.discriminator.weights, strict=True):
+        b.assign(a)  # undo the moving statistics the check above updated
+    d_before = [w.numpy().copy() for w in penalised.discriminator.trainable_weights]
+    a, b = plain.train_step(real), penalised.train_step(real)
+    assert "r1_penalty" not in a and float(b["r1_penalty"]) == pytest.approx(expected, rel=1e-4) and expected > 0
+    assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # logged d_loss is the BCE alone
+    moved = [np.abs(w.numpy() - d).max() for w, d in zip(penalised.discriminator.trainable_weights, d_before,
+                                                            strict=True)]
+    assert all(m > 0 for m in moved)
+    differs = [not np.allclose(x.numpy(), y.numpy()) for x, y in zip(plain.discriminator.trainable_weights,
+                                                                     penalised.discriminator.trainable_weights,
+                                                                     strict=True)]
+    assert any(differs)  # the penalty's gradient reached D's update
+    assert penalised.get_config()["r1_gamma"] == 2.0
+
+
 def test_keras_file_round_trip(tmp_path):
     gan = _gan("deligan", ema_decay=0.9)
     gan.train_step(_real())

@@ -64,7 +64,7 @@ class EmojiGAN(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
                  ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0, ada_kimg: float = 20.0,
-                 seed: int = 0, **kwargs):
+                 r1_gamma: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
@@ -73,6 +73,7 @@ class EmojiGAN(keras.Model):
         self.augment_policy = ",".join(self._policy)
         self.ema_decay, self.seed = float(ema_decay), int(seed)
         self.ema_rampup, self.ada_target, self.ada_kimg = float(ema_rampup), float(ada_target), float(ada_kimg)
+        self.r1_gamma = float(r1_gamma)
         # ADA's p: the probability of each augmentation, adjusted every step from D's overfitting
         # signal (``_adjust_augmentation``). It and the augment_p metric exist only when used, so
         # the checkpoints of runs without them keep the layout they always had (and resume).
@@ -88,7 +89,8 @@ class EmojiGAN(keras.Model):
                                            aggregation="only_first_replica")
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term",
-                                      *(("augment_p",) if self._policy else ()))}
+                                      *(("augment_p",) if self._policy else ()),
+                                      *(("r1_penalty",) if self.r1_gamma > 0 else ()))}
         self.built = True  # the sub-models are built; fit() must not call call() to build
 
     # --- the pieces ---
@@ -170,13 +172,12 @@ class EmojiGAN(keras.Model):
             fake = self.generator(self._inputs(noise, labels), training=True)
         p = self.augment_probability.value if self.augment_probability is not None else None
         with tf.GradientTape() as d_tape:
-            real_logits = self.discriminator(
-                self._inputs(augment.diff_augment(real, self._policy, seeds[1], p), labels), training=True)
+            real_logits, r1_penalty = self._real_logits(augment.diff_augment(real, self._policy, seeds[1], p), labels)
             fake_logits = self.discriminator(
                 self._inputs(augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), labels),
                 training=True)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
-            d_loss_per_replica = d_loss / replicas
+            d_loss_per_replica = (d_loss + r1_penalty) / replicas
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
         with g_tape:
@@ -193,6 +194,8 @@ class EmojiGAN(keras.Model):
             self._adjust_augmentation(real_logits, batch * replicas)
         values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(ops.sigmoid(real_logits)),
                   "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term}
+        if self.r1_gamma > 0:
+            values["r1_penalty"] = r1_penalty
         if self._policy:
             values["augment_p"] = self.augment_probability.value if self.augment_probability is not None else 1.0
         for name, value in values.items():
@@ -204,6 +207,21 @@ class EmojiGAN(keras.Model):
             # it [1]-shaped logs, which it reduces to scalars.
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
+
+    def _real_logits(self, real, labels):
+        """D's logits on the (augmented) real batch, and the R1 penalty (0 when r1_gamma is 0):
+        gamma/2 times the mean squared norm of D's gradient at the real images, which keeps D
+        smooth where the data is (Mescheder et al. 2018). It is added to D's loss but not to the
+        logged d_loss, which the instability rule reads."""
+        if self.r1_gamma <= 0:
+            return self.discriminator(self._inputs(real, labels), training=True), tf.constant(0.0)
+        with tf.GradientTape() as r1_tape:
+            r1_tape.watch(real)
+            logits = self.discriminator(self._inputs(real, labels), training=True)
+            total = tf.reduce_sum(tf.cast(logits, tf.float32))
+        gradient = tf.cast(r1_tape.gradient(total, real), tf.float32)
+        penalty = 0.5 * self.r1_gamma * tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[1, 2, 3]))
+        return logits, penalty
 
     def ema_decay_at(self, step, global_batch):
         """The EMA decay of a step. With ``ema_rampup`` r, StyleGAN2-ADA's warm-up: the EMA's
@@ -253,7 +271,8 @@ class EmojiGAN(keras.Model):
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "ema_rampup": self.ema_rampup,
-                "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "seed": self.seed}
+                "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "r1_gamma": self.r1_gamma,
+                "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -266,7 +285,7 @@ class EmojiGAN(keras.Model):
 def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent_n: int = 1,
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
-              ada_kimg: float = 20.0, seed: int = 0,
+              ada_kimg: float = 20.0, r1_gamma: float = 0.0, seed: int = 0,
               sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
     with ``num_classes`` >= 2; build it in a tf.distribute strategy's scope with
@@ -276,5 +295,5 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
     generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm, num_classes)
     discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm, num_classes)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
-                    ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg,
+                    ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg, r1_gamma=r1_gamma,
                     seed=seed, name=f"emojigan_{model}")
