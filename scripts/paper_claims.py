@@ -53,8 +53,15 @@ class Run:
         return best_row(self.history) or {}
 
     @property
+    def diverged(self) -> bool:
+        return self.summary.get("status") == "diverged"
+
+    @property
     def unstable_at(self):
-        return self.summary.get("first_unstable_epoch")
+        """The first unstable epoch; a run that diverged (non-finite losses) is unstable from the
+        epoch it diverged in, if not before."""
+        first = self.summary.get("first_unstable_epoch")
+        return self.summary.get("epochs_done", 0) if first is None and self.diverged else first
 
     @property
     def collapsed_epochs(self) -> int:
@@ -62,14 +69,16 @@ class Run:
 
 
 def load_runs(folder: Path) -> list[Run]:
-    """The finished runs under folder/runs (runs still training are skipped)."""
+    """The runs under folder/runs that have ended: finished, diverged or stopped on collapse
+    (runs still training are skipped)."""
     runs = []
     for run_dir in sorted((Path(folder) / "runs").glob("*")):
         summary_path = run_dir / "summary.json"
         if not summary_path.exists():
             continue
         summary = json.loads(summary_path.read_text())
-        if summary.get("status") != "finished" or summary.get("epochs_done", 0) < summary.get("epochs", EPOCHS):
+        finished = summary.get("status") == "finished" and summary.get("epochs_done", 0) >= summary.get("epochs", EPOCHS)
+        if not (finished or summary.get("status") in ("diverged", "stopped_on_collapse")):  # ended for good
             continue
         ckpt_path = run_dir / "checkpoint_metrics.json"
         checkpoint = json.loads(ckpt_path.read_text()).get("fid-inception", {}) if ckpt_path.exists() else {}
@@ -133,7 +142,8 @@ def stability(runs: list[Run], seeds: int, expect_unstable: bool, window=None) -
 
     count = sum(map(agrees, epochs))
     verdict = HOLDS if count == len(runs) else FAILS if count == 0 else NOT_SIGNIFICANT
-    shown = ", ".join("never" if e is None else str(e) for e in epochs)
+    shown = ", ".join("never" if e is None else f"{e} (diverged)" if r.diverged else str(e)
+                      for e, r in zip(epochs, runs, strict=True))
     collapsed = ", ".join(str(r.collapsed_epochs) for r in runs)
     return verdict, (f"{count} of {len(runs)} seeds agree; first unstable epoch per seed: {shown}; "
                      f"collapsed epochs per seed: {collapsed}")
@@ -230,7 +240,7 @@ def main(argv=None) -> int:
     lines = ["| claim | preset | verdict | the numbers behind it (mean over seeds, per-seed values; change ± 95% "
              "Welch interval) |", "|---|---|---|---|"]
     lines += [f"| {claim} | `{preset}` | **{verdict}** | {evidence} |" for claim, preset, verdict, evidence in rows]
-    lines += ["", f"{len(all_runs)} finished runs of 100 epochs; their epochs took {hours:.1f} h in all (the sum "
+    lines += ["", f"{len(all_runs)} runs of 100 epochs (or fewer, where a run diverged); their epochs took {hours:.1f} h in all (the sum "
               "of history.csv's seconds: training and per-epoch evaluation). Written by "
               "`python scripts/paper_claims.py`."]
     (args.results / "paper100-claims.md").write_text("\n".join(lines) + "\n")

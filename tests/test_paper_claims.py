@@ -20,7 +20,7 @@ spec.loader.exec_module(claims)
 
 
 def _run(folder: Path, name: str, model: str, seed: int, fid: float, is_mean: float, unstable_at=None,
-         collapsed=0, memorised=0.0, latent_n=1, epochs=100, finished=True):
+         collapsed=0, memorised=0.0, latent_n=1, epochs=100, finished=True, status="finished"):
     """A run's records: FID falls to ``fid`` at epoch 89; ``collapsed`` collapsed epochs at the end."""
     run_dir = folder / "runs" / name
     run_dir.mkdir(parents=True)
@@ -34,7 +34,7 @@ def _run(folder: Path, name: str, model: str, seed: int, fid: float, is_mean: fl
                 "epoch": epoch, "d_loss": 1.0, "g_loss": 1.0, "d_real": 0.5, "d_fake": 0.5, "sigma_term": 0.0,
                 "collapsed": float(epoch >= epochs - collapsed), "unstable": 0.0, "seconds": 10.0,
                 **({"fid": fid if epoch == 89 else fid * 2, "kid": 1.0, "is_mean": is_mean} if scored else {})})
-    status = "finished" if finished else "running"
+    status = status if finished else "running"
     (run_dir / "summary.json").write_text(json.dumps(
         {"status": status, "epochs_done": epochs if finished else 40, "epochs": epochs, "model": model,
          "first_unstable_epoch": unstable_at, "epoch_seconds": 10.0 * epochs}))
@@ -51,6 +51,9 @@ def results(tmp_path):
         _run(default, f"deligan-s{seed}", "deligan", seed, 60 + spread, 7.0, unstable_at=(85, 88, None)[seed])
         _run(default, f"proposed-s{seed}", "proposed", seed, 40 + spread, 7.0 + spread / 30, collapsed=10)
     _run(tmp_path / "paper100-paper", "dcgan-s0", "dcgan", 0, 100, 5.0, finished=False)
+    for seed in range(3):  # one diverged at lr 1e-2: it has ended, unstable where it diverged
+        _run(tmp_path / "paper100-paper", f"deligan-s{seed}", "deligan", seed, 80, 6.0, unstable_at=(88, 91, None)[seed],
+             status="diverged" if seed == 2 else "finished")
     ablation = tmp_path / "paper100-ablation-n"
     for seed in range(3):
         _run(ablation, f"proposed-N8-s{seed}", "proposed", seed, 45 + seed, 5.0 + seed / 10, latent_n=8,
@@ -77,10 +80,12 @@ def test_verdicts_follow_the_records(results):
     assert verdict["The proposed GAN's IS is higher than DeLiGAN's (conclusion: +106%)", "`default`"] \
         == "not significant"
     assert verdict["DCGAN becomes unstable (Fig. 2a)", "`paper`"] == "pending"  # still training: left out
+    paper_deligan = next(v for k, v in rows.items() if k[0].startswith("DeLiGAN keeps") and k[1] == "`paper`")
+    assert paper_deligan[0] == "**not significant**" and "100 (diverged)" in paper_deligan[1]
     assert verdict["A larger N is more stable (section 3.1)", "`default`"] == "holds"  # 2-4 vs 10 collapsed
     assert verdict["A larger N lowers diversity (section 3.1)", "`default`"] == "holds"  # IS 5.1 vs 7.0
     assert verdict["A larger N copies fine details (section 3.1)", "`default`"] == "not significant"
-    assert "12 finished runs" in table
+    assert "15 runs of 100 epochs" in table
     with Image.open(results / "paper100-ablation-n" / "fig_ablation_n.png") as image:
         assert image.format == "PNG"
 
