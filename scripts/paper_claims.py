@@ -77,8 +77,9 @@ def load_runs(folder: Path) -> list[Run]:
         if not summary_path.exists():
             continue
         summary = json.loads(summary_path.read_text())
-        finished = summary.get("status") == "finished" and summary.get("epochs_done", 0) >= summary.get("epochs", EPOCHS)
-        if not (finished or summary.get("status") in ("diverged", "stopped_on_collapse")):  # ended for good
+        status, done = summary.get("status"), summary.get("epochs_done", 0)
+        finished = status == "finished" and done >= summary.get("epochs", EPOCHS)
+        if not (finished or status in ("diverged", "stopped_on_collapse")):  # ended for good
             continue
         ckpt_path = run_dir / "checkpoint_metrics.json"
         checkpoint = json.loads(ckpt_path.read_text()).get("fid-inception", {}) if ckpt_path.exists() else {}
@@ -240,7 +241,8 @@ def main(argv=None) -> int:
     lines = ["| claim | preset | verdict | the numbers behind it (mean over seeds, per-seed values; change ± 95% "
              "Welch interval) |", "|---|---|---|---|"]
     lines += [f"| {claim} | `{preset}` | **{verdict}** | {evidence} |" for claim, preset, verdict, evidence in rows]
-    lines += ["", f"{len(all_runs)} runs of 100 epochs (or fewer, where a run diverged); their epochs took {hours:.1f} h in all (the sum "
+    lines += ["", f"{len(all_runs)} runs of 100 epochs (or fewer, where a run diverged); their epochs took "
+              f"{hours:.1f} h in all (the sum "
               "of history.csv's seconds: training and per-epoch evaluation). Written by "
               "`python scripts/paper_claims.py`."]
     (args.results / "paper100-claims.md").write_text("\n".join(lines) + "\n")

@@ -52,8 +52,8 @@ def results(tmp_path):
         _run(default, f"proposed-s{seed}", "proposed", seed, 40 + spread, 7.0 + spread / 30, collapsed=10)
     _run(tmp_path / "paper100-paper", "dcgan-s0", "dcgan", 0, 100, 5.0, finished=False)
     for seed in range(3):  # one diverged at lr 1e-2: it has ended, unstable where it diverged
-        _run(tmp_path / "paper100-paper", f"deligan-s{seed}", "deligan", seed, 80, 6.0, unstable_at=(88, 91, None)[seed],
-             status="diverged" if seed == 2 else "finished")
+        _run(tmp_path / "paper100-paper", f"deligan-s{seed}", "deligan", seed, 80, 6.0,
+             unstable_at=(88, 91, None)[seed], status="diverged" if seed == 2 else "finished")
     ablation = tmp_path / "paper100-ablation-n"
     for seed in range(3):
         _run(ablation, f"proposed-N8-s{seed}", "proposed", seed, 45 + seed, 5.0 + seed / 10, latent_n=8,
