@@ -219,6 +219,7 @@ def plot_ablation(by_n: dict[int, list[Run]], path: Path) -> None:
         ax.set_title(title)
         ax.legend()
     axes[0].set_yscale("log")
+    fig.suptitle("The proposed GAN's N (default preset): mean over seeds, band from lowest to highest seed")
     _save(plt, fig, path)
 
 
