@@ -179,6 +179,9 @@ def preset_claims(preset: str, runs: list[Run], seeds: int) -> list[tuple[str, s
     rows.append(("DCGAN's FID is lower than DeLiGAN's (Table 1: 0.30 vs 0.34)", preset,
                  *compare_means(emoji(dcgan, "fid"), emoji(deligan, "fid"), ("DCGAN", "DeLiGAN"),
                                 "emoji FID (best epoch)", True, None, seeds)))
+    rows.append(("... with the FID Inception (standard FID, best checkpoint)", preset,
+                 *compare_means(inception(dcgan, "fid"), inception(deligan, "fid"), ("DCGAN", "DeLiGAN"),
+                                "FID-Inception", True, None, seeds)))
     return rows
 
 
