@@ -432,16 +432,18 @@ def plot_losses(variants, seeds, histories, path: Path) -> None:
 
 def plot_metrics(variants, seeds, histories, path: Path) -> None:
     plt, fig, axes = _figure(2)
-    for key, ax, title in (("is_mean", axes[0], "Inception-style score (higher is better)"),
-                           ("fid", axes[1], "FID (lower is better)")):
+    for key, ax, title in (("is_mean", axes[0], "IS (higher is better)"), ("fid", axes[1], "FID (lower is better)")):
         for variant in variants:
             epochs, mean, low, high = _series(histories, [variant.run_name(s) for s in seeds], key, spread=True)
             line, = ax.plot(epochs, mean, marker="o", markersize=3, label=variant.label)
             if len(seeds) > 1:  # the band from the lowest to the highest seed
                 ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
-        ax.set_title(title + (f"; mean and range of {len(seeds)} seeds" if len(seeds) > 1 else ""))
+        ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.legend()
+    axes[1].set_yscale("log")  # early FIDs are 10-50x the late ones
+    if len(seeds) > 1:
+        fig.suptitle(f"Per-epoch IS and FID: mean over {len(seeds)} seeds, band from the lowest to the highest")
     _save(plt, fig, path)
 
 
