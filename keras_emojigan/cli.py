@@ -244,8 +244,7 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 @click.option("--overwrite", is_flag=True, help="With -o: replace what is in that folder.")
 def export_command(run_dir, output, name, version, saved_models, best, overwrite):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
-    from keras_emojigan.serving.export import export_saved_model, serving_path
-    from keras_emojigan.training.fit import restore_gan, run_classes
+    from keras_emojigan.serving.export import export_run, serving_path
 
     if (output is None) == (name is None):
         raise click.UsageError("give either -o DIR or --name NAME")
@@ -255,12 +254,9 @@ def export_command(run_dir, output, name, version, saved_models, best, overwrite
         raise UserError(f"-o {output}: the folder exists and is not empty; give --overwrite to replace it, "
                         "or another folder")
     output = output or serving_path(saved_models, name, version)
-    gan, config, epochs = restore_gan(run_dir, best=best)
-    classes = run_classes(run_dir)
-    export_saved_model(gan, output, {"model": config.model, "epochs": epochs,
-                                     "checkpoint": "best-fid" if best else "latest", "config": config.to_dict(),
-                                     **({"class_names": classes} if classes else {})})
-    click.echo(f"wrote {output} ({config.model}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
+    metadata, _ = export_run(run_dir, output, best=best)
+    epochs = metadata["epochs"]
+    click.echo(f"wrote {output} ({metadata['model']}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
                f"{epochs - 1}, {epochs} epochs trained); inspect it with: saved_model_cli show --dir {output} --all")
 
 

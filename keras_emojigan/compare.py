@@ -30,7 +30,7 @@ from PIL import Image
 from keras_emojigan.config import MODELS, ConfigError, TrainConfig, coerce, make_config
 from keras_emojigan.metrics.checkpoints import KEYS as CHECKPOINT_KEYS
 from keras_emojigan.metrics.checkpoints import NEAREST_FIGURE
-from keras_emojigan.training.history import best_row, epoch_seconds, read_history
+from keras_emojigan.training.history import best_row, collapsed_epochs, epoch_seconds, read_history
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
 PANEL_WIDTH, DPI = 4.2, 110  # inches per figure panel, dots per inch
@@ -38,6 +38,11 @@ PANEL_WIDTH, DPI = 4.2, 110  # inches per figure panel, dots per inch
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
         2.045, 2.042)
+
+
+def t975(df: float) -> float:
+    """Student's t(0.975, df), df rounded down (conservative); the normal 1.96 beyond the table."""
+    return T975[max(int(df), 1) - 1] if df < len(T975) + 1 else 1.96
 
 
 def interval(values) -> tuple[float, float]:
@@ -48,8 +53,7 @@ def interval(values) -> tuple[float, float]:
     mean = float(np.mean(values))
     if len(values) < 2:
         return mean, math.nan
-    t = T975[len(values) - 2] if len(values) - 1 <= len(T975) else 1.96
-    return mean, float(t * np.std(values, ddof=1) / math.sqrt(len(values)))
+    return mean, float(t975(len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
 def run_is_finished(run_dir: Path, epochs: int) -> bool:
@@ -284,7 +288,7 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
                     mean, half = interval([p.get(key) for p in picked])
                     row[f"ckpt_{key}_{when}"], row[f"ckpt_{key}_{when}_ci95"] = mean, half
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
-        row["collapsed_epochs"] = [sum(1 for h in histories[name] if h.get("collapsed")) for name in names]
+        row["collapsed_epochs"] = [collapsed_epochs(histories[name]) for name in names]
         row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
         timed = [sum(m.get("seconds", 0) for m in measured[name].values()) for name in names
                  if any("seconds" in m for m in measured.get(name, {}).values())]

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_emojigan.compare import T975, _figure, _save
+from keras_emojigan.compare import _figure, _save, _series, run_is_finished, t975
 from keras_emojigan.config import TrainConfig
-from keras_emojigan.training.history import best_row, read_history
+from keras_emojigan.training.history import best_row, collapsed_epochs, read_history
 
 TABLES = {"default": "paper100-default", "paper": "paper100-paper"}
 ABLATION = "paper100-ablation-n"
@@ -65,7 +65,7 @@ class Run:
 
     @property
     def collapsed_epochs(self) -> int:
-        return sum(1 for row in self.history if row.get("collapsed"))
+        return collapsed_epochs(self.history)
 
 
 def load_runs(folder: Path) -> list[Run]:
@@ -73,14 +73,9 @@ def load_runs(folder: Path) -> list[Run]:
     (runs still training are skipped)."""
     runs = []
     for run_dir in sorted((Path(folder) / "runs").glob("*")):
-        summary_path = run_dir / "summary.json"
-        if not summary_path.exists():
+        if not run_is_finished(run_dir, EPOCHS):  # still training
             continue
-        summary = json.loads(summary_path.read_text())
-        status, done = summary.get("status"), summary.get("epochs_done", 0)
-        finished = status == "finished" and done >= summary.get("epochs", EPOCHS)
-        if not (finished or status in ("diverged", "stopped_on_collapse")):  # ended for good
-            continue
+        summary = json.loads((run_dir / "summary.json").read_text())
         ckpt_path = run_dir / "checkpoint_metrics.json"
         checkpoint = json.loads(ckpt_path.read_text()).get("fid-inception", {}) if ckpt_path.exists() else {}
         runs.append(Run(run_dir.name, TrainConfig.load(run_dir / "config.json"), read_history(run_dir), summary,
@@ -102,8 +97,7 @@ def welch(a, b) -> tuple[float, float]:
     if se == 0:
         return diff, 0.0
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    t = T975[min(max(int(df), 1), len(T975)) - 1] if df < len(T975) + 1 else 1.96
-    return diff, t * se
+    return diff, t975(df) * se
 
 
 def fmt(value, digits=3) -> str:
@@ -211,13 +205,10 @@ def plot_ablation(by_n: dict[int, list[Run]], path: Path) -> None:
     for ax, (key, title) in zip(axes, (("fid", "FID (emoji extractor)"), ("is_mean", "IS (emoji extractor)")),
                                 strict=True):
         for n, runs in sorted(by_n.items()):
-            epochs = sorted({row["epoch"] for r in runs for row in r.history if row.get(key) is not None})
-            values = [[row[key] for r in runs for row in r.history if row["epoch"] == e and row.get(key) is not None]
-                      for e in epochs]
-            mean = [float(np.mean(v)) for v in values]
+            epochs, mean, low, high = _series({r.name: r.history for r in runs}, [r.name for r in runs], key,
+                                              spread=True)
             line, = ax.plot(epochs, mean, marker="o", markersize=3, label=f"N={n} ({len(runs)} seeds)")
-            ax.fill_between(epochs, [min(v) for v in values], [max(v) for v in values], color=line.get_color(),
-                            alpha=0.15)
+            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15)
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.legend()

@@ -125,19 +125,15 @@ def main(argv=None) -> int:
     parser.add_argument("--notes", type=Path, help="Markdown: known failure modes, as seen in the samples")
     args = parser.parse_args(argv)
     from keras_emojigan.grid import image_grid
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.serving.export import export_run
     from keras_emojigan.serving.generator import load_generator
-    from keras_emojigan.training.fit import restore_gan, run_classes
 
     base = args.saved_models / args.name
     version = base / "1"
     if version.exists():
         shutil.rmtree(version)
-    gan, config, epochs = restore_gan(args.run_dir, best=True)
-    classes = run_classes(args.run_dir)
-    metadata = {"model": config.model, "epochs": epochs, "checkpoint": "best-fid", "config": config.to_dict(),
-                **({"class_names": classes} if classes else {})}
-    export_saved_model(gan, version, metadata)
+    metadata, _ = export_run(args.run_dir, version, best=True)
+    config = TrainConfig.from_dict(metadata["config"])
     print(f"wrote {version}")
     results = measure(version, config.data, args.extractors.split(","))
     (base / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")

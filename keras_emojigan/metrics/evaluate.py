@@ -106,8 +106,7 @@ def _class_probe(real, real_labels, class_names, extractor, seed):
 
     real_features = extractor.features(real)
     probe = ClassProbe(len(class_names), seed=seed)
-    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, np.asarray(real_labels)),
-               "classes": {}}
+    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, real_labels), "classes": {}}
     return real_features, probe, results
 
 

@@ -85,6 +85,18 @@ def serving_path(saved_models: Path, name: str, version: int | None = None) -> P
     return base / str(version)
 
 
+def export_run(run_dir: Path, path: Path, best: bool = False) -> tuple[dict, Path]:
+    """Export a run's latest (or best-FID) checkpoint to ``path`` with the run's config, epochs
+    and classes in its metadata; return (metadata, path)."""
+    from keras_emojigan.training.fit import restore_gan, run_classes
+
+    gan, config, epochs = restore_gan(run_dir, best=best)
+    classes = run_classes(run_dir)
+    metadata = {"model": config.model, "epochs": epochs, "checkpoint": "best-fid" if best else "latest",
+                "config": config.to_dict(), **({"class_names": classes} if classes else {})}
+    return metadata, export_saved_model(gan, path, metadata)
+
+
 def export_saved_model(gan: EmojiGAN, path: Path, metadata: dict | None = None) -> Path:
     """Write ``gan``'s sampling generator (the EMA copy when there is one) to ``path``."""
     path = Path(path)

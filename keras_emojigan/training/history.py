@@ -50,6 +50,11 @@ def epoch_seconds(rows: list[dict]) -> float:
     return round(sum(row["seconds"] for row in rows if row.get("seconds") is not None), 1)
 
 
+def collapsed_epochs(rows: list[dict]) -> int:
+    """How many epochs were collapsed (D won; training/instability.py)."""
+    return sum(1 for row in rows if row.get("collapsed"))
+
+
 def best_row(rows: list[dict]) -> dict | None:
     """The evaluated row with the lowest FID (the earliest on a tie), or None."""
     scored = [row for row in rows if row.get("fid") is not None]
