@@ -1,0 +1,118 @@
+"""Issue 15's table: the conditional GANs class by class, beside the unconditional ones.
+
+Reads what ``scripts/conditional_experiment.sh`` wrote (``PUBLISH/per_class/EXTRACTOR/MODEL.json``
+and ``.../unconditional_MODEL.json``, from ``emojigan evaluate --per-class --json``) and writes
+``PUBLISH/per_class.md``: per model and class, the conditional model's FID/KID and class accuracy,
+the unconditional model's FID on the images the probe put in that class, their ratio, and
+whether the issue's two criteria hold (class accuracy >= 85% for every class; per-class
+FID-Inception <= 1.5x the unconditional model's).
+
+    python scripts/conditional_table.py [PUBLISH]   # default docs/results/conditional
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+MODELS = ("dcgan", "deligan", "proposed")
+EXTRACTORS = ("fid-inception", "emoji")
+JUDGED_BY = "fid-inception"  # the extractor the criteria are read with
+MIN_ACCURACY = 0.85
+MAX_FID_RATIO = 1.5
+
+
+def load(publish: Path) -> dict:
+    """{extractor: {model: {"conditional": result, "unconditional": result or None}}} for what exists."""
+    found = {}
+    for extractor in EXTRACTORS:
+        for model in MODELS:
+            path = publish / "per_class" / extractor / f"{model}.json"
+            if not path.exists():
+                continue
+            base = path.with_name(f"unconditional_{model}.json")
+            found.setdefault(extractor, {})[model] = {
+                "conditional": json.loads(path.read_text()),
+                "unconditional": json.loads(base.read_text()) if base.exists() else None}
+    return found
+
+
+def verdicts(entry: dict) -> dict:
+    """The issue's two criteria for one model (None where the numbers are missing)."""
+    classes = entry["conditional"]["classes"]
+    accuracy_ok = all(row["class_accuracy"] >= MIN_ACCURACY for row in classes.values())
+    ratio_ok = None
+    if entry["unconditional"] is not None:
+        ratios = [_ratio(row, entry["unconditional"]["classes"].get(name)) for name, row in classes.items()]
+        ratio_ok = None if None in ratios else all(r <= MAX_FID_RATIO for r in ratios)
+    return {"accuracy": accuracy_ok, "fid_ratio": ratio_ok}
+
+
+def _ratio(row, base_row):
+    if base_row is None or base_row.get("fid") in (None, 0) or row.get("fid") is None:
+        return None
+    return row["fid"] / base_row["fid"]
+
+
+def _yes(value) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def table(found: dict) -> str:
+    lines = ["# Emotion-conditioned emoji: the three conditional GANs class by class",
+             "",
+             "Written by `python scripts/conditional_table.py` from `per_class/EXTRACTOR/*.json` "
+             "(`emojigan evaluate RUN --per-class --json`, each run's final generator, 800 images, seed 0). "
+             "Conditional: 400 images made for each class, against that class's real images; class accuracy is "
+             "the share the probe (trained on real images only) puts in the requested class. Unconditional: the "
+             "probe sorts 800 images into the classes (their share in brackets), each share against that class's "
+             "real images; fewer images raise FID a little, so a small share is measured slightly to its "
+             "disadvantage.",
+             ""]
+    for extractor, models in found.items():
+        probe = next(iter(models.values()))["conditional"]
+        lines += [f"## Extractor `{extractor}`",
+                  "",
+                  f"Probe's accuracy on held-out real images: {probe['probe_heldout_accuracy']:.1%} "
+                  f"({probe['probe_heldout_images']} images).",
+                  "",
+                  "| model | class | FID | KID | class accuracy | unconditional FID (share) | FID ratio |",
+                  "|---|---|---|---|---|---|---|"]
+        for model, entry in models.items():
+            base = (entry["unconditional"] or {}).get("classes", {})
+            for name, row in entry["conditional"]["classes"].items():
+                base_row = base.get(name)
+                base_cell = "n/a" if base_row is None or base_row.get("fid") is None else \
+                    f"{base_row['fid']:.4g} ({base_row['share']:.0%})"
+                ratio = _ratio(row, base_row)
+                lines.append(f"| {model} | {name} | {row['fid']:.4g} | {row['kid']:.4g} | "
+                             f"{row['class_accuracy']:.1%} | {base_cell} | "
+                             f"{'n/a' if ratio is None else f'{ratio:.2f}x'} |")
+        lines.append("")
+    if JUDGED_BY in found:
+        lines += [f"## The issue's criteria ({JUDGED_BY})", "",
+                  f"| model | class accuracy >= {MIN_ACCURACY:.0%} for every class | "
+                  f"per-class FID <= {MAX_FID_RATIO}x unconditional |", "|---|---|---|"]
+        for model, entry in found[JUDGED_BY].items():
+            v = verdicts(entry)
+            lines.append(f"| {model} | {_yes(v['accuracy'])} | {_yes(v['fid_ratio'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    publish = Path(argv[1] if len(argv) > 1 else "docs/results/conditional")
+    found = load(publish)
+    if not found:
+        print(f"conditional_table: no per_class/EXTRACTOR/MODEL.json under {publish}: "
+              "run scripts/conditional_experiment.sh first", file=sys.stderr)
+        return 2
+    out = publish / "per_class.md"
+    out.write_text(table(found))
+    print(f"conditional_table: wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
