@@ -42,6 +42,21 @@ def test_a_conditional_fit_trains_exports_and_samples_by_class(model, tmp_path):
         assert image.height == image.width
 
 
+def test_a_conditional_fit_with_acgan_class_losses_logs_them(tmp_path):
+    from keras_emojigan.training.history import read_history
+
+    run_dir = tmp_path / "acgan"
+    result = CliRunner().invoke(main, ["fit", "--model", "deligan", "--preset", "smoke", "--epochs", "1",
+                                       "--set", "conditional=true", "--set", "class_loss_weight=0.5",
+                                       "--run-dir", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    row = read_history(run_dir)[0]
+    assert row["d_class_loss"] > 0 and row["g_class_loss"] > 0
+    assert json.loads((run_dir / "config.json").read_text())["class_loss_weight"] == 0.5
+    generator = load_generator(run_dir)  # the export is the generator alone: the class head stays in D
+    assert set(generator.module.signatures["serving_default"].structured_input_signature[1]) == {"latent", "label"}
+
+
 def test_the_unconditional_export_is_unchanged_and_refuses_a_class(tmp_path):
     from serving_helpers import export_tiny
 

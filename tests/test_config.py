@@ -63,6 +63,7 @@ def test_differences_ignore_what_may_change_on_resume():
     ({"lr": "inf"}, "lr=inf: must be a finite number"),
     ({"lr": "nan"}, "lr=nan: must be a finite number"),
     ({"batch_size": 0}, "batch_size=0"),
+    ({"class_loss_weight": 1.0}, "class_loss_weight=1.0: is the weight of a conditional GAN's class losses"),
 ])
 def test_each_bad_value_is_reported_under_its_own_field(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):

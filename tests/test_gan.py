@@ -139,6 +139,25 @@ def test_r1_penalty_is_the_squared_gradient_norm_at_the_real_images():
     assert penalised.get_config()["r1_gamma"] == 2.0
 
 
+def test_class_loss_is_the_cross_entropy_of_ds_class_head_on_the_real_images():
+    gans = []
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(5)  # G's class embedding draws from the global seed
+        gans.append(_gan("dcgan", seed=5, num_classes=3, class_loss_weight=weight))
+    plain, weighted = gans
+    real, labels = _real(), tf.constant([0, 1, 2, 0, 1, 2, 0, 1])
+    logit, class_logits = weighted.discriminator([real, labels], training=True)
+    assert tuple(class_logits.shape) == (8, 3)
+    expected = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, class_logits))
+    a, b = plain.train_step((real, labels)), weighted.train_step((real, labels))
+    assert "d_class_loss" not in a and float(b["d_class_loss"]) == pytest.approx(expected, rel=1e-4)
+    assert np.isfinite(float(b["g_class_loss"])) and float(b["g_class_loss"]) > 0
+    assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # logged d_loss is the BCE alone
+    assert weighted.get_config()["class_loss_weight"] == 1.0
+    with pytest.raises(ValueError, match="class head"):
+        _gan("dcgan", class_loss_weight=1.0)  # unconditional: no class head to train
+
+
 def test_keras_file_round_trip(tmp_path):
     gan = _gan("deligan", ema_decay=0.9)
     gan.train_step(_real())

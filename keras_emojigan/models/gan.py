@@ -64,7 +64,7 @@ class EmojiGAN(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
                  ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0, ada_kimg: float = 20.0,
-                 r1_gamma: float = 0.0, seed: int = 0, **kwargs):
+                 r1_gamma: float = 0.0, class_loss_weight: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
@@ -73,7 +73,10 @@ class EmojiGAN(keras.Model):
         self.augment_policy = ",".join(self._policy)
         self.ema_decay, self.seed = float(ema_decay), int(seed)
         self.ema_rampup, self.ada_target, self.ada_kimg = float(ema_rampup), float(ada_target), float(ada_kimg)
-        self.r1_gamma = float(r1_gamma)
+        self.r1_gamma, self.class_loss_weight = float(r1_gamma), float(class_loss_weight)
+        if self.class_loss_weight > 0 and len(discriminator.outputs) != 2:
+            raise ValueError("class_loss_weight > 0 needs a conditional discriminator with a class head "
+                             "(build_gan(..., num_classes=K, class_loss_weight=w))")
         # ADA's p: the probability of each augmentation, adjusted every step from D's overfitting
         # signal (``_adjust_augmentation``). It and the augment_p metric exist only when used, so
         # the checkpoints of runs without them keep the layout they always had (and resume).
@@ -90,7 +93,8 @@ class EmojiGAN(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term",
                                       *(("augment_p",) if self._policy else ()),
-                                      *(("r1_penalty",) if self.r1_gamma > 0 else ()))}
+                                      *(("r1_penalty",) if self.r1_gamma > 0 else ()),
+                                      *(("d_class_loss", "g_class_loss") if self.class_loss_weight > 0 else ()))}
         self.built = True  # the sub-models are built; fit() must not call call() to build
 
     # --- the pieces ---
@@ -110,6 +114,18 @@ class EmojiGAN(keras.Model):
 
     def _inputs(self, network_input, labels):
         return [network_input, labels] if labels is not None else network_input
+
+    def _discriminate(self, images, labels):
+        """D's real/fake logits, and its class logits when it has a class head (else None)."""
+        outputs = self.discriminator(self._inputs(images, labels), training=True)
+        return (outputs[0], outputs[1]) if self.class_loss_weight > 0 else (outputs, None)
+
+    def _class_loss(self, class_logits, labels):
+        """AC-GAN's class loss: the cross-entropy of D's class head against the labels (0 without a head)."""
+        if class_logits is None:
+            return tf.constant(0.0)
+        return ops.mean(ops.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"),
+                                                            from_logits=True))
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -153,7 +169,12 @@ class EmojiGAN(keras.Model):
 
     def train_step(self, data):
         """One D update, then one G update on the same fake batch. ``data`` is images, or
-        (images, labels) for a conditional GAN: the fakes are drawn for the real batch's labels."""
+        (images, labels) for a conditional GAN: the fakes are drawn for the real batch's labels.
+        With ``class_loss_weight`` w (AC-GAN), D's class head learns the real images' classes
+        (w times its cross-entropy joins D's loss) and G is pushed to make images that head puts
+        in the requested class (w times that cross-entropy joins G's loss); the head is trained on
+        real images only, so G cannot teach it its own mistakes. The logged d_loss and g_loss stay
+        the adversarial ones (the instability rule reads d_loss)."""
         real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
         if self.num_classes and labels is None:
             raise ValueError("a conditional GAN trains on (images, labels) batches")
@@ -172,20 +193,22 @@ class EmojiGAN(keras.Model):
             fake = self.generator(self._inputs(noise, labels), training=True)
         p = self.augment_probability.value if self.augment_probability is not None else None
         with tf.GradientTape() as d_tape:
-            real_logits, r1_penalty = self._real_logits(augment.diff_augment(real, self._policy, seeds[1], p), labels)
-            fake_logits = self.discriminator(
-                self._inputs(augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), labels),
-                training=True)
+            real_logits, real_class_logits, r1_penalty = self._real_logits(
+                augment.diff_augment(real, self._policy, seeds[1], p), labels)
+            fake_logits, _ = self._discriminate(
+                augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), labels)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
-            d_loss_per_replica = (d_loss + r1_penalty) / replicas
+            d_class_loss = self._class_loss(real_class_logits, labels)
+            d_loss_per_replica = (d_loss + r1_penalty + self.class_loss_weight * d_class_loss) / replicas
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
         with g_tape:
-            g_logits = self.discriminator(self._inputs(augment.diff_augment(fake, self._policy, seeds[3], p), labels),
-                                          training=True)
+            g_logits, g_class_logits = self._discriminate(augment.diff_augment(fake, self._policy, seeds[3], p),
+                                                          labels)
             sigma_term = self.latent_layer.regularization()
             g_loss = bce_with_logits(1.0, g_logits) + sigma_term
-            g_loss_per_replica = g_loss / replicas
+            g_class_loss = self._class_loss(g_class_logits, labels)
+            g_loss_per_replica = (g_loss + self.class_loss_weight * g_class_loss) / replicas
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(g_loss_per_replica, g_vars), g_vars)
         if self.ema_generator is not None:
@@ -196,6 +219,8 @@ class EmojiGAN(keras.Model):
                   "d_fake": ops.mean(ops.sigmoid(fake_logits)), "sigma_term": sigma_term}
         if self.r1_gamma > 0:
             values["r1_penalty"] = r1_penalty
+        if self.class_loss_weight > 0:
+            values.update({"d_class_loss": d_class_loss, "g_class_loss": g_class_loss})
         if self._policy:
             values["augment_p"] = self.augment_probability.value if self.augment_probability is not None else 1.0
         for name, value in values.items():
@@ -209,19 +234,20 @@ class EmojiGAN(keras.Model):
         return logs
 
     def _real_logits(self, real, labels):
-        """D's logits on the (augmented) real batch, and the R1 penalty (0 when r1_gamma is 0):
+        """D's logits on the (augmented) real batch, its class logits (None without a class head),
+        and the R1 penalty (0 when r1_gamma is 0):
         gamma/2 times the mean squared norm of D's gradient at the real images, which keeps D
         smooth where the data is (Mescheder et al. 2018). It is added to D's loss but not to the
         logged d_loss, which the instability rule reads."""
         if self.r1_gamma <= 0:
-            return self.discriminator(self._inputs(real, labels), training=True), tf.constant(0.0)
+            return (*self._discriminate(real, labels), tf.constant(0.0))
         with tf.GradientTape() as r1_tape:
             r1_tape.watch(real)
-            logits = self.discriminator(self._inputs(real, labels), training=True)
+            logits, class_logits = self._discriminate(real, labels)
             total = tf.reduce_sum(tf.cast(logits, tf.float32))
         gradient = tf.cast(r1_tape.gradient(total, real), tf.float32)
         penalty = 0.5 * self.r1_gamma * tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[1, 2, 3]))
-        return logits, penalty
+        return logits, class_logits, penalty
 
     def ema_decay_at(self, step, global_batch):
         """The EMA decay of a step. With ``ema_rampup`` r, StyleGAN2-ADA's warm-up: the EMA's
@@ -272,7 +298,7 @@ class EmojiGAN(keras.Model):
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "ema_rampup": self.ema_rampup,
                 "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "r1_gamma": self.r1_gamma,
-                "seed": self.seed}
+                "class_loss_weight": self.class_loss_weight, "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -285,15 +311,17 @@ class EmojiGAN(keras.Model):
 def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent_n: int = 1,
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
-              ada_kimg: float = 20.0, r1_gamma: float = 0.0, seed: int = 0,
+              ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0, seed: int = 0,
               sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
-    with ``num_classes`` >= 2; build it in a tf.distribute strategy's scope with
-    ``sync_batch_norm=True`` to train on several replicas."""
+    with ``num_classes`` >= 2 (and AC-GAN's class losses with ``class_loss_weight`` > 0); build
+    it in a tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several
+    replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
                          sigma_weight=sigma_weight, seed=seed)
     generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm, num_classes)
-    discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm, num_classes)
+    discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm, num_classes,
+                                                 class_head=class_loss_weight > 0)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg, r1_gamma=r1_gamma,
-                    seed=seed, name=f"emojigan_{model}")
+                    class_loss_weight=class_loss_weight, seed=seed, name=f"emojigan_{model}")

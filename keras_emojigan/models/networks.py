@@ -59,10 +59,12 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
 
 
 def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
-                        sync_batch_norm: bool = False, num_classes: int = 0) -> keras.Model:
+                        sync_batch_norm: bool = False, num_classes: int = 0, class_head: bool = False) -> keras.Model:
     """Image in [-1, 1] -> one float32 logit per image. With ``num_classes``, inputs [image,
     label] and a projection discriminator (Miyato & Koyama 2018): the logit gains the inner
-    product of a learned class embedding with the last features, summed over space."""
+    product of a learned class embedding with the last features, averaged over space. With
+    ``class_head`` too, outputs [logit, class logits]: an auxiliary classifier on the same
+    features (AC-GAN, Odena et al. 2017)."""
     downs = _blocks(resolution)
     image = keras.Input((resolution, resolution, 3), name="image")
     x = image
@@ -83,5 +85,9 @@ def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
     embedded = layers.Embedding(num_classes, features.shape[-1], embeddings_initializer=_conv_init(seed + 298),
                                 dtype="float32", name="d_class_embedding")(label)
     projection = layers.Dot(axes=1, dtype="float32", name="d_projection")([pooled, embedded])
-    return keras.Model([image, label], layers.Add(dtype="float32", name="d_logit_conditional")([logit, projection]),
-                       name="discriminator")
+    logit = layers.Add(dtype="float32", name="d_logit_conditional")([logit, projection])
+    if class_head:
+        class_logits = layers.Dense(num_classes, kernel_initializer=_conv_init(seed + 297), dtype="float32",
+                                    name="d_class_logits")(pooled)
+        return keras.Model([image, label], [logit, class_logits], name="discriminator")
+    return keras.Model([image, label], logit, name="discriminator")

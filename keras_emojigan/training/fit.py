@@ -48,7 +48,7 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num
                     sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
                     augment_policy=config.diffaugment, ema_decay=config.ema_decay, ema_rampup=config.ema_rampup,
                     ada_target=config.ada_target, ada_kimg=config.ada_kimg, r1_gamma=config.r1_gamma,
-                    seed=config.seed, sync_batch_norm=sync_batch_norm,
+                    class_loss_weight=config.class_loss_weight, seed=config.seed, sync_batch_norm=sync_batch_norm,
                     num_classes=num_classes if config.conditional else 0)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
                 keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
