@@ -1,34 +1,49 @@
 #!/usr/bin/env bash
-# The emotion-conditioned emoji of issue 15: the three GANs, class-conditional, `default` preset,
-# 100 epochs, seed 0, in one resumable `emojigan compare`, then each model evaluated class by
-# class with the FID Inception and with the emoji extractor: FID per class against that class's
-# real images, and class accuracy from a probe trained on the real images. The unconditional runs of the same preset
-# and seed (the paper experiment's, UNCONDITIONAL/MODEL-s0) are measured the same way beside
-# them: the probe sorts their images into the classes. scripts/conditional_table.py then writes
-# PUBLISH/per_class.md.
+# The emotion-conditioned emoji of issue 15, in two resumable parts, seed 0, 100 epochs each:
+#  1. the three GANs, class-conditional (projection D), `default` preset: the paper's setting;
+#  2. the recipe to ship: DeLiGAN, conditional, `modern` preset (DiffAugment + EMA), with AC-GAN's
+#     class losses (class_loss_weight 1), then without them.
+# Every conditional run is then measured class by class, with the FID Inception and with the emoji
+# extractor: FID per class against that class's real images, and class accuracy from a probe
+# trained on the real images. The unconditional run of the same preset and seed is measured the
+# same way beside it (the probe sorts its images into the classes): for part 1 the paper
+# experiment's UNCONDITIONAL/MODEL-s0, for part 2 the quality push's MODERN/deligan-s0.
+# scripts/conditional_table.py then writes PUBLISH/per_class.md.
 #
-#   scripts/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL]]]
-#   # defaults: runs/conditional docs/results/conditional runs/paper100/default/runs
+#   scripts/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL [MODERN]]]]
+#   # defaults: runs/conditional docs/results/conditional runs/paper100/default/runs runs/quality/100/runs
 set -euo pipefail
 runs="${1:-runs/conditional}"
 publish="${2:-docs/results/conditional}"
 unconditional="${3:-runs/paper100/default/runs}"
-emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
-  --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
+modern="${4:-runs/quality/100/runs}"
+
 # Each evaluation writes one JSON and is skipped when it exists (a killed script resumes).
 evaluate() {  # evaluate RUN_DIR EXTRACTOR OUT.json
   [ -s "$3" ] && return 0
   emojigan evaluate "$1" --per-class --extractor "$2" -n 800 --json > "$3.tmp" && mv "$3.tmp" "$3"
 }
-for extractor in fid-inception emoji; do
-  mkdir -p "$publish/per_class/$extractor"
-  for model in dcgan deligan proposed; do
-    evaluate "$runs/runs/$model-conditionalTrue-s0" "$extractor" "$publish/per_class/$extractor/$model.json"
-    if [ -f "$unconditional/$model-s0/summary.json" ]; then
-      evaluate "$unconditional/$model-s0" "$extractor" "$publish/per_class/$extractor/unconditional_$model.json"
+measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
+  for extractor in fid-inception emoji; do
+    mkdir -p "$publish/per_class/$extractor"
+    evaluate "$2" "$extractor" "$publish/per_class/$extractor/$1.json"
+    if [ -f "$3/summary.json" ]; then
+      evaluate "$3" "$extractor" "$publish/per_class/$extractor/$1.unconditional.json"
     else
-      echo "conditional_experiment: no unconditional run at $unconditional/$model-s0 to compare with"
+      echo "conditional_experiment: no unconditional run at $3 to set beside $1"
     fi
   done
+}
+
+emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
+  --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
+for model in dcgan deligan proposed; do
+  measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done
+
+emojigan compare --preset modern --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true \
+  --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
+measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
+measure modern-deligan "$runs/modern/runs/deligan-conditionalTrue-s0" "$modern/deligan-s0"
+
 python "$(dirname "$0")/conditional_table.py" "$publish"

@@ -1,8 +1,9 @@
 """Issue 15's table: the conditional GANs class by class, beside the unconditional ones.
 
-Reads what ``scripts/conditional_experiment.sh`` wrote (``PUBLISH/per_class/EXTRACTOR/MODEL.json``
-and ``.../unconditional_MODEL.json``, from ``emojigan evaluate --per-class --json``) and writes
-``PUBLISH/per_class.md``: per model and class, the conditional model's FID/KID and class accuracy,
+Reads what ``scripts/conditional_experiment.sh`` wrote, from ``emojigan evaluate --per-class
+--json``: ``PUBLISH/per_class/EXTRACTOR/ROW.json`` for each conditional run and
+``.../ROW.unconditional.json`` for the unconditional run set beside it. Writes
+``PUBLISH/per_class.md``: per row and class, the conditional model's FID/KID and class accuracy,
 the unconditional model's FID on the images the probe put in that class, their ratio, and
 whether the issue's two criteria hold (class accuracy >= 85% for every class; per-class
 FID-Inception <= 1.5x the unconditional model's).
@@ -16,7 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-MODELS = ("dcgan", "deligan", "proposed")
+ORDER = ("dcgan", "deligan", "proposed")  # the `default` rows first, then the others by name
+UNCONDITIONAL = ".unconditional.json"
 EXTRACTORS = ("fid-inception", "emoji")
 JUDGED_BY = "fid-inception"  # the extractor the criteria are read with
 MIN_ACCURACY = 0.85
@@ -24,15 +26,14 @@ MAX_FID_RATIO = 1.5
 
 
 def load(publish: Path) -> dict:
-    """{extractor: {model: {"conditional": result, "unconditional": result or None}}} for what exists."""
+    """{extractor: {row: {"conditional": result, "unconditional": result or None}}} for what exists."""
     found = {}
     for extractor in EXTRACTORS:
-        for model in MODELS:
-            path = publish / "per_class" / extractor / f"{model}.json"
-            if not path.exists():
-                continue
-            base = path.with_name(f"unconditional_{model}.json")
-            found.setdefault(extractor, {})[model] = {
+        paths = [p for p in (publish / "per_class" / extractor).glob("*.json") if not p.name.endswith(UNCONDITIONAL)]
+        for path in sorted(paths, key=lambda p: (p.stem not in ORDER, ORDER.index(p.stem) if p.stem in ORDER else 0,
+                                                 p.stem)):
+            base = path.with_name(path.stem + UNCONDITIONAL)
+            found.setdefault(extractor, {})[path.stem] = {
                 "conditional": json.loads(path.read_text()),
                 "unconditional": json.loads(base.read_text()) if base.exists() else None}
     return found
@@ -105,7 +106,7 @@ def main(argv: list[str]) -> int:
     publish = Path(argv[1] if len(argv) > 1 else "docs/results/conditional")
     found = load(publish)
     if not found:
-        print(f"conditional_table: no per_class/EXTRACTOR/MODEL.json under {publish}: "
+        print(f"conditional_table: no per_class/EXTRACTOR/ROW.json under {publish}: "
               "run scripts/conditional_experiment.sh first", file=sys.stderr)
         return 2
     out = publish / "per_class.md"
