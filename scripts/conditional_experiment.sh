@@ -37,13 +37,13 @@ measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
 
 emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
   --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
+emojigan compare --preset modern --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true \
+  --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
+
+measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done
-
-emojigan compare --preset modern --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true \
-  --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
-measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
 measure modern-deligan "$runs/modern/runs/deligan-conditionalTrue-s0" "$modern/deligan-s0"
 
 python "$(dirname "$0")/conditional_table.py" "$publish"
