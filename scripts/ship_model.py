@@ -74,8 +74,7 @@ def card(name: str, config: TrainConfig, metadata: dict, results: dict, notes: s
              f"A {config.resolution}x{config.resolution} emoji-face generator trained on `{config.data}` "
              f"({results['num_real']} images); the checkpoint is the one after epoch {metadata['epochs'] - 1} "
              "(lowest emoji-extractor FID of the run's evaluations).", "",
-             "    emojigan sample -o grid.png" + ("   # --class positive|negative" if conditional else ""),
-             "    emojigan serve                # TF Serving's REST API and the gallery", "",
+             *usage(name, conditional), "",
              "## Training", "", f"    {fit_command(config)}", f"    emojigan export runs/NAME --best --name {name}", "",
              "`training_config.json` beside this card is the run's whole config.", "",
              "## Data and licence", "",
@@ -110,6 +109,18 @@ def card(name: str, config: TrainConfig, metadata: dict, results: dict, notes: s
     if notes:
         lines += ["## Known failure modes", "", notes.strip(), ""]
     return "\n".join(lines)
+
+
+def usage(name: str, conditional: bool) -> list[str]:
+    """How to sample and serve it: with no model argument when it is the default shipped model."""
+    from keras_emojigan.shipped import DEFAULT_MODEL
+
+    shipped = name == DEFAULT_MODEL
+    model, base = ("", "") if shipped else (f" saved_models/{name}/1", f" saved_models/{name}")
+    by_class = " --class positive" if conditional else ""
+    picker = " (with a class picker)" if conditional else ""
+    return [f"    emojigan sample{model}{by_class} -o grid.png",
+            f"    emojigan serve{base}   # TF Serving's REST API and the gallery{picker}"]
 
 
 def half_count(results: dict) -> int:

@@ -54,5 +54,9 @@ def test_ship_a_run(conditional, tmp_path, monkeypatch):
     assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
     assert ("Class by class" in card) == conditional
     monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
-    sampled = CliRunner().invoke(main, ["sample", str(base / "1"), "-n", "4", "-o", str(tmp_path / "g.png")])
+    sample = next(line.strip() for line in card.splitlines() if line.strip().startswith("emojigan sample"))
+    assert ("--class positive" in sample) == conditional and "saved_models/tiny/1" in sample  # not the default model
+    words = [w.replace("saved_models/", f"{models}/") for w in shlex.split(sample)[1:]]
+    sampled = CliRunner().invoke(main, [*words[:-1], str(tmp_path / "g.png"), "-n", "4"])  # the card's command
     assert sampled.exit_code == 0, sampled.output
+    assert (tmp_path / "g.png").exists()
