@@ -462,7 +462,7 @@ def plot_samples(variants, seeds, summaries, out: Path, path: Path) -> None:
         if sample.exists():
             with Image.open(sample) as image:
                 ax.imshow(np.asarray(image.convert("RGB")))
-        ax.set_title(f"{variant.label}, seed {seeds[0]}, best-FID epoch {epoch}")
+        ax.set_title(f"{variant.label}\nseed {seeds[0]}, best-FID epoch {epoch}")  # long labels: two lines
         ax.axis("off")
     _save(plt, fig, path)
 
