@@ -2,7 +2,8 @@
 # The emotion-conditioned emoji of issue 15, in two resumable parts, seed 0, 100 epochs each:
 #  1. the three GANs, class-conditional (projection D), `default` preset: the paper's setting;
 #  2. the recipe to ship: DeLiGAN, conditional, `modern` preset (DiffAugment + EMA), with AC-GAN's
-#     class losses (class_loss_weight 1), then without them.
+#     class losses (class_loss_weight 1): with the preset's DiffAugment policy, then without its
+#     translation (color+cutout), which slows D's learning of the classes (d_class_loss in history.csv).
 # Every conditional run is then measured class by class, with the FID Inception and with the emoji
 # extractor: FID per class against that class's real images, and class accuracy from a probe
 # trained on the real images. The unconditional run of the same preset and seed is measured the
@@ -37,13 +38,15 @@ measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
 
 emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
   --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
-emojigan compare --preset modern --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true \
+emojigan compare --preset modern \
+  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout \
   --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
 
 measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
+measure modern-deligan-acgan-no-translation \
+  "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-diffaugmentcolor+cutout-s0" "$modern/deligan-s0"
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done
-measure modern-deligan "$runs/modern/runs/deligan-conditionalTrue-s0" "$modern/deligan-s0"
 
 python "$(dirname "$0")/conditional_table.py" "$publish"
