@@ -388,6 +388,19 @@ def _figure(panels: int, height=3.2):
     return plt, fig, axes[0]
 
 
+def _wrapped(label: str, width: int = 36) -> str:
+    """A variant's label broken at its ':'s into lines of at most ``width`` characters, so long
+    labels (deligan:class_loss_weight=1.0:conditional=True) do not run into the next panel."""
+    lines = [""]
+    for part in label.split(":"):
+        piece = part if not lines[-1] else ":" + part
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append(":" + part)
+        else:
+            lines[-1] += piece
+    return "\n".join(lines)
+
+
 def _save(plt, fig, path: Path) -> None:
     """A 256-colour palette PNG: a third of the RGBA file's size, no visible change (the figures
     are committed under docs/results/)."""
@@ -427,7 +440,7 @@ def plot_losses(variants, seeds, histories, path: Path) -> None:
                 ax.plot([r["epoch"] for r in histories[name]], [r[key] for r in histories[name]],
                         color=colour, alpha=0.25, linewidth=0.8)
             ax.plot(*_series(histories, names, key), color=colour, label=label)
-        ax.set_title(variant.label)
+        ax.set_title(_wrapped(variant.label))
         ax.set_xlabel("epoch")
         ax.legend()
     axes[0].set_ylabel("loss (mean over seeds; thin: each seed)")
@@ -462,7 +475,7 @@ def plot_samples(variants, seeds, summaries, out: Path, path: Path) -> None:
         if sample.exists():
             with Image.open(sample) as image:
                 ax.imshow(np.asarray(image.convert("RGB")))
-        ax.set_title(f"{variant.label}\nseed {seeds[0]}, best-FID epoch {epoch}")  # long labels: two lines
+        ax.set_title(f"{_wrapped(variant.label)}\nseed {seeds[0]}, best-FID epoch {epoch}")
         ax.axis("off")
     _save(plt, fig, path)
 

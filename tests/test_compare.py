@@ -100,3 +100,12 @@ def test_interval():
     single = interval([5.0])
     assert single[0] == 5.0 and math.isnan(single[1])
     assert all(math.isnan(v) for v in interval([]))
+
+
+def test_long_variant_labels_wrap_at_their_colons():
+    from keras_emojigan.compare import _wrapped
+
+    label = "deligan:class_loss_weight=1.0:conditional=True:diffaugment=color+cutout"
+    lines = _wrapped(label).split("\n")
+    assert "".join(lines) == label and len(lines) == 3 and all(len(line) <= 36 for line in lines)
+    assert _wrapped("proposed:N=4") == "proposed:N=4"
