@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from keras_emojigan.cli import main
-from keras_emojigan.compare import DPI, PANEL_WIDTH, interval
+from keras_emojigan.compare import DPI, PANEL_WIDTH, _wrapped, interval
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -103,8 +103,6 @@ def test_interval():
 
 
 def test_long_variant_labels_wrap_at_their_colons():
-    from keras_emojigan.compare import _wrapped
-
     label = "deligan:class_loss_weight=1.0:conditional=True:diffaugment=color+cutout"
     lines = _wrapped(label).split("\n")
     assert "".join(lines) == label and len(lines) == 3 and all(len(line) <= 36 for line in lines)
