@@ -61,7 +61,7 @@ def _yes(value) -> str:
 
 
 def table(found: dict) -> str:
-    lines = ["# Emotion-conditioned emoji: the three conditional GANs class by class",
+    lines = ["# Emotion-conditioned emoji, class by class",
              "",
              "Written by `python scripts/conditional_table.py` from `per_class/EXTRACTOR/*.json` "
              "(`emojigan evaluate RUN --per-class --json`, each run's final generator, 800 images, seed 0). "
