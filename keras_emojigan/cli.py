@@ -559,6 +559,8 @@ def _evaluate_per_class(generator, real, extractor, num_samples, seed, as_json):
         return
     click.echo(f"extractor {result['extractor']}; class probe (trained on real images): held-out accuracy "
                f"{result['probe_heldout_accuracy']:.1%} on {result['probe_heldout_images']} images")
+    click.echo("  per class: " + ", ".join(f"{name} {accuracy:.1%}"
+                                         for name, accuracy in result["probe_heldout_class_accuracy"].items()))
     for name, row in result["classes"].items():
         fid = "n/a" if row["fid"] is None else f"{row['fid']:.4g}"
         kid = "n/a" if row["kid"] is None else f"{row['kid']:.4g}"

@@ -78,8 +78,9 @@ def table(found: dict) -> str:
                   f"Probe's accuracy on held-out real images: {probe['probe_heldout_accuracy']:.1%} "
                   f"({probe['probe_heldout_images']} images).",
                   "",
-                  "| model | class | FID | KID | class accuracy | unconditional FID (share) | FID ratio |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| model | class | FID | KID | class accuracy | probe on held-out real images of the class "
+                  "| unconditional FID (share) | FID ratio |",
+                  "|---|---|---|---|---|---|---|---|"]
         for model, entry in models.items():
             base = (entry["unconditional"] or {}).get("classes", {})
             for name, row in entry["conditional"]["classes"].items():
@@ -87,8 +88,10 @@ def table(found: dict) -> str:
                 base_cell = "n/a" if base_row is None or base_row.get("fid") is None else \
                     f"{base_row['fid']:.4g} ({base_row['share']:.0%})"
                 ratio = _ratio(row, base_row)
+                real = entry["conditional"].get("probe_heldout_class_accuracy", {}).get(name)  # older results lack it
+                real_cell = "n/a" if real is None else f"{real:.1%}"
                 lines.append(f"| {model} | {name} | {row['fid']:.4g} | {row['kid']:.4g} | "
-                             f"{row['class_accuracy']:.1%} | {base_cell} | "
+                             f"{row['class_accuracy']:.1%} | {real_cell} | {base_cell} | "
                              f"{'n/a' if ratio is None else f'{ratio:.2f}x'} |")
         lines.append("")
     if JUDGED_BY in found:

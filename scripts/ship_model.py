@@ -100,10 +100,12 @@ def card(name: str, config: TrainConfig, metadata: dict, results: dict, notes: s
             per = entry["per_class"]
             lines += ["", f"Class by class (`{extractor}`; the probe's accuracy on held-out real images: "
                       f"{100 * per['probe_heldout_accuracy']:.1f}%):", "",
-                      "| class | FID | KID | class accuracy |", "|---|---|---|---|"]
+                      "| class | FID | KID | class accuracy | probe on held-out real images of the class |",
+                      "|---|---|---|---|---|"]
             for cls, values in per["classes"].items():
                 lines.append(f"| {cls} | {values['fid']:.1f} | {values['kid']:.4g} | "
-                             f"{100 * values['class_accuracy']:.1f}% |")
+                             f"{100 * values['class_accuracy']:.1f}% | "
+                             f"{100 * per['probe_heldout_class_accuracy'][cls]:.1f}% |")
     lines += ["", "`metrics.json` holds every number; `samples.png` is `emojigan sample saved_models/" + name
               + "/1 -o samples.png`.", ""]
     if notes:

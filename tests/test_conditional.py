@@ -151,6 +151,11 @@ def test_class_accuracy_tells_the_right_class_from_the_wrong_one():
     right = evaluate_classes(faithful, real.images, real.labels, real.class_names, extractor, per_class=100)
     wrong = evaluate_classes(swapped, real.images, real.labels, real.class_names, extractor, per_class=100)
     assert 0.6 < right["probe_heldout_accuracy"] <= 1.0
+    per_class = right["probe_heldout_class_accuracy"]  # real images of each class, held out
+    assert list(per_class) == list(real.class_names) and all(0.5 < a <= 1.0 for a in per_class.values())
+    counts = [int(round(0.2 * (real.labels == c).sum())) for c in range(len(real.class_names))]
+    assert sum(a * n for a, n in zip(per_class.values(), counts, strict=True)) / sum(counts) == pytest.approx(
+        right["probe_heldout_accuracy"])  # the per-class figures make up the overall one
     for name in real.class_names:
         assert right["classes"][name]["class_accuracy"] > 0.8 > 0.2 > wrong["classes"][name]["class_accuracy"]
         assert right["classes"][name]["fid"] < wrong["classes"][name]["fid"]

@@ -13,7 +13,8 @@ spec.loader.exec_module(conditional_table)
 def _write(path: Path, classes: dict, conditional: bool):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"extractor": path.parent.name, "conditional": conditional,
-                                "probe_heldout_accuracy": 0.9, "probe_heldout_images": 160, "classes": classes}))
+                                "probe_heldout_accuracy": 0.9, "probe_heldout_images": 160, "classes": classes,
+                                "probe_heldout_class_accuracy": {"Negative": 0.875, "Positive": 0.925}}))
 
 
 def _conditional(fid_neg, fid_pos, acc_neg, acc_pos):
@@ -46,8 +47,8 @@ def test_criteria_hold_fail_or_are_missing(tmp_path):
 
     assert conditional_table.main(["conditional_table.py", str(tmp_path)]) == 0
     text = (tmp_path / "per_class.md").read_text()
-    assert "| deligan | Positive | 160 | 0.02 | 80.0% | 100 (60%) | 1.60x |" in text
-    assert "| modern-deligan | Negative | 50 | 0.01 | 90.0% | 40 (40%) | 1.25x |" in text
+    assert "| deligan | Positive | 160 | 0.02 | 80.0% | 92.5% | 100 (60%) | 1.60x |" in text
+    assert "| modern-deligan | Negative | 50 | 0.01 | 90.0% | 87.5% | 40 (40%) | 1.25x |" in text
     assert "| modern-deligan | yes | yes |" in text
     assert "| dcgan | yes | yes |" in text and "| deligan | no | no |" in text and "| proposed | yes | n/a |" in text
     assert "Probe's accuracy on held-out real images: 90.0% (160 images)" in text

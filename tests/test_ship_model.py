@@ -52,7 +52,7 @@ def test_ship_a_run(conditional, tmp_path, monkeypatch):
     trained = TrainConfig.load(run_dir / "config.json")
     assert _config_from_command(command.replace(" --run-dir runs/NAME", "")) == trained
     assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
-    assert ("Class by class" in card) == conditional
+    assert ("Class by class" in card) == conditional and ("probe on held-out real images" in card) == conditional
     monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
     sample = next(line.strip() for line in card.splitlines() if line.strip().startswith("emojigan sample"))
     assert ("--class positive" in sample) == conditional and "saved_models/tiny/1" in sample  # not the default model

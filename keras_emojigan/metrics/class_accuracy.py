@@ -22,7 +22,8 @@ class ClassProbe:
 
     def fit(self, features: np.ndarray, labels: np.ndarray, heldout: float = 0.2) -> dict:
         """Train on (1 - heldout) of the real images, stratified by class; return the held-out
-        accuracy, then refit on all of them."""
+        accuracy, overall and per class (what real images of each class score), then refit on
+        all of them."""
 
         labels = np.asarray(labels, np.int32)
         rng = np.random.default_rng(self.seed)
@@ -30,10 +31,13 @@ class ClassProbe:
         for c in range(self.num_classes):
             members = np.flatnonzero(labels == c)
             test[rng.permutation(members)[: int(round(heldout * len(members)))]] = True
-        heldout_accuracy = self._train(features[~test], labels[~test]).accuracy(features[test], labels[test])
+        self._train(features[~test], labels[~test])
+        predicted = self.predict(features[test])
+        heldout_accuracy = float(np.mean(predicted == labels[test]))
+        per_class = [float(np.mean(predicted[labels[test] == c] == c)) for c in range(self.num_classes)]
         self._train(features, labels)
-        return {"probe_heldout_accuracy": heldout_accuracy, "probe_train_images": int((~test).sum()),
-                "probe_heldout_images": int(test.sum())}
+        return {"probe_heldout_accuracy": heldout_accuracy, "probe_heldout_class_accuracy": per_class,
+                "probe_train_images": int((~test).sum()), "probe_heldout_images": int(test.sum())}
 
     def _train(self, features, labels) -> ClassProbe:
         import keras

@@ -106,7 +106,9 @@ def _class_probe(real, real_labels, class_names, extractor, seed):
 
     real_features = extractor.features(real)
     probe = ClassProbe(len(class_names), seed=seed)
-    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, real_labels), "classes": {}}
+    fitted = probe.fit(real_features.pool, real_labels)
+    fitted["probe_heldout_class_accuracy"] = dict(zip(class_names, fitted["probe_heldout_class_accuracy"], strict=True))
+    results = {"extractor": extractor.name, "seed": seed, **fitted, "classes": {}}
     return real_features, probe, results
 
 
