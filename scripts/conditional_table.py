@@ -30,8 +30,7 @@ def load(publish: Path) -> dict:
     found = {}
     for extractor in EXTRACTORS:
         paths = [p for p in (publish / "per_class" / extractor).glob("*.json") if not p.name.endswith(UNCONDITIONAL)]
-        for path in sorted(paths, key=lambda p: (p.stem not in ORDER, ORDER.index(p.stem) if p.stem in ORDER else 0,
-                                                 p.stem)):
+        for path in sorted(paths, key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem)):
             base = path.with_name(path.stem + UNCONDITIONAL)
             found.setdefault(extractor, {})[path.stem] = {
                 "conditional": json.loads(path.read_text()),
