@@ -159,7 +159,7 @@ def train_runs(configs: dict[str, TrainConfig], root: Path, log=print, on_finish
     return summaries
 
 
-RECORDS = ("config.json", "history.csv", "summary.json", "checkpoint_metrics.json")
+RECORDS = ("config.json", "history.csv", "summary.json", "checkpoint_metrics.json", "classes.json", "class_guide.json")
 OUTPUTS = ("table.md", "table.csv", "fig2_losses.png", "fig3_metrics.png", "fig4_samples.png")
 
 

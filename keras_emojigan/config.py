@@ -58,6 +58,7 @@ class TrainConfig:
     r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 E||grad D(real)||^2 on D (Mescheder et al. 2018; StyleGAN2-ADA)
     conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
+    class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     precision: str = "float32"
     seed: int = 0
     stop_on_collapse: bool = False
@@ -80,7 +81,7 @@ class TrainConfig:
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
                  "must be an integer >= 1")
         for field in ("lr", "beta1", "beta2", "sigma_weight", "ema_decay", "ema_rampup", "ada_target", "ada_kimg",
-                      "r1_gamma", "class_loss_weight"):
+                      "r1_gamma", "class_loss_weight", "class_guide_weight"):
             need(isinstance(getattr(self, field), float) and math.isfinite(getattr(self, field)), field,
                  "must be a finite number")
         need(self.lr > 0, "lr", "must be > 0")
@@ -96,6 +97,9 @@ class TrainConfig:
         need(self.class_loss_weight >= 0, "class_loss_weight", "must be >= 0 (0 = off)")
         need(self.class_loss_weight == 0 or self.conditional, "class_loss_weight",
              "is the weight of a conditional GAN's class losses: set conditional=true too")
+        need(self.class_guide_weight >= 0, "class_guide_weight", "must be >= 0 (0 = off)")
+        need(self.class_guide_weight == 0 or self.conditional, "class_guide_weight",
+             "is the weight of a conditional GAN's class guide: set conditional=true too")
         need(self.ada_target == 0 or bool(self.diffaugment.strip()), "ada_target",
              "adapts the strength of augmentations: set diffaugment too, e.g. color,translation,cutout")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")

@@ -3,7 +3,9 @@
 #  1. the three GANs, class-conditional (projection D), `default` preset: the paper's setting;
 #  2. the recipe to ship: DeLiGAN, conditional, `modern` preset (DiffAugment + EMA), with AC-GAN's
 #     class losses (class_loss_weight 1): with the preset's DiffAugment policy, then without its
-#     translation (color+cutout), which slows D's learning of the classes (d_class_loss in history.csv).
+#     translation (color+cutout), which slows D's learning of the classes (d_class_loss in history.csv);
+#     then with the fixed class guide instead (class_guide_weight 1: a frozen classifier of the real
+#     images, the emoji classifier's features and a fitted linear head, gives G's class loss).
 # Every conditional run is then measured class by class, with the FID Inception and with the emoji
 # extractor: FID per class against that class's real images, and class accuracy from a probe
 # trained on the real images. The unconditional run of the same preset and seed is measured the
@@ -22,7 +24,13 @@ modern="${4:-runs/quality/100/runs}"
 # Each evaluation writes one JSON and is skipped when it exists (a killed script resumes).
 evaluate() {  # evaluate RUN_DIR EXTRACTOR OUT.json
   [ -s "$3" ] && return 0
-  emojigan evaluate "$1" --per-class --extractor "$2" -n 800 --json > "$3.tmp" && mv "$3.tmp" "$3"
+  local cached
+  cached="$runs/per_class/$2-$(printf '%s' "$(realpath "$1")" | sha1sum | cut -c1-16).json"
+  if [ ! -s "$cached" ]; then  # rows that share an unconditional run share its evaluation
+    mkdir -p "$(dirname "$cached")"
+    emojigan evaluate "$1" --per-class --extractor "$2" -n 800 --json > "$cached.tmp" && mv "$cached.tmp" "$cached"
+  fi
+  cp "$cached" "$3"
 }
 measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
   for extractor in fid-inception emoji; do
@@ -39,12 +47,13 @@ measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
 emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
   --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
 emojigan compare --preset modern \
-  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout \
+  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout,deligan:conditional=true:class_guide_weight=1 \
   --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
 
 measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
 measure modern-deligan-acgan-no-translation \
   "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-diffaugmentcolor+cutout-s0" "$modern/deligan-s0"
+measure modern-deligan-guided "$runs/modern/runs/deligan-class_guide_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done

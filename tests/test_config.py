@@ -64,6 +64,8 @@ def test_differences_ignore_what_may_change_on_resume():
     ({"lr": "nan"}, "lr=nan: must be a finite number"),
     ({"batch_size": 0}, "batch_size=0"),
     ({"class_loss_weight": 1.0}, "class_loss_weight=1.0: is the weight of a conditional GAN's class losses"),
+    ({"class_guide_weight": 1.0}, "class_guide_weight=1.0: is the weight of a conditional GAN's class guide"),
+    ({"class_guide_weight": -1.0, "conditional": True}, "class_guide_weight=-1.0: must be >= 0"),
 ])
 def test_each_bad_value_is_reported_under_its_own_field(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):

@@ -64,7 +64,8 @@ class EmojiGAN(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
                  ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0, ada_kimg: float = 20.0,
-                 r1_gamma: float = 0.0, class_loss_weight: float = 0.0, seed: int = 0, **kwargs):
+                 r1_gamma: float = 0.0, class_loss_weight: float = 0.0, class_guide_weight: float = 0.0,
+                 seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
@@ -77,6 +78,15 @@ class EmojiGAN(keras.Model):
         if self.class_loss_weight > 0 and len(discriminator.outputs) != 2:
             raise ValueError("class_loss_weight > 0 needs a conditional discriminator with a class head "
                              "(build_gan(..., num_classes=K, class_loss_weight=w))")
+        # The fixed class guide (``class_guide.py``): frozen, fitted on the real images by fit();
+        # like ADA's p it exists only when used, so other runs' checkpoints keep their layout.
+        self.class_guide_weight, self.class_guide = float(class_guide_weight), None
+        if self.class_guide_weight > 0:
+            if not self.num_classes:
+                raise ValueError("class_guide_weight > 0 needs a conditional generator (build_gan(..., num_classes=K))")
+            from keras_emojigan.models.class_guide import build_class_guide
+
+            self.class_guide = build_class_guide(self.num_classes, int(generator.output.shape[1]))
         # ADA's p: the probability of each augmentation, adjusted every step from D's overfitting
         # signal (``_adjust_augmentation``). It and the augment_p metric exist only when used, so
         # the checkpoints of runs without them keep the layout they always had (and resume).
@@ -94,7 +104,8 @@ class EmojiGAN(keras.Model):
                          for name in ("d_loss", "g_loss", "d_real", "d_fake", "sigma_term",
                                       *(("augment_p",) if self._policy else ()),
                                       *(("r1_penalty",) if self.r1_gamma > 0 else ()),
-                                      *(("d_class_loss", "g_class_loss") if self.class_loss_weight > 0 else ()))}
+                                      *(("d_class_loss", "g_class_loss") if self.class_loss_weight > 0 else ()),
+                                      *(("g_guide_loss",) if self.class_guide_weight > 0 else ()))}
         self.built = True  # the sub-models are built; fit() must not call call() to build
 
     # --- the pieces ---
@@ -126,6 +137,12 @@ class EmojiGAN(keras.Model):
             return tf.constant(0.0)
         return ops.mean(ops.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"),
                                                             from_logits=True))
+
+    def _guide_loss(self, fake, labels):
+        """The fixed guide's cross-entropy on G's (unaugmented) images (0 without a guide)."""
+        if self.class_guide is None:
+            return tf.constant(0.0)
+        return self._class_loss(self.class_guide(fake, training=False), labels)
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -173,8 +190,9 @@ class EmojiGAN(keras.Model):
         With ``class_loss_weight`` w (AC-GAN), D's class head learns the real images' classes
         (w times its cross-entropy joins D's loss) and G is pushed to make images that head puts
         in the requested class (w times that cross-entropy joins G's loss); the head is trained on
-        real images only, so G cannot teach it its own mistakes. The logged d_loss and g_loss stay
-        the adversarial ones (the instability rule reads d_loss)."""
+        real images only, so G cannot teach it its own mistakes. With ``class_guide_weight`` v, v
+        times the fixed guide's cross-entropy on G's images joins G's loss (``class_guide.py``).
+        The logged d_loss and g_loss stay the adversarial ones (the instability rule reads d_loss)."""
         real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
         if self.num_classes and labels is None:
             raise ValueError("a conditional GAN trains on (images, labels) batches")
@@ -208,7 +226,9 @@ class EmojiGAN(keras.Model):
             sigma_term = self.latent_layer.regularization()
             g_loss = bce_with_logits(1.0, g_logits) + sigma_term
             g_class_loss = self._class_loss(g_class_logits, labels)
-            g_loss_per_replica = (g_loss + self.class_loss_weight * g_class_loss) / replicas
+            g_guide_loss = self._guide_loss(fake, labels)
+            g_loss_per_replica = (g_loss + self.class_loss_weight * g_class_loss
+                                  + self.class_guide_weight * g_guide_loss) / replicas
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(g_loss_per_replica, g_vars), g_vars)
         if self.ema_generator is not None:
@@ -221,6 +241,8 @@ class EmojiGAN(keras.Model):
             values["r1_penalty"] = r1_penalty
         if self.class_loss_weight > 0:
             values.update({"d_class_loss": d_class_loss, "g_class_loss": g_class_loss})
+        if self.class_guide_weight > 0:
+            values["g_guide_loss"] = g_guide_loss
         if self._policy:
             values["augment_p"] = self.augment_probability.value if self.augment_probability is not None else 1.0
         for name, value in values.items():
@@ -298,7 +320,8 @@ class EmojiGAN(keras.Model):
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "ema_rampup": self.ema_rampup,
                 "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "r1_gamma": self.r1_gamma,
-                "class_loss_weight": self.class_loss_weight, "seed": self.seed}
+                "class_loss_weight": self.class_loss_weight, "class_guide_weight": self.class_guide_weight,
+                "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -311,10 +334,12 @@ class EmojiGAN(keras.Model):
 def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent_n: int = 1,
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
-              ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0, seed: int = 0,
-              sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
+              ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0,
+              class_guide_weight: float = 0.0, seed: int = 0, sync_batch_norm: bool = False,
+              num_classes: int = 0) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
-    with ``num_classes`` >= 2 (and AC-GAN's class losses with ``class_loss_weight`` > 0); build
+    with ``num_classes`` >= 2 (and AC-GAN's class losses with ``class_loss_weight`` > 0, the
+    fixed class guide with ``class_guide_weight`` > 0: fit it with ``fit_class_guide``); build
     it in a tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several
     replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
@@ -324,4 +349,5 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
                                                  class_head=class_loss_weight > 0)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg, r1_gamma=r1_gamma,
-                    class_loss_weight=class_loss_weight, seed=seed, name=f"emojigan_{model}")
+                    class_loss_weight=class_loss_weight, class_guide_weight=class_guide_weight, seed=seed,
+                    name=f"emojigan_{model}")

@@ -10,6 +10,7 @@ RUN_DIR/
   saved_model/       the generator as a SavedModel (at the end)
   gan.keras          the whole GAN as a Keras file, for fine-tuning (at the end)
   summary.json       status, epochs, final metrics, first unstable epoch, wall time
+  classes.json       a conditional run's class names (class_guide.json: its class guide's accuracy)
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-CLASSES = "classes.json"
+CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
 
 
 def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
@@ -48,7 +49,8 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num
                     sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
                     augment_policy=config.diffaugment, ema_decay=config.ema_decay, ema_rampup=config.ema_rampup,
                     ada_target=config.ada_target, ada_kimg=config.ada_kimg, r1_gamma=config.r1_gamma,
-                    class_loss_weight=config.class_loss_weight, seed=config.seed, sync_batch_norm=sync_batch_norm,
+                    class_loss_weight=config.class_loss_weight, class_guide_weight=config.class_guide_weight,
+                    seed=config.seed, sync_batch_norm=sync_batch_norm,
                     num_classes=num_classes if config.conditional else 0)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
                 keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
@@ -98,6 +100,17 @@ def check_classes(config: TrainConfig, image_set) -> list[str]:
                           f"{', '.join(names)}); give a folder with one sub-folder per class, or an .npz with "
                           "'labels' and 'class_names'")
     return names
+
+
+def _fit_class_guide(gan: EmojiGAN, image_set, class_names, seed: int, run_dir: Path, log) -> None:
+    """Fit the fixed class guide's head on the real images; record its held-out accuracy."""
+    from keras_emojigan.models.class_guide import fit_class_guide
+
+    fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, seed=seed)
+    per_class = dict(zip(class_names, fitted["probe_heldout_class_accuracy"], strict=True))
+    _write_json(run_dir / CLASS_GUIDE, {**fitted, "probe_heldout_class_accuracy": per_class})
+    log(f"class guide: {fitted['probe_heldout_accuracy']:.1%} on {fitted['probe_heldout_images']} held-out real "
+        "images (" + ", ".join(f"{name} {value:.1%}" for name, value in per_class.items()) + ")")
 
 
 def _write_json(path: Path, values: dict) -> None:
@@ -150,6 +163,8 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     initial_epoch = int(epoch_variable.numpy())
+    if gan.class_guide is not None and initial_epoch == 0:  # a resumed run's guide comes from its checkpoint
+        _fit_class_guide(gan, image_set, class_names, config.seed, run_dir, log)
     truncate_history(run_dir, before=initial_epoch)
     rows = read_history(run_dir)
     tracker = InstabilityTracker.replay(rows)

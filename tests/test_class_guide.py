@@ -1,0 +1,89 @@
+"""The fixed class guide: frozen, its head fitted on real images, its cross-entropy in G's loss."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from keras_emojigan.cli import main
+from keras_emojigan.models.class_guide import build_class_guide, fit_class_guide, guide_features
+from keras_emojigan.models.gan import build_gan
+
+
+def _two_colour_images(count=40, resolution=32):
+    """Class 0 dark, class 1 bright: a head on any features must tell them apart."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(count) % 2
+    images = rng.integers(0, 60, (count, resolution, resolution, 3)) + labels[:, None, None, None] * 190
+    return images.astype(np.uint8), labels
+
+
+def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisation_folded_in():
+    from keras_emojigan.metrics.class_accuracy import ClassProbe
+
+    images, labels = _two_colour_images()
+    guide = build_class_guide(2, resolution=32)
+    assert guide.trainable_weights == [] and len(guide.non_trainable_weights) > 0
+    fitted = fit_class_guide(guide, images, labels, seed=3)
+    assert fitted["probe_heldout_accuracy"] == 1.0
+    features = guide_features(guide, images)
+    probe = ClassProbe(2, seed=3)
+    probe.fit(features, labels)
+    expected = probe.model.predict(probe._standardise(features), verbose=0)
+    logits = guide(tf.constant(images, tf.float32) / 127.5 - 1.0, training=False).numpy()
+    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
+    gans = []
+    for weight in (0.0, 2.0):
+        keras.utils.set_random_seed(5)
+        gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, seed=5, num_classes=2,
+                        class_guide_weight=weight)
+        gan.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
+        gans.append(gan)
+    plain, guided = gans
+    images, labels = _two_colour_images(8)
+    fit_class_guide(guided.class_guide, *_two_colour_images(), seed=0)
+    guide_before = [w.numpy().copy() for w in guided.class_guide.weights]
+    real, labels = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
+    fake = guided.generator([tf.random.stateless_normal([8, 8], [5, 0]), labels], training=True)
+    a, b = plain.train_step((real, labels)), guided.train_step((real, labels))
+    assert "g_guide_loss" not in a and np.isfinite(float(b["g_guide_loss"])) and float(b["g_guide_loss"]) > 0
+    assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # D never sees the guide
+    assert float(a["g_loss"]) == pytest.approx(float(b["g_loss"]), rel=1e-5)  # logged g_loss: adversarial only
+    differs = [not np.allclose(x.numpy(), y.numpy()) for x, y in zip(plain.generator.trainable_weights,
+                                                                     guided.generator.trainable_weights, strict=True)]
+    assert any(differs)  # the guide's gradient reached G's update
+    for before, after in zip(guide_before, guided.class_guide.weights, strict=True):
+        np.testing.assert_array_equal(before, after.numpy())  # nothing G makes changes the guide
+    assert fake.shape == (8, 32, 32, 3) and guided.get_config()["class_guide_weight"] == 2.0
+    with pytest.raises(ValueError, match="conditional generator"):
+        build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_guide_weight=1.0)
+
+
+def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tmp_path):
+    from keras_emojigan.training.fit import restore_gan
+    from keras_emojigan.training.history import read_history
+
+    run_dir = tmp_path / "guided"
+    args = ["fit", "--model", "deligan", "--preset", "smoke", "--set", "conditional=true",
+            "--set", "class_guide_weight=0.5", "--run-dir", str(run_dir), "--quiet"]
+    result = CliRunner().invoke(main, [*args, "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((run_dir / "class_guide.json").read_text())
+    assert set(record["probe_heldout_class_accuracy"]) == {"Negative", "Positive"}
+    assert record["probe_heldout_accuracy"] > 0.6  # the emoji classifier's features know the expressions
+    assert read_history(run_dir)[0]["g_guide_loss"] > 0
+    head = restore_gan(run_dir)[0].class_guide.get_layer("guide_logits").get_weights()
+    (run_dir / "class_guide.json").unlink()
+    resumed = CliRunner().invoke(main, [*args, "--epochs", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    assert not (run_dir / "class_guide.json").exists()  # not refitted: the checkpoint holds the head
+    after = restore_gan(run_dir)[0].class_guide.get_layer("guide_logits").get_weights()
+    for x, y in zip(head, after, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert len(read_history(run_dir)) == 2
