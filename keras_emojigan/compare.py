@@ -167,9 +167,9 @@ PUBLISHED_GRID = 4  # published sample grids keep the first 4 x 4 images: 64 noi
 
 
 def publish_run(run_dir: Path, dest: Path) -> None:
-    """Copy a run's small records, and the top-left 4 x 4 images of its best-FID and last sample
+    """Copy a run's small records, and 4 x 4 images (``published_grid``) of its best-FID and last sample
     grids (palette PNGs, about 65 kB each), to dest/runs/NAME."""
-    from keras_emojigan.grid import GAP
+    from keras_emojigan.training.fit import run_classes
 
     target = Path(dest) / "runs" / run_dir.name
     (target / "samples").mkdir(parents=True, exist_ok=True)
@@ -178,13 +178,32 @@ def publish_run(run_dir: Path, dest: Path) -> None:
             shutil.copy2(run_dir / name, target / name)
     summary = json.loads((run_dir / "summary.json").read_text())
     resolution = TrainConfig.load(run_dir / "config.json").resolution  # a grid tile is resolution + GAP wide
+    classes = len(run_classes(run_dir))
     epochs = {summary["epochs_done"] - 1, summary.get("best_fid_epoch")} - {None, -1}
     for epoch in sorted(epochs):
         grid = run_dir / "samples" / f"epoch_{epoch:04d}.png"
         if grid.exists():
             with Image.open(grid) as image:
-                side = min(image.width, image.height, PUBLISHED_GRID * (resolution + GAP) + GAP)
-                _palette_png(image.crop((0, 0, side, side)), target / "samples" / grid.name)
+                _palette_png(published_grid(image, resolution, classes), target / "samples" / grid.name)
+
+
+def published_grid(image: Image.Image, resolution: int, classes: int = 0) -> Image.Image:
+    """The top-left PUBLISHED_GRID columns of a sample grid, and as many rows. A conditional run's
+    grid has one block of rows per class: the first rows of each block are kept, so every class
+    is shown (2 classes: 2 rows each; 3: 1 row each; beyond 4 classes, the first 4)."""
+    from keras_emojigan.grid import BACKGROUND, GAP
+
+    tile = resolution + GAP
+    side = min(image.width, image.height, PUBLISHED_GRID * tile + GAP)
+    if classes < 2:
+        return image.crop((0, 0, side, side))
+    block = ((image.height - GAP) // tile) // classes
+    per_class = min(block, max(1, PUBLISHED_GRID // classes))
+    rows = [c * block + r for c in range(classes) for r in range(per_class)][:PUBLISHED_GRID]
+    kept = Image.new("RGB", (side, len(rows) * tile + GAP), BACKGROUND)
+    for i, row in enumerate(rows):
+        kept.paste(image.crop((0, row * tile, side, (row + 1) * tile + GAP)), (0, i * tile))
+    return kept
 
 
 def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print):

@@ -107,3 +107,20 @@ def test_long_variant_labels_wrap_at_their_colons():
     lines = _wrapped(label).split("\n")
     assert "".join(lines) == label and len(lines) == 3 and all(len(line) <= 36 for line in lines)
     assert _wrapped("proposed:N=4") == "proposed:N=4"
+
+
+@pytest.mark.parametrize("classes,expected_rows", [(0, [0, 1, 2, 3]), (2, [0, 1, 4, 5]), (3, [0, 3, 6])])
+def test_a_published_grid_keeps_the_first_rows_of_every_class_block(classes, expected_rows):
+    """Each tile of a fake 8 x 8 (or 9 x 8) grid is filled with its row number: the published
+    4 x 4 crop must show the rows of every class block, not only the first class's."""
+    import numpy as np
+
+    from keras_emojigan.compare import published_grid
+    from keras_emojigan.grid import image_grid
+
+    rows = 9 if classes == 3 else 8
+    tiles = np.repeat(np.arange(rows, dtype=np.uint8) * 20, 8)[:, None, None, None] * np.ones((1, 8, 8, 3), np.uint8)
+    kept = np.asarray(published_grid(image_grid(tiles, 8), 8, classes))
+    assert kept.shape == (len(expected_rows) * 10 + 2, 4 * 10 + 2, 3)
+    seen = [int(kept[2 + i * 10 + 4, 2 + 4, 0]) // 20 for i in range(len(expected_rows))]
+    assert seen == expected_rows
