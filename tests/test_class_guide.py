@@ -87,3 +87,6 @@ def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tmp_path
     for x, y in zip(head, after, strict=True):
         np.testing.assert_array_equal(x, y)
     assert len(read_history(run_dir)) == 2
+    loaded = keras.saving.load_model(run_dir / "gan.keras", compile=False)  # the .keras file keeps the guide
+    for x, y in zip(head, loaded.class_guide.get_layer("guide_logits").get_weights(), strict=True):
+        np.testing.assert_array_equal(x, y)
