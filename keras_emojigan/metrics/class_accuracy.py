@@ -26,20 +26,28 @@ class ClassProbe:
         all of them."""
 
         labels = np.asarray(labels, np.int32)
+        test = self.heldout_mask(labels, heldout)
+        self.train(features[~test], labels[~test])
+        predicted = self.predict(features[test])
+        heldout_accuracy = float(np.mean(predicted == labels[test]))
+        per_class = [float(np.mean(predicted[labels[test] == c] == c)) for c in range(self.num_classes)]
+        self.train(features, labels)
+        return {"probe_heldout_accuracy": heldout_accuracy, "probe_heldout_class_accuracy": per_class,
+                "probe_train_images": int((~test).sum()), "probe_heldout_images": int(test.sum())}
+
+    def heldout_mask(self, labels: np.ndarray, heldout: float = 0.2) -> np.ndarray:
+        """The held-out images: ``heldout`` of each class, drawn from the probe's seed alone (so
+        probes on two extractors with one seed hold out the same images)."""
+        labels = np.asarray(labels, np.int32)
         rng = np.random.default_rng(self.seed)
         test = np.zeros(len(labels), bool)
         for c in range(self.num_classes):
             members = np.flatnonzero(labels == c)
             test[rng.permutation(members)[: int(round(heldout * len(members)))]] = True
-        self._train(features[~test], labels[~test])
-        predicted = self.predict(features[test])
-        heldout_accuracy = float(np.mean(predicted == labels[test]))
-        per_class = [float(np.mean(predicted[labels[test] == c] == c)) for c in range(self.num_classes)]
-        self._train(features, labels)
-        return {"probe_heldout_accuracy": heldout_accuracy, "probe_heldout_class_accuracy": per_class,
-                "probe_train_images": int((~test).sum()), "probe_heldout_images": int(test.sum())}
+        return test
 
-    def _train(self, features, labels) -> ClassProbe:
+    def train(self, features, labels) -> ClassProbe:
+        """Fit the softmax regression on these features and labels (no held-out share)."""
         import keras
 
         features = np.asarray(features, np.float32)
