@@ -5,7 +5,9 @@
 #     class losses (class_loss_weight 1): with the preset's DiffAugment policy, then without its
 #     translation (color+cutout), which slows D's learning of the classes (d_class_loss in history.csv);
 #     then with the fixed class guide instead (class_guide_weight 1: a frozen classifier of the real
-#     images, the emoji classifier's features and a fitted linear head, gives G's class loss).
+#     images, the emoji classifier's features and a fitted linear head, gives G's class loss);
+#  3. when the quality push's stage 2 has finished (QUALITY/LONG's recipe.json), its recipe with
+#     the class guide, at the recipe's length, beside the recipe's unconditional run.
 # Every conditional run is then measured class by class, with the FID Inception and with the emoji
 # extractor: FID per class against that class's real images, and class accuracy from a probe
 # trained on the real images. The unconditional run of the same preset and seed is measured the
@@ -13,13 +15,15 @@
 # experiment's UNCONDITIONAL/MODEL-s0, for part 2 the quality push's MODERN/deligan-s0.
 # scripts/conditional_table.py then writes PUBLISH/per_class.md.
 #
-#   scripts/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL [MODERN]]]]
+#   scripts/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL [MODERN [RECIPE]]]]]
 #   # defaults: runs/conditional docs/results/conditional runs/paper100/default/runs runs/quality/100/runs
+#   #           docs/results/quality-push/300/recipe.json (its run is in MODERN/../../300/runs)
 set -euo pipefail
 runs="${1:-runs/conditional}"
 publish="${2:-docs/results/conditional}"
 unconditional="${3:-runs/paper100/default/runs}"
 modern="${4:-runs/quality/100/runs}"
+recipe="${5:-docs/results/quality-push/300/recipe.json}"
 
 # Each evaluation writes one JSON and is skipped when it exists (a killed script resumes).
 evaluate() {  # evaluate RUN_DIR EXTRACTOR OUT.json
@@ -57,5 +61,17 @@ measure modern-deligan-guided "$runs/modern/runs/deligan-class_guide_weight1.0-c
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done
+
+if [ -f "$recipe" ]; then
+  read -r spec epochs run < <(python -c 'import json, sys; r = json.load(open(sys.argv[1]))
+print(r["models"], r["epochs"], r["run"])' "$recipe")
+  guided=$(python -c 'import sys; from keras_emojigan.compare import parse_variant
+print(parse_variant(sys.argv[1] + ":conditional=true:class_guide_weight=1").run_name(0))' "$spec")
+  emojigan compare --preset modern --models "$spec:conditional=true:class_guide_weight=1" --seeds 0 \
+    --epochs "$epochs" --out "$runs/recipe" --publish "$publish/recipe"
+  measure recipe-guided "$runs/recipe/runs/$guided" "$(dirname "$(dirname "$modern")")/$epochs/runs/$run"
+else
+  echo "conditional_experiment: no $recipe yet (scripts/quality_push.sh's stage 2): the guided recipe row waits"
+fi
 
 python "$(dirname "$0")/conditional_table.py" "$publish"

@@ -6,7 +6,8 @@
 #     heuristic 0.0002 x resolution^2 / batch gives 0.023 at 64x64, batch 35). The `default`
 #     preset's rows (no DiffAugment, no EMA, 3 seeds) are the paper experiment's:
 #     docs/results/paper100-default.
-#  2. the row of stage 1 with the lowest FID-Inception at its best epoch, trained for LONG epochs.
+#  2. the row of stage 1 with the lowest FID-Inception at its best epoch, trained for LONG epochs;
+#     PUBLISH/LONG/recipe.json names it (preset, --models spec, epochs, run name).
 # Each row's FID-Inception and emoji FID/KID at its best epoch, and its time, are in PUBLISH/*/table.md.
 #
 #   scripts/quality_push.sh [RUNS [PUBLISH [LONG]]]   # defaults: runs/quality docs/results/quality-push 300
@@ -36,3 +37,17 @@ PY
 echo "quality_push: stage 1's best row is $best; training it for $long epochs"
 emojigan compare --preset modern --models "$best" --seeds 0 --epochs "$long" \
   --out "$runs/$long" --publish "$publish/$long"
+# The recipe, for what builds on it (scripts/conditional_experiment.sh's guided recipe row).
+python - "$best" "$long" "$runs/$long" "$publish/$long/recipe.json" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+from keras_emojigan.compare import parse_variant
+
+spec, epochs, runs, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+recipe = {"preset": "modern", "models": spec, "epochs": epochs, "seed": 0,
+          "run": parse_variant(spec).run_name(0)}
+out.write_text(json.dumps(recipe, indent=2) + "\n")
+print(f"quality_push: wrote {out}; the run is {runs / 'runs' / recipe['run']}")
+PY
