@@ -466,8 +466,16 @@ def plot_losses(variants, seeds, histories, path: Path) -> None:
     _save(plt, fig, path)
 
 
+LEGEND_CHARACTERS = 100  # characters of legend text that fit across the two panels of fig. 3
+
+
 def plot_metrics(variants, seeds, histories, path: Path) -> None:
-    plt, fig, axes = _figure(2)
+    """IS and FID per epoch, one line per variant, and one legend for both panels below them (a
+    legend inside a panel squeezed it to nothing once labels grew long: class_loss_weight=...)."""
+    longest = max(len(variant.label) for variant in variants)
+    columns = max(1, min(len(variants), LEGEND_CHARACTERS // (longest + 6)))
+    legend_rows = math.ceil(len(variants) / columns)
+    plt, fig, axes = _figure(2, height=3.2 + 0.25 * legend_rows)
     for key, ax, title in (("is_mean", axes[0], "IS (higher is better)"), ("fid", axes[1], "FID (lower is better)")):
         for variant in variants:
             epochs, mean, low, high = _series(histories, [variant.run_name(s) for s in seeds], key, spread=True)
@@ -476,7 +484,7 @@ def plot_metrics(variants, seeds, histories, path: Path) -> None:
                 ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
         ax.set_title(title)
         ax.set_xlabel("epoch")
-        ax.legend()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=columns, fontsize="small")
     axes[1].set_yscale("log")  # early FIDs are 10-50x the late ones
     if len(seeds) > 1:
         fig.suptitle(f"Per-epoch IS and FID: mean over {len(seeds)} seeds, band from the lowest to the highest")

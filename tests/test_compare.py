@@ -124,3 +124,23 @@ def test_a_published_grid_keeps_the_first_rows_of_every_class_block(classes, exp
     assert kept.shape == (len(expected_rows) * 10 + 2, 4 * 10 + 2, 3)
     seen = [int(kept[2 + i * 10 + 4, 2 + 4, 0]) // 20 for i in range(len(expected_rows))]
     assert seen == expected_rows
+
+
+def test_fig3_keeps_its_panels_with_long_variant_labels(tmp_path):
+    """Long labels once squeezed fig. 3's panels to nothing (matplotlib warned that
+    constrained_layout was not applied); the legend now sits below both panels."""
+    import warnings
+
+    from keras_emojigan.compare import parse_variant, plot_metrics
+
+    variants = [parse_variant(spec) for spec in (
+        "deligan:class_loss_weight=1.0:conditional=True",
+        "deligan:class_loss_weight=1.0:conditional=True:diffaugment=color+cutout",
+        "deligan:class_guide_weight=1.0:conditional=True")]
+    histories = {v.run_name(0): [{"epoch": e, "is_mean": 1.0 + e, "fid": 100.0 / (e + 1)} for e in range(5)]
+                 for v in variants}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_metrics(variants, [0], histories, tmp_path / "fig3.png")
+    with Image.open(tmp_path / "fig3.png") as image:
+        assert image.width == pytest.approx(PANEL_WIDTH * 2 * DPI, abs=2)
