@@ -73,11 +73,10 @@ def main(argv=None) -> int:
     extractors = {name: get_extractor(name.split("#")[0]) for name in extractor_names}
     real_features = {name: extractor.features(real.images).pool for name, extractor in extractors.items()}
     probes = {name: ClassProbe(len(classes), seed=args.seed) for name in extractor_names}
-    test = probes[extractor_names[0]].heldout_mask(labels)
-    heldout = {}
-    for name, probe in probes.items():
-        heldout[name] = probe.train(real_features[name][~test], labels[~test]).predict(real_features[name][test])
-        probe.train(real_features[name], labels)  # then on all real images, for the generated ones
+    for name, probe in probes.items():  # one seed: both hold out the same images, then refit on all
+        probe.fit(real_features[name], labels, classes)
+    test = probes[extractor_names[0]].heldout_predictions[0]
+    heldout = {name: probe.heldout_predictions[1] for name, probe in probes.items()}
     results = {"data": args.data, "classes": classes, "extractors": extractor_names, "seed": args.seed,
                "heldout_real": agreement(heldout, len(classes), labels[test]), "models": {}}
     for model, generator in zip(args.models, generators, strict=True):

@@ -27,11 +27,11 @@ def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisati
     images, labels = _two_colour_images()
     guide = build_class_guide(2, resolution=32)
     assert guide.trainable_weights == [] and len(guide.non_trainable_weights) > 0
-    fitted = fit_class_guide(guide, images, labels, seed=3)
+    fitted = fit_class_guide(guide, images, labels, ["dark", "bright"], seed=3)
     assert fitted["probe_heldout_accuracy"] == 1.0
     features = guide_features(guide, images)
     probe = ClassProbe(2, seed=3)
-    probe.fit(features, labels)
+    probe.fit(features, labels, ["dark", "bright"])
     expected = probe.model.predict(probe._standardise(features), verbose=0)
     logits = guide(tf.constant(images, tf.float32) / 127.5 - 1.0, training=False).numpy()
     np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=1e-3)
@@ -47,7 +47,7 @@ def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
         gans.append(gan)
     plain, guided = gans
     images, labels = _two_colour_images(8)
-    fit_class_guide(guided.class_guide, *_two_colour_images(), seed=0)
+    fit_class_guide(guided.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
     guide_before = [w.numpy().copy() for w in guided.class_guide.weights]
     real, labels = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
     fake = guided.generator([tf.random.stateless_normal([8, 8], [5, 0]), labels], training=True)

@@ -15,29 +15,30 @@ import numpy as np
 class ClassProbe:
     def __init__(self, num_classes: int, seed: int = 0, epochs: int = 300, l2: float = 1e-3):
         self.num_classes, self.seed, self.epochs, self.l2 = num_classes, seed, epochs, l2
-        self.model = self.mean = self.scale = None
+        self.model = self.mean = self.scale = self.heldout_predictions = None
 
     def _standardise(self, features):
         return (np.asarray(features, np.float32) - self.mean) / self.scale
 
-    def fit(self, features: np.ndarray, labels: np.ndarray, heldout: float = 0.2) -> dict:
+    def fit(self, features: np.ndarray, labels: np.ndarray, class_names, heldout: float = 0.2) -> dict:
         """Train on (1 - heldout) of the real images, stratified by class; return the held-out
-        accuracy, overall and per class (what real images of each class score), then refit on
-        all of them."""
+        accuracy, overall and per class name (what real images of each class score), then refit on
+        all of them. The held-out images and the probe's predictions for them stay in
+        ``heldout_predictions`` (mask, predicted classes): with one seed, probes on two extractors
+        hold out the same images."""
 
         labels = np.asarray(labels, np.int32)
-        test = self.heldout_mask(labels, heldout)
-        self.train(features[~test], labels[~test])
-        predicted = self.predict(features[test])
-        heldout_accuracy = float(np.mean(predicted == labels[test]))
+        test = self._heldout_mask(labels, heldout)
+        predicted = self._train(features[~test], labels[~test]).predict(features[test])
+        self.heldout_predictions = (test, predicted)
         per_class = [float(np.mean(predicted[labels[test] == c] == c)) for c in range(self.num_classes)]
-        self.train(features, labels)
-        return {"probe_heldout_accuracy": heldout_accuracy, "probe_heldout_class_accuracy": per_class,
+        self._train(features, labels)
+        return {"probe_heldout_accuracy": float(np.mean(predicted == labels[test])),
+                "probe_heldout_class_accuracy": dict(zip(class_names, per_class, strict=True)),
                 "probe_train_images": int((~test).sum()), "probe_heldout_images": int(test.sum())}
 
-    def heldout_mask(self, labels: np.ndarray, heldout: float = 0.2) -> np.ndarray:
-        """The held-out images: ``heldout`` of each class, drawn from the probe's seed alone (so
-        probes on two extractors with one seed hold out the same images)."""
+    def _heldout_mask(self, labels: np.ndarray, heldout: float) -> np.ndarray:
+        """``heldout`` of each class, drawn from the probe's seed alone."""
         labels = np.asarray(labels, np.int32)
         rng = np.random.default_rng(self.seed)
         test = np.zeros(len(labels), bool)
@@ -46,8 +47,7 @@ class ClassProbe:
             test[rng.permutation(members)[: int(round(heldout * len(members)))]] = True
         return test
 
-    def train(self, features, labels) -> ClassProbe:
-        """Fit the softmax regression on these features and labels (no held-out share)."""
+    def _train(self, features, labels) -> ClassProbe:
         import keras
 
         features = np.asarray(features, np.float32)

@@ -106,9 +106,8 @@ def _class_probe(real, real_labels, class_names, extractor, seed):
 
     real_features = extractor.features(real)
     probe = ClassProbe(len(class_names), seed=seed)
-    fitted = probe.fit(real_features.pool, real_labels)
-    fitted["probe_heldout_class_accuracy"] = dict(zip(class_names, fitted["probe_heldout_class_accuracy"], strict=True))
-    results = {"extractor": extractor.name, "seed": seed, **fitted, "classes": {}}
+    results = {"extractor": extractor.name, "seed": seed, **probe.fit(real_features.pool, real_labels, class_names),
+               "classes": {}}
     return real_features, probe, results
 
 

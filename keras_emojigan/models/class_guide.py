@@ -64,14 +64,16 @@ def guide_features(guide: keras.Model, images: np.ndarray) -> np.ndarray:
     return np.asarray(body.predict(unit, batch_size=256, verbose=0), np.float32)
 
 
-def fit_class_guide(guide: keras.Model, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
+def fit_class_guide(guide: keras.Model, images: np.ndarray, labels: np.ndarray, class_names,
+                    seed: int = 0) -> dict:
     """Fit the guide's head on real uint8 images and their labels; return the probe's held-out
-    accuracy (``ClassProbe.fit``: a stratified fifth held out, then refitted on all images)."""
+    accuracy, overall and per class name (``ClassProbe.fit``: a stratified fifth held out, then
+    refitted on all images)."""
     from keras_emojigan.metrics.class_accuracy import ClassProbe
 
     head = guide.get_layer(GUIDE_HEAD)
     probe = ClassProbe(int(head.units), seed=seed)
-    fitted = probe.fit(guide_features(guide, images), np.asarray(labels))
+    fitted = probe.fit(guide_features(guide, images), np.asarray(labels), class_names)
     kernel, bias = probe.model.layers[-1].get_weights()
     # W((f - mean) / scale) + b == (W / scale) f + (b - (mean / scale) W)
     head.set_weights([kernel / probe.scale[:, None], bias - (probe.mean / probe.scale) @ kernel])

@@ -106,11 +106,11 @@ def _fit_class_guide(gan: EmojiGAN, image_set, class_names, seed: int, run_dir: 
     """Fit the fixed class guide's head on the real images; record its held-out accuracy."""
     from keras_emojigan.models.class_guide import fit_class_guide
 
-    fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, seed=seed)
-    per_class = dict(zip(class_names, fitted["probe_heldout_class_accuracy"], strict=True))
-    _write_json(run_dir / CLASS_GUIDE, {**fitted, "probe_heldout_class_accuracy": per_class})
+    fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, class_names, seed=seed)
+    _write_json(run_dir / CLASS_GUIDE, fitted)
     log(f"class guide: {fitted['probe_heldout_accuracy']:.1%} on {fitted['probe_heldout_images']} held-out real "
-        "images (" + ", ".join(f"{name} {value:.1%}" for name, value in per_class.items()) + ")")
+        "images (" + ", ".join(f"{name} {value:.1%}" for name, value in fitted["probe_heldout_class_accuracy"].items())
+        + ")")
 
 
 def _write_json(path: Path, values: dict) -> None:
