@@ -159,7 +159,7 @@ def _merge_sets(sets: dict, flags: dict) -> dict:
 
 @main.command("fit")
 @click.option("--model", type=click.Choice(MODELS), default=None,
-              help="Which GAN (default: proposed).")
+              help="Which GAN (default: the preset's, else proposed).")
 @click.option("--data", default=None, help="Data source (default: emoji-faces).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="default",
               show_default=True)

@@ -173,6 +173,10 @@ PRESETS: dict[str, dict] = {
     "default": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100},
     "modern": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100,
                "diffaugment": "color,translation,cutout", "ema_decay": 0.999, "ema_rampup": 0.05},
+    # The quality push's recipe (issue 14, docs/results/quality-push): stage 1's best row (DeLiGAN,
+    # `modern`) at stage 2's length. The shipped saved_models/emoji-faces was trained this way.
+    "quality": {"model": "deligan", "lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 300,
+                "diffaugment": "color,translation,cutout", "ema_decay": 0.999, "ema_rampup": 0.05},
     "smoke": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 2, "ngf": 8, "ndf": 8,
               "latent_dim": 16, "components": 8, "sample_count": 16, "eval_every": 1, "eval_samples": 64,
               "extractor": "emoji"},

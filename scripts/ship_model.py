@@ -8,6 +8,10 @@ sizes (``emojigan evaluate --halves``), the memorisation share, and for a condit
 FID per class and class accuracy (``emojigan evaluate --per-class``). ``--notes FILE`` adds
 what a person saw (known failure modes) as its own section; samples.png is the sample sheet.
 
+Which checkpoint: ``--checkpoint best`` is the run's best-FID one (the emoji extractor's pick
+during training), ``last`` the latest; ``auto`` (the default) takes whichever of the two has the
+lower FID-Inception in the run's checkpoint_metrics.json (``compare`` measures both), else best.
+
     python scripts/ship_model.py RUN_DIR --name emoji-faces [--notes failure_modes.md]
 """
 
@@ -40,6 +44,20 @@ def fit_command(config: TrainConfig) -> str:
                      f"--seed {config.seed}", *sets, "--run-dir runs/NAME"])
 
 
+def choose_checkpoint(run_dir: Path, choice: str) -> tuple[bool, str]:
+    """(export the best-FID checkpoint?, why) for --checkpoint best|last|auto."""
+    if choice != "auto":
+        return choice == "best", f"--checkpoint {choice}"
+    path = run_dir / "checkpoint_metrics.json"
+    measured = json.loads(path.read_text()).get("fid-inception", {}) if path.exists() else {}
+    if not {"best", "last"} <= set(measured):
+        return True, f"no FID-Inception of both checkpoints in {path}: the best-FID one"
+    fid = {k: measured[k]["fid"] for k in ("best", "last")}
+    pick = min(fid, key=fid.get)
+    return pick == "best", (f"FID-Inception {fid['best']:.1f} (best-FID checkpoint, epoch {measured['best']['epoch']}) "
+                            f"vs {fid['last']:.1f} (last, epoch {measured['last']['epoch']}) in {path.name}")
+
+
 def measure(model_dir: Path, data: str, extractors: list[str], log=print) -> dict:
     from keras_emojigan.data.sources import load_images
     from keras_emojigan.metrics.evaluate import evaluate_classes, evaluate_halves, evaluate_images
@@ -67,15 +85,17 @@ def measure(model_dir: Path, data: str, extractors: list[str], log=print) -> dic
     return results
 
 
-def card(name: str, config: TrainConfig, metadata: dict, results: dict, notes: str) -> str:
+def card(name: str, config: TrainConfig, metadata: dict, results: dict, notes: str, why: str) -> str:
     conditional = bool(metadata.get("class_names"))
+    best = metadata["checkpoint"] == "best-fid"
     lines = [f"# {name}/1: {config.model}{', class-conditional' if conditional else ''}, "
-             f"`{config.preset}` preset, best-FID checkpoint of {config.epochs} epochs", "",
+             f"`{config.preset}` preset, {'best-FID' if best else 'last'} checkpoint of {config.epochs} epochs", "",
              f"A {config.resolution}x{config.resolution} emoji-face generator trained on `{config.data}` "
-             f"({results['num_real']} images); the checkpoint is the one after epoch {metadata['epochs'] - 1} "
-             "(lowest emoji-extractor FID of the run's evaluations).", "",
+             f"({results['num_real']} images); the checkpoint is the one after epoch {metadata['epochs'] - 1}, "
+             f"chosen by {why}.", "",
              *usage(name, conditional), "",
-             "## Training", "", f"    {fit_command(config)}", f"    emojigan export runs/NAME --best --name {name}", "",
+             "## Training", "", f"    {fit_command(config)}",
+             f"    emojigan export runs/NAME{' --best' if best else ''} --name {name}", "",
              "`training_config.json` beside this card is the run's whole config.", "",
              "## Data and licence", "",
              f"`{config.data}`: 793 face emoji from ten openly licensed designs; as a whole **CC-BY-SA-4.0**. "
@@ -136,6 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("--saved-models", type=Path, default=Path("saved_models"))
     parser.add_argument("--extractors", default="fid-inception,emoji")
     parser.add_argument("--notes", type=Path, help="Markdown: known failure modes, as seen in the samples")
+    parser.add_argument("--checkpoint", choices=("auto", "best", "last"), default="auto")
     args = parser.parse_args(argv)
     from keras_emojigan.grid import image_grid
     from keras_emojigan.serving.export import export_run
@@ -145,15 +166,16 @@ def main(argv=None) -> int:
     version = base / "1"
     if version.exists():
         shutil.rmtree(version)
-    metadata, _ = export_run(args.run_dir, version, best=True)
+    best, why = choose_checkpoint(args.run_dir, args.checkpoint)
+    metadata, _ = export_run(args.run_dir, version, best=best)
     config = TrainConfig.from_dict(metadata["config"])
-    print(f"wrote {version}")
+    print(f"wrote {version} from the {metadata['checkpoint']} checkpoint ({why})")
     results = measure(version, config.data, args.extractors.split(","))
     (base / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     config.save(base / "training_config.json")
     image_grid(load_generator(version).generate(64, 0)).save(base / "samples.png", optimize=True)
     notes = args.notes.read_text() if args.notes else ""
-    (base / "README.md").write_text(card(args.name, config, metadata, results, notes))
+    (base / "README.md").write_text(card(args.name, config, metadata, results, notes, why))
     print((base / "README.md").read_text())
     return 0
 

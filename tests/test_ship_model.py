@@ -51,6 +51,7 @@ def test_ship_a_run(conditional, tmp_path, monkeypatch):
     command = next(line.strip() for line in card.splitlines() if line.strip().startswith("emojigan fit"))
     trained = TrainConfig.load(run_dir / "config.json")
     assert _config_from_command(command.replace(" --run-dir runs/NAME", "")) == trained
+    assert "emojigan export runs/NAME --best --name tiny" in card  # auto, nothing measured: the best-FID one
     assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
     assert ("Class by class" in card) == conditional and ("probe on held-out real images" in card) == conditional
     monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
@@ -60,3 +61,18 @@ def test_ship_a_run(conditional, tmp_path, monkeypatch):
     sampled = CliRunner().invoke(main, [*words[:-1], str(tmp_path / "g.png"), "-n", "4"])  # the card's command
     assert sampled.exit_code == 0, sampled.output
     assert (tmp_path / "g.png").exists()
+
+
+def test_the_checkpoint_with_the_lower_fid_inception_ships(tmp_path):
+    assert ship.choose_checkpoint(tmp_path, "auto")[0] is True  # nothing measured: best-FID
+    measured = {"fid-inception": {"best": {"epoch": 89, "fid": 175.5}, "last": {"epoch": 99, "fid": 165.6}}}
+    (tmp_path / "checkpoint_metrics.json").write_text(json.dumps(measured))
+    best, why = ship.choose_checkpoint(tmp_path, "auto")
+    assert best is False and "175.5" in why and "165.6 (last, epoch 99)" in why
+    measured["fid-inception"]["last"]["fid"] = 180.0
+    (tmp_path / "checkpoint_metrics.json").write_text(json.dumps(measured))
+    assert ship.choose_checkpoint(tmp_path, "auto")[0] is True
+    assert ship.choose_checkpoint(tmp_path, "last") == (False, "--checkpoint last")
+    del measured["fid-inception"]["last"]
+    (tmp_path / "checkpoint_metrics.json").write_text(json.dumps(measured))
+    assert ship.choose_checkpoint(tmp_path, "auto")[0] is True
