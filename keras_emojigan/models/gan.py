@@ -58,6 +58,14 @@ def bce_with_logits(target: float, logits):
     return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits, from_logits=True))
 
 
+def _after_updates_of(variables):
+    """A context whose ops run after ``variables``' optimizer updates. The graph's reads of D's
+    variables in G's step are already ordered after D's update, yet with DiffAugment two runs of
+    the same command differed from the first epoch (inter-op scheduling: with one inter-op thread
+    they agreed); with this explicit dependency they are identical (tests/test_reproducible.py)."""
+    return tf.control_dependencies([tf.identity(v) for v in variables])
+
+
 @keras.saving.register_keras_serializable(PACKAGE)
 class EmojiGAN(keras.Model):
     """A GAN: ``compile(g_optimizer, d_optimizer)``, then ``fit`` on batches of images in [-1, 1]."""
@@ -220,7 +228,7 @@ class EmojiGAN(keras.Model):
             d_loss_per_replica = (d_loss + r1_penalty + self.class_loss_weight * d_class_loss) / replicas
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
-        with g_tape:
+        with g_tape, _after_updates_of(d_vars):
             g_logits, g_class_logits = self._discriminate(augment.diff_augment(fake, self._policy, seeds[3], p),
                                                           labels)
             sigma_term = self.latent_layer.regularization()
@@ -232,7 +240,8 @@ class EmojiGAN(keras.Model):
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(g_loss_per_replica, g_vars), g_vars)
         if self.ema_generator is not None:
-            self._update_ema(batch * replicas)
+            with _after_updates_of(g_vars):
+                self._update_ema(batch * replicas)
         if self.augment_probability is not None:
             self._adjust_augmentation(real_logits, batch * replicas)
         values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(ops.sigmoid(real_logits)),
