@@ -59,10 +59,11 @@ def bce_with_logits(target: float, logits):
 
 
 def _after_updates_of(variables):
-    """A context whose ops run after ``variables``' optimizer updates. The graph's reads of D's
-    variables in G's step are already ordered after D's update, yet with DiffAugment two runs of
-    the same command differed from the first epoch (inter-op scheduling: with one inter-op thread
-    they agreed); with this explicit dependency they are identical (tests/test_reproducible.py)."""
+    """A context whose ops run after ``variables``' optimizer updates. The traced graph already
+    orders G's step's reads of D's variables after D's update, yet with DiffAugment two runs of the
+    same command differed from the first epoch; they agreed with one inter-op thread, or with
+    Grappler off (no single pass of it), and agree with this explicit dependency
+    (tests/test_reproducible.py)."""
     return tf.control_dependencies([tf.identity(v) for v in variables])
 
 
