@@ -1,5 +1,8 @@
 """With no model named, `emojigan sample` and `emojigan serve` use the shipped
-saved_models/emoji-faces (its newest version); without one they say what to do."""
+saved_models/emoji-faces (its newest version); without one they say what to do. The last test
+uses the model the repository ships, as a fresh clone would."""
+
+import json
 
 import numpy as np
 from click.testing import CliRunner
@@ -9,6 +12,7 @@ from serving_helpers import export_tiny
 from keras_emojigan.cli import main
 from keras_emojigan.serving.generator import load_generator
 from keras_emojigan.serving.launcher import Server, http
+from keras_emojigan.shipped import default_model_version, models_dir
 
 
 def test_without_a_shipped_model_the_commands_say_what_to_do(tmp_path, monkeypatch):
@@ -33,5 +37,29 @@ def test_sample_and_serve_use_the_newest_shipped_version(tmp_path, monkeypatch):
     try:
         status, answer, _ = http("GET", server.url + "/v1/models/emoji-faces")
         assert status == 200 and answer["model_version_status"][0]["version"] == "2"
+    finally:
+        server.stop()
+
+
+def test_the_shipped_model_samples_and_serves_without_training(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMOJIGAN_MODELS", raising=False)
+    version = default_model_version()
+    assert version == models_dir() / "emoji-faces" / "1"
+    metadata = json.loads((version / "emojigan.json").read_text())
+    assert (metadata["model"], metadata["resolution"], metadata["num_classes"], metadata["ema"]) == ("deligan", 64, 0,
+                                                                                                     True)
+    grid = tmp_path / "x.png"
+    result = CliRunner().invoke(main, ["sample", "-o", str(grid)])
+    assert result.exit_code == 0, result.output
+    expected = load_generator(version).generate(4, seed=0)
+    with Image.open(grid) as image:
+        assert np.array_equal(np.asarray(image.convert("RGB"))[2:66, 2:66], expected[0])
+    server = Server(None, "--poll-seconds", "0")
+    try:
+        status, answer, _ = http("POST", server.url + "/v1/models/emoji-faces:predict",
+                                 {"signature_name": "generate", "inputs": {"count": 4, "seed": 0}})
+        assert status == 200 and np.array_equal(np.array(answer["outputs"], dtype=np.uint8), expected)
+        status, page, _ = http("GET", server.url + "/")
+        assert status == 200 and b"emoji-faces" in page
     finally:
         server.stop()
