@@ -34,3 +34,12 @@ def test_the_path_finder_finds_links_and_commands():
     text = ("see [t](docs/results/x/table.md) and `python scripts/a.py\ndocs/results/y/runs`.\n"
             "```sh\nemojigan export run --name emoji   # saved_models/emoji/1/\n```\n")
     assert cited_paths(text) == {"docs/results/x/table.md", "scripts/a.py", "docs/results/y/runs"}
+
+
+def test_the_recipe_table_is_the_one_quality_table_wrote():
+    """The README's quality-push table is docs/results/quality-push/recipe.md's, row for row
+    (rerun `python scripts/quality_table.py` and copy its table when the results change)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    recipe = (ROOT / "docs/results/quality-push/recipe.md").read_text(encoding="utf-8")
+    rows = [line for line in recipe.splitlines() if line.startswith("|")]
+    assert len(rows) > 2 and "\n".join(rows) in readme
