@@ -280,11 +280,7 @@ def sample_command(model_path, count, seed, output, out_dir, columns, class_):
     from keras_emojigan.grid import image_grid
     from keras_emojigan.serving.generator import load_generator
 
-    if model_path is None:
-        from keras_emojigan.shipped import default_model_version
-
-        model_path = default_model_version()
-    generator = load_generator(model_path)
+    generator = load_generator(_model_or_shipped(model_path))
     images = generator.generate(count, seed, generator.class_index(class_))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -297,16 +293,27 @@ def sample_command(model_path, count, seed, output, out_dir, columns, class_):
         click.echo(f"wrote {count} images to {out_dir}")
 
 
+def _model_or_shipped(model_path: Path | None) -> Path:
+    """MODEL as given, else the shipped saved_models/emoji-faces' newest version."""
+    if model_path is not None:
+        return model_path
+    from keras_emojigan.shipped import default_model_version
+
+    return default_model_version()
+
+
 @main.command("interpolate")
-@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("model_path", metavar="[MODEL]", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--seeds", required=True, help="Two or more seeds, comma-separated: the path goes through each in turn.")
 @click.option("--steps", type=click.IntRange(1, 64), default=8, show_default=True, help="Frames per segment.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="A .png strip (a row per segment) or a .gif animation (there and back).")
 @click.option("--scale", type=click.IntRange(1, 8), default=1, show_default=True, help="Pixel-repeat the images.")
 def interpolate_command(model_path, seeds, steps, output, scale):
-    """Morph between the emoji of --seeds (MODEL: a run dir or a SavedModel), spherically through
-    the noise space: a smooth morph means the generator learned a space, not a lookup table."""
+    """Morph between the emoji of --seeds (MODEL: a run dir or a SavedModel; default: the shipped
+    saved_models/emoji-faces), spherically through the noise space: a smooth morph means the
+    generator learned a space, not a lookup table."""
     from keras_emojigan.interpolate import interpolate, save_strip
     from keras_emojigan.serving.generator import load_generator
 
@@ -315,7 +322,7 @@ def interpolate_command(model_path, seeds, steps, output, scale):
         raise click.BadParameter("give at least two seeds, e.g. --seeds 3,17", param_hint="--seeds")
     if output.suffix.lower() not in (".png", ".gif"):
         raise click.BadParameter(f"{output}: write a .png strip or a .gif", param_hint="--output")
-    images = interpolate(load_generator(model_path), seed_list, steps)
+    images = interpolate(load_generator(_model_or_shipped(model_path)), seed_list, steps)
     save_strip(images, output, steps, scale)
     click.echo(f"wrote {output} ({len(images)} frames through seeds {', '.join(map(str, seed_list))})")
 

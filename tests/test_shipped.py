@@ -17,7 +17,8 @@ from keras_emojigan.shipped import default_model_version, models_dir
 
 def test_without_a_shipped_model_the_commands_say_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("EMOJIGAN_MODELS", str(tmp_path / "empty"))
-    for args in (["sample", "-o", str(tmp_path / "x.png")], ["serve"]):
+    for args in (["sample", "-o", str(tmp_path / "x.png")], ["serve"],
+                 ["interpolate", "--seeds", "0,1", "-o", str(tmp_path / "m.png")]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2 and "no shipped model" in result.output and "emojigan export" in result.output
 
@@ -54,6 +55,9 @@ def test_the_shipped_model_samples_and_serves_without_training(tmp_path, monkeyp
     expected = load_generator(version).generate(4, seed=0)
     with Image.open(grid) as image:
         assert np.array_equal(np.asarray(image.convert("RGB"))[2:66, 2:66], expected[0])
+    strip = tmp_path / "morph.png"
+    result = CliRunner().invoke(main, ["interpolate", "--seeds", "0,1", "--steps", "3", "-o", str(strip)])
+    assert result.exit_code == 0 and strip.exists(), result.output
     server = Server(None, "--poll-seconds", "0")
     try:
         status, answer, _ = http("POST", server.url + "/v1/models/emoji-faces:predict",
