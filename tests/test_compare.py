@@ -69,9 +69,11 @@ def test_killed_compare_restarts_without_redoing_finished_runs(tmp_path):
             "dcgan,proposed", "--seeds", "0", "--epochs", "3", "--out", str(tmp_path)]
     proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = tmp_path / "runs" / "dcgan-s0" / "summary.json"
-    second = tmp_path / "runs" / "proposed-s0" / "checkpoints" / "ckpt-1.index"
+    # Killed once the second run's first checkpoint is registered in the manager's state file (its
+    # .index is written before that; a kill in between loses that epoch, as a resume may).
+    second = tmp_path / "runs" / "proposed-s0" / "checkpoints" / "checkpoint"
     deadline = time.time() + 300
-    while not second.exists():
+    while not (second.exists() and "ckpt-1" in second.read_text()):
         assert proc.poll() is None and time.time() < deadline
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
