@@ -168,15 +168,15 @@ def coerce(field: dataclasses.Field, value, origin="config"):
         raise ConfigError(f"{origin}: {field.name}={value!r} is not a valid {kind.__name__}") from None
 
 
+_MODERN = {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100,
+           "diffaugment": "color,translation,cutout", "ema_decay": 0.999, "ema_rampup": 0.05}
 PRESETS: dict[str, dict] = {
     "paper": {"lr": 1e-2, "beta1": 0.5, "batch_size": 35, "epochs": 100},
     "default": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100},
-    "modern": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100,
-               "diffaugment": "color,translation,cutout", "ema_decay": 0.999, "ema_rampup": 0.05},
+    "modern": _MODERN,
     # The quality push's recipe (issue 14, docs/results/quality-push): stage 1's best row (DeLiGAN,
     # `modern`) at stage 2's length. The shipped saved_models/emoji-faces was trained this way.
-    "quality": {"model": "deligan", "lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 300,
-                "diffaugment": "color,translation,cutout", "ema_decay": 0.999, "ema_rampup": 0.05},
+    "quality": {**_MODERN, "model": "deligan", "epochs": 300},
     "smoke": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 2, "ngf": 8, "ndf": 8,
               "latent_dim": 16, "components": 8, "sample_count": 16, "eval_every": 1, "eval_samples": 64,
               "extractor": "emoji"},
