@@ -134,11 +134,15 @@ class TrainConfig:
     def load(cls, path: Path) -> TrainConfig:
         return cls.from_dict(read_json_object(path), origin=str(path))
 
+    def changed_from(self, other: TrainConfig, ignore=()) -> dict:
+        """{field: my value} for the fields where I differ from ``other``, in field order."""
+        return {k: v for k, v in self.to_dict().items() if k not in ignore and getattr(other, k) != v}
+
     def differences(self, other: TrainConfig,
                     ignore=("epochs", "stop_on_collapse", "inception_weights")) -> list[str]:
         """Fields where ``other`` differs, as 'field: mine -> other' lines."""
         return [f"{k}: {v!r} (in the run) != {getattr(other, k)!r} (requested)"
-                for k, v in self.to_dict().items() if k not in ignore and getattr(other, k) != v]
+                for k, v in self.changed_from(other, ignore).items()]
 
 
 def coerce(field: dataclasses.Field, value, origin="config"):

@@ -29,9 +29,8 @@ NOT_RECIPE = {"model", "seed", "epochs", "preset", "data", "eval_every", "eval_s
 
 def recipe(config: TrainConfig) -> str:
     """What the run sets beyond the `default` preset, as `field=value` (`-` when nothing)."""
-    base = make_config("default").to_dict()
-    fields = [f"{k}={v}" for k, v in config.to_dict().items() if k not in NOT_RECIPE and v != base.get(k)]
-    return ", ".join(fields) or "-"
+    changed = config.changed_from(make_config("default"), ignore=NOT_RECIPE)
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "-"
 
 
 def load_table(folder: Path) -> list[dict]:

@@ -36,10 +36,9 @@ FIELDS_SET_BY_FLAGS = {"model": "--model", "epochs": "--epochs", "seed": "--seed
 
 def fit_command(config: TrainConfig) -> str:
     """The `emojigan fit` command that trains this config: the preset, then what differs from it."""
-    preset = TrainConfig.from_dict({**PRESETS[config.preset], "preset": config.preset}).to_dict()
-    values = config.to_dict()
+    preset = TrainConfig.from_dict({**PRESETS[config.preset], "preset": config.preset})
     sets = [f"--set {shlex.quote(f'{k}={str(v).lower() if isinstance(v, bool) else v}')}"
-            for k, v in values.items() if k not in FIELDS_SET_BY_FLAGS and v != preset.get(k)]
+            for k, v in config.changed_from(preset, ignore=FIELDS_SET_BY_FLAGS).items()]
     return " ".join([f"emojigan fit --model {config.model} --preset {config.preset} --epochs {config.epochs} "
                      f"--seed {config.seed}", *sets, "--run-dir runs/NAME"])
 
