@@ -92,6 +92,34 @@ def test_the_conditional_generate_signature_mixes_classes_for_label_minus_one(tm
         generate(count=tf.constant(2), seed=tf.constant(0, tf.int64), label=tf.constant(3))
 
 
+def test_a_bad_label_is_named_before_the_lookup_fails(tmp_path):
+    """The label checks are ordered before the class embedding's lookup: without that ordering
+    the lookup sometimes failed first with TF's bare "indices[0] = 7 is not in [0, 2)"."""
+    from keras_emojigan.models.gan import build_gan
+    from keras_emojigan.serving.export import export_saved_model
+
+    from keras_emojigan.serving.export import GeneratorModule
+
+    gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
+    graph = GeneratorModule(gan.sampling_generator, gan.noise_dim, 2).serve.get_concrete_function().graph
+    lookups = [op for op in graph.get_operations() if op.type in ("GatherV2", "ResourceGather")]
+    assert lookups
+    for lookup in lookups:  # which ops must have run before the lookup may start
+        before, todo = set(), [lookup]
+        while todo:
+            op = todo.pop()
+            for parent in [t.op for t in op.inputs] + list(op.control_inputs):
+                if parent not in before:
+                    before.add(parent)
+                    todo.append(parent)
+        assert sum(op.type == "Assert" for op in before) == 2, lookup.name
+    serve = load_generator(export_saved_model(gan, tmp_path / "c" / "1")).module.signatures["serving_default"]
+    latent = tf.zeros([1, gan.noise_dim])
+    for bad, message in [(7, "label must be below 2"), (-1, "label must be >= 0")] * 5:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            serve(latent=latent, label=tf.constant([bad]))
+
+
 @pytest.fixture(scope="module")
 def served_conditional(tmp_path_factory):
     from keras_emojigan.models.gan import build_gan

@@ -53,8 +53,12 @@ class GeneratorModule(tf.Module):
         return self._images(noise_for(count, seed, self.noise_dim))
 
     def _conditional_images(self, latent, label):
-        tf.debugging.assert_less(label, self.num_classes, message=f"label must be below {self.num_classes}")
-        tf.debugging.assert_non_negative(label, message="label must be >= 0")
+        # The checks must run before the embedding lookup, or a bad label may fail there first
+        # with TF's "indices[0] = 7 is not in [0, 2)" instead of these messages.
+        checks = [tf.debugging.assert_less(label, self.num_classes, message=f"label must be below {self.num_classes}"),
+                  tf.debugging.assert_non_negative(label, message="label must be >= 0")]
+        with tf.control_dependencies(checks):
+            label = tf.identity(label)
         images = self.generator([latent, label], training=False)
         return {"images": from_unit_range(tf.cast(images, tf.float32))}
 
