@@ -57,6 +57,7 @@ class TrainConfig:
     ada_kimg: float = 20.0  # ADA's speed: p can move from 0 to 1 in this many thousand images
     r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 E||grad D(real)||^2 on D (Mescheder et al. 2018; StyleGAN2-ADA)
     conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
+    class_batch_norm: bool = False  # (conditional) the class also sets G's batch-norm gains and biases (SNGAN/BigGAN)
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     precision: str = "float32"
@@ -94,6 +95,8 @@ class TrainConfig:
         need(0 <= self.ada_target < 1, "ada_target", "must be in [0, 1) (0 = off)")
         need(self.ada_kimg > 0, "ada_kimg", "must be > 0")
         need(self.r1_gamma >= 0, "r1_gamma", "must be >= 0 (0 = off)")
+        need(not self.class_batch_norm or self.conditional, "class_batch_norm",
+             "conditions G's batch norms on the class: set conditional=true too")
         need(self.class_loss_weight >= 0, "class_loss_weight", "must be >= 0 (0 = off)")
         need(self.class_loss_weight == 0 or self.conditional, "class_loss_weight",
              "is the weight of a conditional GAN's class losses: set conditional=true too")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The emotion-conditioned emoji of issue 15, in two resumable parts, seed 0, 100 epochs each:
+# The emotion-conditioned emoji of issue 15, in resumable parts, seed 0, 100 epochs each:
 #  1. the three GANs, class-conditional (projection D), `default` preset: the paper's setting;
+#  1b. DeLiGAN as in part 1 with class batch norm in G (class_batch_norm=true);
 #  2. the recipe to ship: DeLiGAN, conditional, `modern` preset (DiffAugment + EMA), with AC-GAN's
 #     class losses (class_loss_weight 1): with the preset's DiffAugment policy, then without its
 #     translation (color+cutout), which slows D's learning of the classes (d_class_loss in history.csv);
@@ -61,6 +62,15 @@ measure modern-deligan-guided "$runs/modern/runs/deligan-class_guide_weight1.0-c
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done
+
+# 1b. DeLiGAN with class batch norm in G (class_batch_norm: the class sets every block's channel
+#     gains and biases, as in Miyato & Koyama's projection cGAN), else as in part 1: part 1's
+#     generators ignored the label (their class blocks in the sample grids were the same faces).
+class_bn=$(python -c 'from keras_emojigan.compare import parse_variant
+print(parse_variant("deligan:conditional=true:class_batch_norm=true").run_name(0))')
+emojigan compare --preset default --models deligan:conditional=true:class_batch_norm=true \
+  --seeds 0 --epochs 100 --out "$runs/class-bn" --publish "$publish/class-bn"
+measure deligan-class-bn "$runs/class-bn/runs/$class_bn" "$unconditional/deligan-s0"
 
 if [ -f "$recipe" ]; then
   read -r spec epochs run < <(python -c 'import json, sys; r = json.load(open(sys.argv[1]))

@@ -42,6 +42,58 @@ def test_a_conditional_fit_trains_exports_and_samples_by_class(model, tmp_path):
         assert image.height == image.width
 
 
+def test_class_batch_norm_sets_each_channel_gain_and_bias_from_the_class(tmp_path):
+    from keras_emojigan.models.gan import build_gan
+    from keras_emojigan.models.networks import ClassBatchNormalization
+
+    gan = build_gan("deligan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_batch_norm=True)
+    norms = [layer for layer in gan.generator.layers if isinstance(layer, ClassBatchNormalization)]
+    assert [layer.name for layer in norms] == ["g_bn0", "g_bn1", "g_bn2"]
+    layer = norms[1]
+    features = tf.random.stateless_normal([4, 8, 8, layer.gain_kernel.shape[1]], [1, 2])
+    classes = tf.constant(np.eye(4, layer.gain_kernel.shape[0], dtype=np.float32))
+    plain = layer.norm(features, training=False)
+    layer.gain_kernel.assign(tf.zeros_like(layer.gain_kernel))
+    layer.bias_kernel.assign(tf.zeros_like(layer.bias_kernel))
+    np.testing.assert_allclose(layer([features, classes], training=False), plain, atol=1e-6)
+    gains = np.random.default_rng(0).normal(size=layer.gain_kernel.shape).astype(np.float32)
+    biases = np.random.default_rng(1).normal(size=layer.bias_kernel.shape).astype(np.float32)
+    layer.gain_kernel.assign(gains)
+    layer.bias_kernel.assign(biases)
+    expected = plain * (1 + gains[:4, None, None, :]) + biases[:4, None, None, :]  # class vector i = unit vector i
+    np.testing.assert_allclose(layer([features, classes], training=False), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="class_batch_norm needs a conditional generator"):
+        build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_batch_norm=True)
+    path = tmp_path / "g.keras"  # get_config: the generator saves and loads with its class batch norms
+    gan.generator.save(path)
+    import keras
+
+    loaded = keras.saving.load_model(path)
+    noise, labels = tf.random.stateless_normal([4, gan.noise_dim], [3, 4]), tf.constant([0, 1, 0, 1])
+    np.testing.assert_allclose(loaded([noise, labels], training=False), gan.generator([noise, labels], training=False),
+                               atol=1e-6)
+
+
+def test_a_conditional_fit_with_class_batch_norm_records_it_resumes_and_exports(tmp_path):
+    from keras_emojigan.training.fit import restore_gan
+
+    run_dir = tmp_path / "cbn"
+    args = ["fit", "--model", "proposed", "--preset", "smoke", "--set", "conditional=true",
+            "--set", "class_batch_norm=true", "--run-dir", str(run_dir), "--quiet"]
+    assert CliRunner().invoke(main, [*args, "--epochs", "1"]).exit_code == 0
+    resumed = CliRunner().invoke(main, [*args, "--epochs", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((run_dir / "config.json").read_text())["class_batch_norm"] is True
+    gan, config, epochs = restore_gan(run_dir)
+    assert config.class_batch_norm and epochs == 2
+    generator = load_generator(run_dir)
+    np.testing.assert_array_equal(generator.generate(4, seed=2, label=0), gan.generate(4, seed=2, label=0))
+    assert not np.array_equal(generator.generate(4, seed=2, label=0), generator.generate(4, seed=2, label=1))
+    refused = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--set", "class_batch_norm=true",
+                                        "--run-dir", str(tmp_path / "no")])
+    assert refused.exit_code == 2 and "class_batch_norm" in refused.output and "conditional=true" in refused.output
+
+
 def test_a_conditional_fit_with_acgan_class_losses_logs_them(tmp_path):
     from keras_emojigan.training.history import read_history
 
@@ -96,9 +148,7 @@ def test_a_bad_label_is_named_before_the_lookup_fails(tmp_path):
     """The label checks are ordered before the class embedding's lookup: without that ordering
     the lookup sometimes failed first with TF's bare "indices[0] = 7 is not in [0, 2)"."""
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
-
-    from keras_emojigan.serving.export import GeneratorModule
+    from keras_emojigan.serving.export import GeneratorModule, export_saved_model
 
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
     graph = GeneratorModule(gan.sampling_generator, gan.noise_dim, 2).serve.get_concrete_function().graph

@@ -30,20 +30,28 @@ CLASS_EMBEDDING = 32  # the size of a conditional generator's class embedding, j
 
 
 def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, seed: int = 0,
-                    sync_batch_norm: bool = False, num_classes: int = 0) -> keras.Model:
+                    sync_batch_norm: bool = False, num_classes: int = 0,
+                    class_batch_norm: bool = False) -> keras.Model:
     """noise [B, latent.noise_dim] -> latent layer -> DCGAN generator -> image [-1, 1]. With
     ``num_classes``, inputs [noise, label]: a learned class embedding is joined to the latent
-    (the latent part stays the model's own)."""
+    (the latent part stays the model's own); with ``class_batch_norm`` too, the embedding also
+    sets every batch norm's channel gains and biases (``networks.ClassBatchNormalization``)."""
+    if class_batch_norm and not num_classes:
+        raise ValueError("class_batch_norm needs a conditional generator (num_classes >= 2)")
     noise = keras.Input((latent.noise_dim,), name="latent")
     x = latent(noise)
-    inputs = noise
+    inputs, embedded = noise, None
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
-        embedded = layers.Embedding(num_classes, CLASS_EMBEDDING, dtype="float32", name="g_class_embedding")(label)
+        # Unit-scale class vectors (BigGAN's shared embedding) when they drive the batch norms;
+        # Keras' default (uniform +-0.05) otherwise, as the runs before class_batch_norm had.
+        init = keras.initializers.RandomNormal(0.0, 1.0, seed=seed + 400) if class_batch_norm else "uniform"
+        embedded = layers.Embedding(num_classes, CLASS_EMBEDDING, embeddings_initializer=init, dtype="float32",
+                                    name="g_class_embedding")(label)
         x = layers.Concatenate(dtype="float32", name="g_latent_and_class")([x, embedded])
         inputs = [noise, label]
-    for layer in networks.generator_body(resolution, ngf, seed, sync_batch_norm):
-        x = layer(x)
+    for layer in networks.generator_body(resolution, ngf, seed, sync_batch_norm, class_batch_norm):
+        x = layer([x, embedded]) if isinstance(layer, networks.ClassBatchNormalization) else layer(x)
     return keras.Model(inputs, x, name="generator")
 
 
@@ -346,15 +354,16 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
               ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0,
               class_guide_weight: float = 0.0, seed: int = 0, sync_batch_norm: bool = False,
-              num_classes: int = 0) -> EmojiGAN:
+              num_classes: int = 0, class_batch_norm: bool = False) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
-    with ``num_classes`` >= 2 (and AC-GAN's class losses with ``class_loss_weight`` > 0, the
-    fixed class guide with ``class_guide_weight`` > 0: fit it with ``fit_class_guide``); build
+    with ``num_classes`` >= 2 (class batch norm in G with ``class_batch_norm``; AC-GAN's class
+    losses with ``class_loss_weight`` > 0; the fixed class guide with ``class_guide_weight`` > 0:
+    fit it with ``fit_class_guide``); build
     it in a tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several
     replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
                          sigma_weight=sigma_weight, seed=seed)
-    generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm, num_classes)
+    generator = build_generator(latent, resolution, ngf, seed, sync_batch_norm, num_classes, class_batch_norm)
     discriminator = networks.build_discriminator(resolution, ndf, seed, sync_batch_norm, num_classes,
                                                  class_head=class_loss_weight > 0)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,

@@ -30,6 +30,42 @@ def _batch_norm(name, seed, synchronized=False):
         synchronized=synchronized, name=name)
 
 
+@keras.saving.register_keras_serializable("keras_emojigan")
+class ClassBatchNormalization(layers.Layer):
+    """Class-conditional batch norm (Miyato & Koyama 2018's generator, BigGAN's shared-embedding
+    form): inputs [features, class vector]; the features are batch-normalised as usual, then
+    scaled by 1 + W_g c and shifted by W_b c, one gain and one bias per channel from the class
+    vector c. A label joined to the latent enters G once, through its first linear layer; here
+    it sets every block's channel gains, which is what makes the projection discriminator's
+    class signal reach the image."""
+
+    def __init__(self, gamma_seed: int = 0, synchronized: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma_seed, self.synchronized = gamma_seed, synchronized
+        self.norm = _batch_norm(f"{self.name}_norm", gamma_seed, synchronized)
+
+    def build(self, input_shape):
+        features_shape, class_shape = input_shape
+        self.norm.build(features_shape)
+        shape = (class_shape[-1], features_shape[-1])
+        self.gain_kernel = self.add_weight(shape=shape, initializer=_conv_init(self.gamma_seed + 1), name="gain_kernel")
+        self.bias_kernel = self.add_weight(shape=shape, initializer=_conv_init(self.gamma_seed + 2), name="bias_kernel")
+
+    def call(self, inputs, training=None):
+        features, class_vector = inputs
+        normed = self.norm(features, training=training)
+        class_vector = keras.ops.cast(class_vector, self.compute_dtype)
+        gain = keras.ops.matmul(class_vector, keras.ops.cast(self.gain_kernel, self.compute_dtype))
+        bias = keras.ops.matmul(class_vector, keras.ops.cast(self.bias_kernel, self.compute_dtype))
+        return normed * (1.0 + gain[:, None, None, :]) + bias[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "gamma_seed": self.gamma_seed, "synchronized": self.synchronized}
+
+
 def _blocks(resolution: int) -> int:
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution {resolution} is not supported: use one of {RESOLUTIONS}")
@@ -37,9 +73,10 @@ def _blocks(resolution: int) -> int:
 
 
 def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
-                   sync_batch_norm: bool = False) -> list[layers.Layer]:
+                   sync_batch_norm: bool = False, class_batch_norm: bool = False) -> list[layers.Layer]:
     """The generator's layers, latent vector in, float32 tanh image out (a list, so the caller
-    can put a latent layer in front of it)."""
+    can put a latent layer in front of it). With ``class_batch_norm`` its batch norms are
+    ``ClassBatchNormalization`` layers, called with [features, class vector]."""
     ups = _blocks(resolution)
     body = [layers.Reshape((1, 1, -1), name="to_1x1")]
     for i in range(ups):
@@ -47,7 +84,8 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
         body += [
             layers.Conv2DTranspose(width, 4, strides=1 if i == 0 else 2, padding="valid" if i == 0 else "same",
                                    use_bias=False, kernel_initializer=_conv_init(seed + i), name=f"g_conv{i}"),
-            _batch_norm(f"g_bn{i}", seed + 100 + i, sync_batch_norm),
+            (ClassBatchNormalization(gamma_seed=seed + 100 + i, synchronized=sync_batch_norm, name=f"g_bn{i}")
+             if class_batch_norm else _batch_norm(f"g_bn{i}", seed + 100 + i, sync_batch_norm)),
             layers.ReLU(name=f"g_relu{i}"),
         ]
     body += [
