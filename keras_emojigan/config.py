@@ -57,7 +57,7 @@ class TrainConfig:
     ada_kimg: float = 20.0  # ADA's speed: p can move from 0 to 1 in this many thousand images
     r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 E||grad D(real)||^2 on D (Mescheder et al. 2018; StyleGAN2-ADA)
     conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
-    class_batch_norm: bool = False  # (conditional) the class also sets G's batch-norm gains and biases (SNGAN/BigGAN)
+    class_batch_norm: bool = False  # (conditional) each class has its own gains and biases in G's batch norms (SNGAN)
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     precision: str = "float32"

@@ -49,9 +49,11 @@ def test_class_batch_norm_sets_each_channel_gain_and_bias_from_the_class(tmp_pat
     gan = build_gan("deligan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_batch_norm=True)
     norms = [layer for layer in gan.generator.layers if isinstance(layer, ClassBatchNormalization)]
     assert [layer.name for layer in norms] == ["g_bn0", "g_bn1", "g_bn2"]
+    assert gan.generator.get_layer("g_class_one_hot").num_tokens == 2
     layer = norms[1]
     features = tf.random.stateless_normal([4, 8, 8, layer.gain_kernel.shape[1]], [1, 2])
-    classes = tf.constant(np.eye(4, layer.gain_kernel.shape[0], dtype=np.float32))
+    labels = np.array([0, 1, 1, 0])
+    classes = tf.one_hot(labels, 2)  # what the generator passes: g_class_one_hot
     plain = layer.norm(features, training=False)
     layer.gain_kernel.assign(tf.zeros_like(layer.gain_kernel))
     layer.bias_kernel.assign(tf.zeros_like(layer.bias_kernel))
@@ -60,7 +62,7 @@ def test_class_batch_norm_sets_each_channel_gain_and_bias_from_the_class(tmp_pat
     biases = np.random.default_rng(1).normal(size=layer.bias_kernel.shape).astype(np.float32)
     layer.gain_kernel.assign(gains)
     layer.bias_kernel.assign(biases)
-    expected = plain * (1 + gains[:4, None, None, :]) + biases[:4, None, None, :]  # class vector i = unit vector i
+    expected = plain * (1 + gains[labels][:, None, None, :]) + biases[labels][:, None, None, :]
     np.testing.assert_allclose(layer([features, classes], training=False), expected, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="class_batch_norm needs a conditional generator"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_batch_norm=True)

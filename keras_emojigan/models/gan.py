@@ -34,24 +34,26 @@ def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, se
                     class_batch_norm: bool = False) -> keras.Model:
     """noise [B, latent.noise_dim] -> latent layer -> DCGAN generator -> image [-1, 1]. With
     ``num_classes``, inputs [noise, label]: a learned class embedding is joined to the latent
-    (the latent part stays the model's own); with ``class_batch_norm`` too, the embedding also
-    sets every batch norm's channel gains and biases (``networks.ClassBatchNormalization``)."""
+    (the latent part stays the model's own); with ``class_batch_norm`` too, each class also has
+    its own channel gains and biases in every batch norm (``networks.ClassBatchNormalization``)."""
     if class_batch_norm and not num_classes:
         raise ValueError("class_batch_norm needs a conditional generator (num_classes >= 2)")
     noise = keras.Input((latent.noise_dim,), name="latent")
     x = latent(noise)
-    inputs, embedded = noise, None
+    inputs, one_hot = noise, None
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
-        # Unit-scale class vectors (BigGAN's shared embedding) when they drive the batch norms;
-        # Keras' default (uniform +-0.05) otherwise, as the runs before class_batch_norm had.
-        init = keras.initializers.RandomNormal(0.0, 1.0, seed=seed + 400) if class_batch_norm else "uniform"
-        embedded = layers.Embedding(num_classes, CLASS_EMBEDDING, embeddings_initializer=init, dtype="float32",
-                                    name="g_class_embedding")(label)
+        embedded = layers.Embedding(num_classes, CLASS_EMBEDDING, dtype="float32", name="g_class_embedding")(label)
         x = layers.Concatenate(dtype="float32", name="g_latent_and_class")([x, embedded])
         inputs = [noise, label]
+        if class_batch_norm:
+            # One-hot, so each class gets its own gains and biases (SNGAN's categorical batch norm).
+            # A unit-scale shared embedding instead made class dominate the first block's batch
+            # statistics: every image of a class came out the same (a 26-epoch DeLiGAN trial).
+            one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", dtype="float32",
+                                              name="g_class_one_hot")(label)
     for layer in networks.generator_body(resolution, ngf, seed, sync_batch_norm, class_batch_norm):
-        x = layer([x, embedded]) if isinstance(layer, networks.ClassBatchNormalization) else layer(x)
+        x = layer([x, one_hot]) if isinstance(layer, networks.ClassBatchNormalization) else layer(x)
     return keras.Model(inputs, x, name="generator")
 
 

@@ -32,12 +32,11 @@ def _batch_norm(name, seed, synchronized=False):
 
 @keras.saving.register_keras_serializable("keras_emojigan")
 class ClassBatchNormalization(layers.Layer):
-    """Class-conditional batch norm (Miyato & Koyama 2018's generator, BigGAN's shared-embedding
-    form): inputs [features, class vector]; the features are batch-normalised as usual, then
-    scaled by 1 + W_g c and shifted by W_b c, one gain and one bias per channel from the class
-    vector c. A label joined to the latent enters G once, through its first linear layer; here
-    it sets every block's channel gains, which is what makes the projection discriminator's
-    class signal reach the image."""
+    """Class-conditional batch norm (Miyato & Koyama 2018's generator): inputs [features, class
+    code]; the features are batch-normalised as usual, then scaled by 1 + W_g c and shifted by
+    W_b c, one gain and one bias per channel. With a one-hot code c (what the generator passes)
+    those are each class's own gains and biases, starting near 1 and 0. A label joined to the
+    latent enters G once, through its first linear layer; here it sets every block's channels."""
 
     def __init__(self, gamma_seed: int = 0, synchronized: bool = False, **kwargs):
         super().__init__(**kwargs)
