@@ -14,7 +14,8 @@
 # trained on the real images. The unconditional run of the same preset and seed is measured the
 # same way beside it (the probe sorts its images into the classes): for part 1 the paper
 # experiment's UNCONDITIONAL/MODEL-s0, for part 2 the quality push's MODERN/deligan-s0.
-# scripts/conditional_table.py then writes PUBLISH/per_class.md.
+# scripts/conditional_table.py then writes PUBLISH/per_class.md, and scripts/label_use.py
+# PUBLISH/label_use.md (does each run's D, and its G, use the label?).
 #
 #   scripts/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL [MODERN [RECIPE]]]]]
 #   # defaults: runs/conditional docs/results/conditional runs/paper100/default/runs runs/quality/100/runs
@@ -84,4 +85,9 @@ else
   echo "conditional_experiment: no $recipe yet (scripts/quality_push.sh's stage 2): the guided recipe row waits"
 fi
 
+# Whether each conditional run's D and G use the label (D: real images with their own label
+# against another; G: how much the class changes an image, against the noise).
+mapfile -t conditional_runs < <(ls -d "$runs"/runs/*-s0 "$runs"/modern/runs/*-s0 "$runs"/class-bn/runs/*-s0 \
+  "$runs"/recipe/runs/*-s0 2>/dev/null)
+python "$(dirname "$0")/label_use.py" "${conditional_runs[@]}" --json "$publish/label_use.json" > "$publish/label_use.md"
 python "$(dirname "$0")/conditional_table.py" "$publish"
