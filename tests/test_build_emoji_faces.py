@@ -3,18 +3,12 @@
 The full rebuild downloads packages; these tests check its pieces offline.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from script_loader import load_script
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_emoji_faces.py"
-spec = importlib.util.spec_from_file_location("build_emoji_faces", SCRIPT)
-build = importlib.util.module_from_spec(spec)
-sys.modules["build_emoji_faces"] = build  # dataclasses look their module up there
-spec.loader.exec_module(build)
+build = load_script("build_emoji_faces")
 
 EMOJI_TEST = """\
 # group: Smileys & Emotion

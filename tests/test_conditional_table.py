@@ -1,13 +1,11 @@
 """scripts/conditional_table.py: issue 15's criteria from fabricated per-class results (no training)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "conditional_table.py"
-spec = importlib.util.spec_from_file_location("conditional_table", SCRIPT)
-conditional_table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(conditional_table)
+from script_loader import load_script
+
+conditional_table = load_script("conditional_table")
 
 
 def _write(path: Path, classes: dict, conditional: bool):

@@ -1,22 +1,16 @@
 """scripts/label_use.py: whether D and G of a conditional GAN use the label."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from script_loader import load_script
 
 from keras_emojigan.cli import main as emojigan
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "label_use.py"
-spec = importlib.util.spec_from_file_location("label_use", SCRIPT)
-label_use = importlib.util.module_from_spec(spec)
-sys.modules["label_use"] = label_use
-spec.loader.exec_module(label_use)
+label_use = load_script("label_use")
 
 
 def _tiny_conditional():

@@ -1,22 +1,17 @@
 """scripts/paper_claims.py: verdicts from fabricated 100-epoch records (no training)."""
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from script_loader import load_script
 
 from keras_emojigan.config import make_config
 from keras_emojigan.training.history import COLUMNS
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "paper_claims.py"
-spec = importlib.util.spec_from_file_location("paper_claims", SCRIPT)
-claims = importlib.util.module_from_spec(spec)
-sys.modules["paper_claims"] = claims  # its dataclass looks its module up there
-spec.loader.exec_module(claims)
+claims = load_script("paper_claims")
 
 
 def _run(folder: Path, name: str, model: str, seed: int, fid: float, is_mean: float, unstable_at=None,

@@ -1,18 +1,12 @@
 """scripts/probe_agreement.py: Cohen's kappa, and the two probes on real and generated images."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "probe_agreement.py"
-spec = importlib.util.spec_from_file_location("probe_agreement", SCRIPT)
-probe_agreement = importlib.util.module_from_spec(spec)
-sys.modules["probe_agreement"] = probe_agreement
-spec.loader.exec_module(probe_agreement)
+probe_agreement = load_script("probe_agreement")
 
 
 def test_kappa_is_one_for_agreement_and_zero_for_what_the_shares_give_by_chance():

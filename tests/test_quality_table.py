@@ -1,16 +1,14 @@
 """scripts/quality_table.py: issue 14's recipe table from fabricated compare tables (no training)."""
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
+from script_loader import load_script
+
 from keras_emojigan.config import make_config
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "quality_table.py"
-spec = importlib.util.spec_from_file_location("quality_table", SCRIPT)
-quality_table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(quality_table)
+quality_table = load_script("quality_table")
 
 COLUMNS = ("model", "seeds", "ckpt_fid_best", "ckpt_fid_best_ci95", "ckpt_fid_last", "ckpt_fid_last_ci95",
            "fid_best", "fid_best_ci95", "kid_best", "kid_best_ci95", "epoch_best", "epoch_seconds")

@@ -1,22 +1,16 @@
 """scripts/ship_model.py: export, measure and card of a tiny run, conditional and not."""
 
-import importlib.util
 import json
 import shlex
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from script_loader import load_script
 
 from keras_emojigan.cli import main
 from keras_emojigan.config import TrainConfig, make_config
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_model.py"
-spec = importlib.util.spec_from_file_location("ship_model", SCRIPT)
-ship = importlib.util.module_from_spec(spec)
-sys.modules["ship_model"] = ship
-spec.loader.exec_module(ship)
+ship = load_script("ship_model")
 
 
 def _config_from_command(command: str) -> TrainConfig:
