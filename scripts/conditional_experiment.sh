@@ -87,7 +87,8 @@ fi
 
 # Whether each conditional run's D and G use the label (D: real images with their own label
 # against another; G: how much the class changes an image, against the noise).
-mapfile -t conditional_runs < <(ls -d "$runs"/runs/*-s0 "$runs"/modern/runs/*-s0 "$runs"/class-bn/runs/*-s0 \
-  "$runs"/recipe/runs/*-s0 2>/dev/null)
+shopt -s nullglob
+conditional_runs=("$runs"/runs/*-s0 "$runs"/modern/runs/*-s0 "$runs"/class-bn/runs/*-s0 "$runs"/recipe/runs/*-s0)
+shopt -u nullglob
 python "$(dirname "$0")/label_use.py" "${conditional_runs[@]}" --json "$publish/label_use.json" > "$publish/label_use.md"
 python "$(dirname "$0")/conditional_table.py" "$publish"

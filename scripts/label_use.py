@@ -78,18 +78,25 @@ def measure(run_dir: Path, count: int = 200, seed: int = 0) -> dict:
         raise UserInputError(f"{run_dir}: an unconditional run has no label to use (train with --set conditional=true)")
     data = load_images(config.data, config.resolution)
     images = to_unit_range(tf.constant(data.images)).numpy()
-    return {"run": str(run_dir), "epochs": epochs, "discriminator": discriminator_label_use(gan, images, data.labels),
+    return {"run": str(run_dir), "preset": config.preset, "epochs": epochs,
+            "discriminator": discriminator_label_use(gan, images, data.labels),
             "generator": generator_label_use(gan, count, seed)}
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| run | epochs | D: own label scores higher | D: mean logit gap (logit sd) | "
-             "G: class change / noise change |", "|---|---|---|---|---|"]
+    lines = ["# Does each conditional GAN use its label?", "",
+             "Written by `python scripts/label_use.py RUN ...` (`scripts/conditional_experiment.sh` runs it on every "
+             "conditional run; each run's last checkpoint). D: its logit on each of the real images with the "
+             "image's own label against another class's (50%: D ignores the label). G: the mean absolute pixel "
+             "difference between the images of two classes from the same noise, over the difference between two "
+             "noises in one class (0: the label does not change the image).", "",
+             "| run | preset | epochs | D: own label scores higher | D: mean logit gap (logit sd) | "
+             "G: class change / noise change |", "|---|---|---|---|---|---|"]
     for row in rows:
         d, g = row["discriminator"], row["generator"]
-        lines.append(f"| {Path(row['run']).name} | {row['epochs']} | {100 * d['own_label_higher']:.1f}% | "
-                     f"{d['mean_gap']:.2f} ({d['logit_std']:.2f}) | {g['between_classes']:.3f} / "
-                     f"{g['between_noises']:.3f} = {g['ratio']:.2f} |")
+        lines.append(f"| {Path(row['run']).name} | `{row['preset']}` | {row['epochs']} | "
+                     f"{100 * d['own_label_higher']:.1f}% | {d['mean_gap']:.2f} ({d['logit_std']:.2f}) | "
+                     f"{g['between_classes']:.3f} / {g['between_noises']:.3f} = {g['ratio']:.2f} |")
     return "\n".join(lines) + "\n"
 
 

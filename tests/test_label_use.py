@@ -46,7 +46,7 @@ def test_the_script_on_a_conditional_run_and_an_unconditional_one(tmp_path, caps
     row = json.loads(out.read_text())[0]
     assert row["epochs"] == 1 and 0 <= row["discriminator"]["own_label_higher"] <= 1
     assert row["generator"]["between_noises"] > 0
-    assert "| conditional | 1 |" in capsys.readouterr().out
+    assert "| conditional | `smoke` | 1 |" in capsys.readouterr().out
     assert label_use.main([str(runs["plain"])]) == 2
     assert "unconditional run" in capsys.readouterr().err
 
