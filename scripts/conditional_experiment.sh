@@ -34,7 +34,8 @@ evaluate() {  # evaluate RUN_DIR EXTRACTOR OUT.json
   cached="$runs/per_class/$2-$(printf '%s' "$(realpath "$1")" | sha1sum | cut -c1-16).json"
   if [ ! -s "$cached" ]; then  # rows that share an unconditional run share its evaluation
     mkdir -p "$(dirname "$cached")"
-    emojigan evaluate "$1" --per-class --extractor "$2" -n 800 --json > "$cached.tmp" && mv "$cached.tmp" "$cached"
+    emojigan evaluate "$1" --per-class --extractor "$2" -n 800 --json > "$cached.tmp"  # (no &&: set -e stops here)
+    mv "$cached.tmp" "$cached"
   fi
   cp "$cached" "$3"
 }
