@@ -60,6 +60,7 @@ class TrainConfig:
     class_batch_norm: bool = False  # (conditional) each class has its own gains and biases in G's batch norms (SNGAN)
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
+    class_guide_augment: str = ""  # DiffAugment policy for G's images on their way to the class guide
     precision: str = "float32"
     seed: int = 0
     stop_on_collapse: bool = False
@@ -103,6 +104,8 @@ class TrainConfig:
         need(self.class_guide_weight >= 0, "class_guide_weight", "must be >= 0 (0 = off)")
         need(self.class_guide_weight == 0 or self.conditional, "class_guide_weight",
              "is the weight of a conditional GAN's class guide: set conditional=true too")
+        need(not self.class_guide_augment.strip() or self.class_guide_weight > 0, "class_guide_augment",
+             "augments what the class guide sees: set class_guide_weight > 0 too")
         need(self.ada_target == 0 or bool(self.diffaugment.strip()), "ada_target",
              "adapts the strength of augmentations: set diffaugment too, e.g. color,translation,cutout")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
@@ -110,10 +113,11 @@ class TrainConfig:
         need(self.extractor in EXTRACTORS, "extractor", f"use one of {', '.join(EXTRACTORS)}")
         from keras_emojigan.models.augment import parse_policy
 
-        try:
-            parse_policy(self.diffaugment)
-        except ValueError as err:
-            raise ConfigError(f"diffaugment={self.diffaugment!r}: {err}") from None
+        for field in ("diffaugment", "class_guide_augment"):
+            try:
+                parse_policy(getattr(self, field))
+            except ValueError as err:
+                raise ConfigError(f"{field}={getattr(self, field)!r}: {err}") from None
         return self
 
     def to_dict(self) -> dict:

@@ -90,3 +90,30 @@ def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tmp_path
     loaded = keras.saving.load_model(run_dir / "gan.keras", compile=False)  # the .keras file keeps the guide
     for x, y in zip(head, loaded.class_guide.get_layer("guide_logits").get_weights(), strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_the_guide_sees_gs_images_through_class_guide_augment():
+    from keras_emojigan.models import augment
+
+    gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_guide_weight=1.0,
+                    class_guide_augment="translation+color")
+    assert gan.class_guide_augment == "translation,color"
+    assert gan.get_config()["class_guide_augment"] == "translation,color"
+    fit_class_guide(gan.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
+    images, labels = _two_colour_images(8)
+    fake, labels = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
+    seed = tf.constant([4, 2], tf.int64)
+    seen = augment.diff_augment(fake, ("translation", "color"), seed)
+    expected = gan._class_loss(gan.class_guide(seen, training=False), labels)
+    assert float(gan._guide_loss(fake, labels, seed)) == pytest.approx(float(expected), rel=1e-6)
+    plain = gan._class_loss(gan.class_guide(fake, training=False), labels)
+    assert float(gan._guide_loss(fake, labels, seed)) != pytest.approx(float(plain), rel=1e-3)
+    with pytest.raises(ValueError, match="class_guide_weight > 0"):
+        build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_guide_augment="color")
+    refused = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--set", "conditional=true",
+                                        "--set", "class_guide_augment=color", "--run-dir", "never"])
+    assert refused.exit_code == 2 and "class_guide_augment" in refused.output and "class_guide_weight" in refused.output
+    refused = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--set", "conditional=true",
+                                        "--set", "class_guide_weight=1", "--set", "class_guide_augment=blur",
+                                        "--run-dir", "never"])
+    assert refused.exit_code == 2 and "class_guide_augment='blur'" in refused.output

@@ -84,7 +84,7 @@ class EmojiGAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
                  ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0, ada_kimg: float = 20.0,
                  r1_gamma: float = 0.0, class_loss_weight: float = 0.0, class_guide_weight: float = 0.0,
-                 seed: int = 0, **kwargs):
+                 class_guide_augment: str = "", seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
@@ -100,6 +100,13 @@ class EmojiGAN(keras.Model):
         # The fixed class guide (``class_guide.py``): frozen, fitted on the real images by fit();
         # like ADA's p it exists only when used, so other runs' checkpoints keep their layout.
         self.class_guide_weight, self.class_guide = float(class_guide_weight), None
+        # A DiffAugment policy for G's images on their way to the guide (each step a fresh draw):
+        # a class that must survive shifts and colour changes is harder to fake with pixel patterns
+        # only the guide reads (the guided runs' probes disagreed, probe_agreement.md).
+        self._guide_policy = augment.parse_policy(class_guide_augment)
+        self.class_guide_augment = ",".join(self._guide_policy)
+        if self._guide_policy and self.class_guide_weight <= 0:
+            raise ValueError("class_guide_augment augments the class guide's inputs: set class_guide_weight > 0 too")
         if self.class_guide_weight > 0:
             if not self.num_classes:
                 raise ValueError("class_guide_weight > 0 needs a conditional generator (build_gan(..., num_classes=K))")
@@ -157,10 +164,12 @@ class EmojiGAN(keras.Model):
         return ops.mean(ops.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"),
                                                             from_logits=True))
 
-    def _guide_loss(self, fake, labels):
-        """The fixed guide's cross-entropy on G's (unaugmented) images (0 without a guide)."""
+    def _guide_loss(self, fake, labels, seed):
+        """The fixed guide's cross-entropy on G's images, augmented by ``class_guide_augment``
+        (0 without a guide)."""
         if self.class_guide is None:
             return tf.constant(0.0)
+        fake = augment.diff_augment(fake, self._guide_policy, seed)
         return self._class_loss(self.class_guide(fake, training=False), labels)
 
     @property
@@ -245,7 +254,7 @@ class EmojiGAN(keras.Model):
             sigma_term = self.latent_layer.regularization()
             g_loss = bce_with_logits(1.0, g_logits) + sigma_term
             g_class_loss = self._class_loss(g_class_logits, labels)
-            g_guide_loss = self._guide_loss(fake, labels)
+            g_guide_loss = self._guide_loss(fake, labels, tf.random.experimental.stateless_fold_in(seeds[3], 7))
             g_loss_per_replica = (g_loss + self.class_loss_weight * g_class_loss
                                   + self.class_guide_weight * g_guide_loss) / replicas
         g_vars = self.generator.trainable_variables
@@ -341,7 +350,7 @@ class EmojiGAN(keras.Model):
                 "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "ema_rampup": self.ema_rampup,
                 "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "r1_gamma": self.r1_gamma,
                 "class_loss_weight": self.class_loss_weight, "class_guide_weight": self.class_guide_weight,
-                "seed": self.seed}
+                "class_guide_augment": self.class_guide_augment, "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -355,12 +364,13 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
               ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0,
-              class_guide_weight: float = 0.0, seed: int = 0, sync_batch_norm: bool = False,
+              class_guide_weight: float = 0.0, class_guide_augment: str = "", seed: int = 0,
+              sync_batch_norm: bool = False,
               num_classes: int = 0, class_batch_norm: bool = False) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
     with ``num_classes`` >= 2 (class batch norm in G with ``class_batch_norm``; AC-GAN's class
-    losses with ``class_loss_weight`` > 0; the fixed class guide with ``class_guide_weight`` > 0:
-    fit it with ``fit_class_guide``); build
+    losses with ``class_loss_weight`` > 0; the fixed class guide with ``class_guide_weight`` > 0,
+    seeing G's images through the ``class_guide_augment`` policy: fit it with ``fit_class_guide``); build
     it in a tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several
     replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
@@ -370,5 +380,6 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
                                                  class_head=class_loss_weight > 0)
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg, r1_gamma=r1_gamma,
-                    class_loss_weight=class_loss_weight, class_guide_weight=class_guide_weight, seed=seed,
+                    class_loss_weight=class_loss_weight, class_guide_weight=class_guide_weight,
+                    class_guide_augment=class_guide_augment, seed=seed,
                     name=f"emojigan_{model}")
