@@ -48,8 +48,9 @@ def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, se
         inputs = [noise, label]
         if class_batch_norm:
             # One-hot, so each class gets its own gains and biases (SNGAN's categorical batch norm).
-            # A unit-scale shared embedding instead made class dominate the first block's batch
-            # statistics: every image of a class came out the same (a 26-epoch DeLiGAN trial).
+            # With a unit-scale shared embedding instead, every image of a class came out the same
+            # within 26 epochs (DeLiGAN, commit 22d0f4d), most likely because the class then set
+            # the first block's batch statistics.
             one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", dtype="float32",
                                               name="g_class_one_hot")(label)
     for layer in networks.generator_body(resolution, ngf, seed, sync_batch_norm, class_batch_norm):
@@ -365,8 +366,7 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
               ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0,
               class_guide_weight: float = 0.0, class_guide_augment: str = "", seed: int = 0,
-              sync_batch_norm: bool = False,
-              num_classes: int = 0, class_batch_norm: bool = False) -> EmojiGAN:
+              sync_batch_norm: bool = False, num_classes: int = 0, class_batch_norm: bool = False) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
     with ``num_classes`` >= 2 (class batch norm in G with ``class_batch_norm``; AC-GAN's class
     losses with ``class_loss_weight`` > 0; the fixed class guide with ``class_guide_weight`` > 0,
