@@ -61,6 +61,7 @@ class TrainConfig:
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     class_guide_augment: str = ""  # DiffAugment policy for G's images on their way to the class guide
+    class_mismatch_weight: float = 0.0  # > 0 (conditional): D also calls real images with another class's label fake
     precision: str = "float32"
     seed: int = 0
     stop_on_collapse: bool = False
@@ -83,7 +84,7 @@ class TrainConfig:
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
                  "must be an integer >= 1")
         for field in ("lr", "beta1", "beta2", "sigma_weight", "ema_decay", "ema_rampup", "ada_target", "ada_kimg",
-                      "r1_gamma", "class_loss_weight", "class_guide_weight"):
+                      "r1_gamma", "class_loss_weight", "class_guide_weight", "class_mismatch_weight"):
             need(isinstance(getattr(self, field), float) and math.isfinite(getattr(self, field)), field,
                  "must be a finite number")
         need(self.lr > 0, "lr", "must be > 0")
@@ -106,6 +107,9 @@ class TrainConfig:
              "is the weight of a conditional GAN's class guide: set conditional=true too")
         need(not self.class_guide_augment.strip() or self.class_guide_weight > 0, "class_guide_augment",
              "augments what the class guide sees: set class_guide_weight > 0 too")
+        need(self.class_mismatch_weight >= 0, "class_mismatch_weight", "must be >= 0 (0 = off)")
+        need(self.class_mismatch_weight == 0 or self.conditional, "class_mismatch_weight",
+             "pairs real images with other classes' labels: set conditional=true too")
         need(self.ada_target == 0 or bool(self.diffaugment.strip()), "ada_target",
              "adapts the strength of augmentations: set diffaugment too, e.g. color,translation,cutout")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")

@@ -8,7 +8,8 @@
 #     then with the fixed class guide instead (class_guide_weight 1: a frozen classifier of the real
 #     images, the emoji classifier's features and a fitted linear head, gives G's class loss);
 #     then the guide seeing G's images through color+translation (class_guide_augment), so a class
-#     must survive shifts and colour changes to count;
+#     must survive shifts and colour changes to count; then that with a matching-aware D
+#     (class_mismatch_weight 1: real images under the other class's label are fakes to D);
 #  3. when the quality push's stage 2 has finished (QUALITY/LONG's recipe.json), its recipe with
 #     the class guide, at the recipe's length, beside the recipe's unconditional run.
 # Every conditional run is then measured class by class, with the FID Inception and with the emoji
@@ -56,7 +57,7 @@ measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
 emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
   --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
 emojigan compare --preset modern \
-  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout,deligan:conditional=true:class_guide_weight=1,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation \
+  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout,deligan:conditional=true:class_guide_weight=1,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:class_mismatch_weight=1 \
   --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
 
 measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
@@ -65,6 +66,10 @@ measure modern-deligan-acgan-no-translation \
 measure modern-deligan-guided "$runs/modern/runs/deligan-class_guide_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
 measure modern-deligan-guided-augmented \
   "$runs/modern/runs/deligan-class_guide_augmentcolor+translation-class_guide_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
+matching=$(python -c 'from keras_emojigan.compare import parse_variant
+print(parse_variant("deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:"
+                    "class_mismatch_weight=1").run_name(0))')
+measure modern-deligan-guided-augmented-matching "$runs/modern/runs/$matching" "$modern/deligan-s0"
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done

@@ -85,7 +85,7 @@ class EmojiGAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, augment_policy: str = "",
                  ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0, ada_kimg: float = 20.0,
                  r1_gamma: float = 0.0, class_loss_weight: float = 0.0, class_guide_weight: float = 0.0,
-                 class_guide_augment: str = "", seed: int = 0, **kwargs):
+                 class_guide_augment: str = "", class_mismatch_weight: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
@@ -108,6 +108,12 @@ class EmojiGAN(keras.Model):
         self.class_guide_augment = ",".join(self._guide_policy)
         if self._guide_policy and self.class_guide_weight <= 0:
             raise ValueError("class_guide_augment augments the class guide's inputs: set class_guide_weight > 0 too")
+        # GAN-CLS's matching-aware D (Reed et al. 2016): real images paired with another class's
+        # label are fakes too, so D's class term can only be met by the class an image shows.
+        # Part 1's D told the labels apart while its G ignored them (label_use.md).
+        self.class_mismatch_weight = float(class_mismatch_weight)
+        if self.class_mismatch_weight > 0 and not self.num_classes:
+            raise ValueError("class_mismatch_weight > 0 needs a conditional GAN (build_gan(..., num_classes=K))")
         if self.class_guide_weight > 0:
             if not self.num_classes:
                 raise ValueError("class_guide_weight > 0 needs a conditional generator (build_gan(..., num_classes=K))")
@@ -132,7 +138,8 @@ class EmojiGAN(keras.Model):
                                       *(("augment_p",) if self._policy else ()),
                                       *(("r1_penalty",) if self.r1_gamma > 0 else ()),
                                       *(("d_class_loss", "g_class_loss") if self.class_loss_weight > 0 else ()),
-                                      *(("g_guide_loss",) if self.class_guide_weight > 0 else ()))}
+                                      *(("g_guide_loss",) if self.class_guide_weight > 0 else ()),
+                                      *(("d_mismatch",) if self.class_mismatch_weight > 0 else ()))}
         self.built = True  # the sub-models are built; fit() must not call call() to build
 
     # --- the pieces ---
@@ -172,6 +179,19 @@ class EmojiGAN(keras.Model):
             return tf.constant(0.0)
         fake = augment.diff_augment(fake, self._guide_policy, seed)
         return self._class_loss(self.class_guide(fake, training=False), labels)
+
+    def other_labels(self, labels, seed):
+        """For each label, another class drawn uniformly from the rest (stateless: ``seed``)."""
+        shift = tf.random.stateless_uniform(tf.shape(labels), seed, minval=1, maxval=self.num_classes,
+                                            dtype=tf.int32)
+        return (tf.cast(labels, tf.int32) + shift) % self.num_classes
+
+    def _mismatch_logits(self, real, labels, seed):
+        """D's logits on the (augmented) real batch paired with other classes' labels (None when
+        ``class_mismatch_weight`` is 0)."""
+        if self.class_mismatch_weight <= 0:
+            return None
+        return self._discriminate(real, self.other_labels(labels, seed))[0]
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -221,7 +241,10 @@ class EmojiGAN(keras.Model):
         in the requested class (w times that cross-entropy joins G's loss); the head is trained on
         real images only, so G cannot teach it its own mistakes. With ``class_guide_weight`` v, v
         times the fixed guide's cross-entropy on G's images joins G's loss (``class_guide.py``).
-        The logged d_loss and g_loss stay the adversarial ones (the instability rule reads d_loss)."""
+        With ``class_mismatch_weight`` m, D is also trained to call each real image fake under
+        another class's label (m times that cross-entropy joins D's loss; d_mismatch logs D's mean
+        output on those pairs). The logged d_loss and g_loss stay the adversarial ones (the
+        instability rule reads d_loss)."""
         real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
         if self.num_classes and labels is None:
             raise ValueError("a conditional GAN trains on (images, labels) batches")
@@ -240,13 +263,17 @@ class EmojiGAN(keras.Model):
             fake = self.generator(self._inputs(noise, labels), training=True)
         p = self.augment_probability.value if self.augment_probability is not None else None
         with tf.GradientTape() as d_tape:
-            real_logits, real_class_logits, r1_penalty = self._real_logits(
-                augment.diff_augment(real, self._policy, seeds[1], p), labels)
+            seen_real = augment.diff_augment(real, self._policy, seeds[1], p)
+            real_logits, real_class_logits, r1_penalty = self._real_logits(seen_real, labels)
+            mismatch_logits = self._mismatch_logits(seen_real, labels,
+                                                    tf.random.experimental.stateless_fold_in(seeds[1], 11))
             fake_logits, _ = self._discriminate(
                 augment.diff_augment(tf.stop_gradient(fake), self._policy, seeds[2], p), labels)
             d_loss = bce_with_logits(1.0, real_logits) + bce_with_logits(0.0, fake_logits)
             d_class_loss = self._class_loss(real_class_logits, labels)
-            d_loss_per_replica = (d_loss + r1_penalty + self.class_loss_weight * d_class_loss) / replicas
+            d_mismatch_loss = bce_with_logits(0.0, mismatch_logits) if mismatch_logits is not None else 0.0
+            d_loss_per_replica = (d_loss + r1_penalty + self.class_loss_weight * d_class_loss
+                                  + self.class_mismatch_weight * d_mismatch_loss) / replicas
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_loss_per_replica, d_vars), d_vars)
         with g_tape, _after_updates_of(d_vars):
@@ -273,6 +300,8 @@ class EmojiGAN(keras.Model):
             values.update({"d_class_loss": d_class_loss, "g_class_loss": g_class_loss})
         if self.class_guide_weight > 0:
             values["g_guide_loss"] = g_guide_loss
+        if mismatch_logits is not None:
+            values["d_mismatch"] = ops.mean(ops.sigmoid(mismatch_logits))
         if self._policy:
             values["augment_p"] = self.augment_probability.value if self.augment_probability is not None else 1.0
         for name, value in values.items():
@@ -351,7 +380,8 @@ class EmojiGAN(keras.Model):
                 "augment_policy": self.augment_policy, "ema_decay": self.ema_decay, "ema_rampup": self.ema_rampup,
                 "ada_target": self.ada_target, "ada_kimg": self.ada_kimg, "r1_gamma": self.r1_gamma,
                 "class_loss_weight": self.class_loss_weight, "class_guide_weight": self.class_guide_weight,
-                "class_guide_augment": self.class_guide_augment, "seed": self.seed}
+                "class_guide_augment": self.class_guide_augment, "class_mismatch_weight": self.class_mismatch_weight,
+                "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -365,12 +395,14 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
               components: int = 50, sigma_weight: float = 0.05, ngf: int = 64, ndf: int = 64,
               augment_policy: str = "", ema_decay: float = 0.0, ema_rampup: float = 0.0, ada_target: float = 0.0,
               ada_kimg: float = 20.0, r1_gamma: float = 0.0, class_loss_weight: float = 0.0,
-              class_guide_weight: float = 0.0, class_guide_augment: str = "", seed: int = 0,
-              sync_batch_norm: bool = False, num_classes: int = 0, class_batch_norm: bool = False) -> EmojiGAN:
+              class_guide_weight: float = 0.0, class_guide_augment: str = "", class_mismatch_weight: float = 0.0,
+              seed: int = 0, sync_batch_norm: bool = False, num_classes: int = 0,
+              class_batch_norm: bool = False) -> EmojiGAN:
     """An uncompiled EmojiGAN of kind ``model`` (dcgan, deligan or proposed), class-conditional
     with ``num_classes`` >= 2 (class batch norm in G with ``class_batch_norm``; AC-GAN's class
     losses with ``class_loss_weight`` > 0; the fixed class guide with ``class_guide_weight`` > 0,
-    seeing G's images through the ``class_guide_augment`` policy: fit it with ``fit_class_guide``); build
+    seeing G's images through the ``class_guide_augment`` policy: fit it with ``fit_class_guide``; a
+    matching-aware D with ``class_mismatch_weight`` > 0); build
     it in a tf.distribute strategy's scope with ``sync_batch_norm=True`` to train on several
     replicas."""
     latent = make_latent(model, latent_dim, latent_n=latent_n, components=components,
@@ -381,5 +413,5 @@ def build_gan(model: str, *, resolution: int = 64, latent_dim: int = 100, latent
     return EmojiGAN(generator, discriminator, augment_policy=augment_policy, ema_decay=ema_decay,
                     ema_rampup=ema_rampup, ada_target=ada_target, ada_kimg=ada_kimg, r1_gamma=r1_gamma,
                     class_loss_weight=class_loss_weight, class_guide_weight=class_guide_weight,
-                    class_guide_augment=class_guide_augment, seed=seed,
-                    name=f"emojigan_{model}")
+                    class_guide_augment=class_guide_augment, class_mismatch_weight=class_mismatch_weight,
+                    seed=seed, name=f"emojigan_{model}")

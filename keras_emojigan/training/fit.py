@@ -50,7 +50,7 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num
                     augment_policy=config.diffaugment, ema_decay=config.ema_decay, ema_rampup=config.ema_rampup,
                     ada_target=config.ada_target, ada_kimg=config.ada_kimg, r1_gamma=config.r1_gamma,
                     class_loss_weight=config.class_loss_weight, class_guide_weight=config.class_guide_weight,
-                    class_guide_augment=config.class_guide_augment,
+                    class_guide_augment=config.class_guide_augment, class_mismatch_weight=config.class_mismatch_weight,
                     seed=config.seed, sync_batch_norm=sync_batch_norm,
                     num_classes=num_classes if config.conditional else 0, class_batch_norm=config.class_batch_norm)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
