@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from gan_helpers import smoke_fit_args, tiny_gan, weights_differ
 
 from keras_emojigan.cli import main
 from keras_emojigan.models.class_guide import build_class_guide, fit_class_guide, guide_features
@@ -38,14 +39,7 @@ def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisati
 
 
 def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
-    gans = []
-    for weight in (0.0, 2.0):
-        keras.utils.set_random_seed(5)
-        gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, seed=5, num_classes=2,
-                        class_guide_weight=weight)
-        gan.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
-        gans.append(gan)
-    plain, guided = gans
+    plain, guided = (tiny_gan(num_classes=2, class_guide_weight=weight) for weight in (0.0, 2.0))
     images, labels = _two_colour_images(8)
     fit_class_guide(guided.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
     guide_before = [w.numpy().copy() for w in guided.class_guide.weights]
@@ -55,9 +49,7 @@ def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
     assert "g_guide_loss" not in a and np.isfinite(float(b["g_guide_loss"])) and float(b["g_guide_loss"]) > 0
     assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # D never sees the guide
     assert float(a["g_loss"]) == pytest.approx(float(b["g_loss"]), rel=1e-5)  # logged g_loss: adversarial only
-    differs = [not np.allclose(x.numpy(), y.numpy()) for x, y in zip(plain.generator.trainable_weights,
-                                                                     guided.generator.trainable_weights, strict=True)]
-    assert any(differs)  # the guide's gradient reached G's update
+    assert weights_differ(plain.generator, guided.generator)  # the guide's gradient reached G's update
     for before, after in zip(guide_before, guided.class_guide.weights, strict=True):
         np.testing.assert_array_equal(before, after.numpy())  # nothing G makes changes the guide
     assert fake.shape == (8, 32, 32, 3) and guided.get_config()["class_guide_weight"] == 2.0
@@ -70,8 +62,7 @@ def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tmp_path
     from keras_emojigan.training.history import read_history
 
     run_dir = tmp_path / "guided"
-    args = ["fit", "--model", "deligan", "--preset", "smoke", "--set", "conditional=true",
-            "--set", "class_guide_weight=0.5", "--run-dir", str(run_dir), "--quiet"]
+    args = smoke_fit_args(run_dir, "class_guide_weight=0.5")
     result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     record = json.loads((run_dir / "class_guide.json").read_text())

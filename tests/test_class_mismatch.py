@@ -7,17 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from gan_helpers import smoke_fit_args, tiny_gan, weights_differ
 
 from keras_emojigan.cli import main
 from keras_emojigan.models.gan import build_gan
 
 
 def _tiny(weight, classes=2):
-    keras.utils.set_random_seed(5)
-    gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, seed=5, num_classes=classes,
-                    class_mismatch_weight=weight)
-    gan.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
-    return gan
+    return tiny_gan(num_classes=classes, class_mismatch_weight=weight)
 
 
 def test_other_labels_are_never_the_label_and_cover_every_other_class():
@@ -47,10 +44,7 @@ def test_the_mismatch_term_joins_ds_loss_on_real_images_under_other_labels():
     assert "d_mismatch" not in a
     assert float(b["d_mismatch"]) == pytest.approx(expected, rel=1e-5)
     assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # logged d_loss: adversarial only
-    differs = [not np.allclose(x.numpy(), y.numpy()) for x, y in zip(plain.discriminator.trainable_weights,
-                                                                     matching.discriminator.trainable_weights,
-                                                                     strict=True)]
-    assert any(differs)  # the mismatch term reached D's update
+    assert weights_differ(plain.discriminator, matching.discriminator)  # the mismatch term reached D's update
     with pytest.raises(ValueError, match="class_mismatch_weight > 0 needs a conditional GAN"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_mismatch_weight=1.0)
 
@@ -59,8 +53,7 @@ def test_a_fit_with_a_matching_aware_d_records_it_resumes_and_is_refused_uncondi
     from keras_emojigan.training.history import read_history
 
     run_dir = tmp_path / "matching"
-    args = ["fit", "--model", "deligan", "--preset", "smoke", "--set", "conditional=true",
-            "--set", "class_mismatch_weight=1", "--run-dir", str(run_dir), "--quiet"]
+    args = smoke_fit_args(run_dir, "class_mismatch_weight=1")
     result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     assert json.loads((run_dir / "config.json").read_text())["class_mismatch_weight"] == 1.0

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from gan_helpers import smoke_fit_args
 from PIL import Image
 
 from keras_emojigan.cli import main
@@ -80,8 +81,7 @@ def test_a_conditional_fit_with_class_batch_norm_records_it_resumes_and_exports(
     from keras_emojigan.training.fit import restore_gan
 
     run_dir = tmp_path / "cbn"
-    args = ["fit", "--model", "proposed", "--preset", "smoke", "--set", "conditional=true",
-            "--set", "class_batch_norm=true", "--run-dir", str(run_dir), "--quiet"]
+    args = smoke_fit_args(run_dir, "class_batch_norm=true", model="proposed")
     assert CliRunner().invoke(main, [*args, "--epochs", "1"]).exit_code == 0
     resumed = CliRunner().invoke(main, [*args, "--epochs", "2"])
     assert resumed.exit_code == 0, resumed.output
@@ -100,9 +100,7 @@ def test_a_conditional_fit_with_acgan_class_losses_logs_them(tmp_path):
     from keras_emojigan.training.history import read_history
 
     run_dir = tmp_path / "acgan"
-    result = CliRunner().invoke(main, ["fit", "--model", "deligan", "--preset", "smoke", "--epochs", "1",
-                                       "--set", "conditional=true", "--set", "class_loss_weight=0.5",
-                                       "--run-dir", str(run_dir), "--quiet"])
+    result = CliRunner().invoke(main, [*smoke_fit_args(run_dir, "class_loss_weight=0.5"), "--epochs", "1"])
     assert result.exit_code == 0, result.output
     row = read_history(run_dir)[0]
     assert row["d_class_loss"] > 0 and row["g_class_loss"] > 0
