@@ -11,7 +11,9 @@
 #     must survive shifts and colour changes to count; then that with a matching-aware D
 #     (class_mismatch_weight 1: real images under the other class's label are fakes to D);
 #  3. when the quality push's stage 2 has finished (QUALITY/LONG's recipe.json), its recipe with
-#     the class guide, at the recipe's length, beside the recipe's unconditional run.
+#     the class guide seeing G's images through color+translation (part 2's best row: the lowest
+#     FID-Inception and the largest class change; the matching-aware D did worse on both), at the
+#     recipe's length, beside the recipe's unconditional run.
 # Every conditional run is then measured class by class, with the FID Inception and with the emoji
 # extractor: FID per class against that class's real images, and class accuracy from a probe
 # trained on the real images. The unconditional run of the same preset and seed is measured the
@@ -87,8 +89,10 @@ if [ -f "$recipe" ]; then
   read -r spec epochs run < <(python -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(r["models"], r["epochs"], r["run"])' "$recipe")
   guided=$(python -c 'import sys; from keras_emojigan.compare import parse_variant
-print(parse_variant(sys.argv[1] + ":conditional=true:class_guide_weight=1").run_name(0))' "$spec")
-  emojigan compare --preset modern --models "$spec:conditional=true:class_guide_weight=1" --seeds 0 \
+print(parse_variant(sys.argv[1] + ":conditional=true:class_guide_weight=1:class_guide_augment=color+translation")
+      .run_name(0))' "$spec")
+  emojigan compare --preset modern --models "$spec:conditional=true:class_guide_weight=1:class_guide_augment=color+translation" \
+    --seeds 0 \
     --epochs "$epochs" --out "$runs/recipe" --publish "$publish/recipe"
   measure recipe-guided "$runs/recipe/runs/$guided" "$(dirname "$(dirname "$modern")")/$epochs/runs/$run"
 else
