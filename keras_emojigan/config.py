@@ -61,6 +61,7 @@ class TrainConfig:
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     class_guide_augment: str = ""  # DiffAugment policy for G's images on their way to the class guide
+    class_guide_robust: float = 0.0  # > 0: the guide is fine-tuned adversarially, L-inf radius in pixel levels (0-255)
     class_mismatch_weight: float = 0.0  # > 0 (conditional): D also calls real images with another class's label fake
     precision: str = "float32"
     seed: int = 0
@@ -84,7 +85,8 @@ class TrainConfig:
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
                  "must be an integer >= 1")
         for field in ("lr", "beta1", "beta2", "sigma_weight", "ema_decay", "ema_rampup", "ada_target", "ada_kimg",
-                      "r1_gamma", "class_loss_weight", "class_guide_weight", "class_mismatch_weight"):
+                      "r1_gamma", "class_loss_weight", "class_guide_weight", "class_guide_robust",
+                      "class_mismatch_weight"):
             need(isinstance(getattr(self, field), float) and math.isfinite(getattr(self, field)), field,
                  "must be a finite number")
         need(self.lr > 0, "lr", "must be > 0")
@@ -107,6 +109,10 @@ class TrainConfig:
              "is the weight of a conditional GAN's class guide: set conditional=true too")
         need(not self.class_guide_augment.strip() or self.class_guide_weight > 0, "class_guide_augment",
              "augments what the class guide sees: set class_guide_weight > 0 too")
+        need(0 <= self.class_guide_robust <= 64, "class_guide_robust",
+             "must be in [0, 64] pixel levels (0 = the guide's head only; 8 is a usual radius)")
+        need(self.class_guide_robust == 0 or self.class_guide_weight > 0, "class_guide_robust",
+             "makes the class guide robust: set class_guide_weight > 0 too")
         need(self.class_mismatch_weight >= 0, "class_mismatch_weight", "must be >= 0 (0 = off)")
         need(self.class_mismatch_weight == 0 or self.conditional, "class_mismatch_weight",
              "pairs real images with other classes' labels: set conditional=true too")

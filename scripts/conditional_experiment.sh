@@ -9,7 +9,9 @@
 #     images, the emoji classifier's features and a fitted linear head, gives G's class loss);
 #     then the guide seeing G's images through color+translation (class_guide_augment), so a class
 #     must survive shifts and colour changes to count; then that with a matching-aware D
-#     (class_mismatch_weight 1: real images under the other class's label are fakes to D);
+#     (class_mismatch_weight 1: real images under the other class's label are fakes to D); then
+#     the augmented guide made robust (class_guide_robust 8: fine-tuned adversarially, PGD within
+#     8 pixel levels, before it is frozen), so G cannot meet it with invisible patterns;
 #  3. when the quality push's stage 2 has finished (QUALITY/LONG's recipe.json), its recipe with
 #     the class guide seeing G's images through color+translation (part 2's best row: the lowest
 #     FID-Inception and the largest class change; the matching-aware D did worse on both), at the
@@ -59,7 +61,7 @@ measure() {  # measure ROW CONDITIONAL_RUN UNCONDITIONAL_RUN
 emojigan compare --preset default --models dcgan:conditional=true,deligan:conditional=true,proposed:conditional=true \
   --seeds 0 --epochs 100 --out "$runs" --publish "$publish"
 emojigan compare --preset modern \
-  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout,deligan:conditional=true:class_guide_weight=1,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:class_mismatch_weight=1 \
+  --models deligan:conditional=true:class_loss_weight=1,deligan:conditional=true:class_loss_weight=1:diffaugment=color+cutout,deligan:conditional=true:class_guide_weight=1,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:class_mismatch_weight=1,deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:class_guide_robust=8 \
   --seeds 0 --epochs 100 --out "$runs/modern" --publish "$publish/modern"
 
 measure modern-deligan-acgan "$runs/modern/runs/deligan-class_loss_weight1.0-conditionalTrue-s0" "$modern/deligan-s0"
@@ -72,6 +74,10 @@ matching=$(python -c 'from keras_emojigan.compare import parse_variant
 print(parse_variant("deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:"
                     "class_mismatch_weight=1").run_name(0))')
 measure modern-deligan-guided-augmented-matching "$runs/modern/runs/$matching" "$modern/deligan-s0"
+robust=$(python -c 'from keras_emojigan.compare import parse_variant
+print(parse_variant("deligan:conditional=true:class_guide_weight=1:class_guide_augment=color+translation:"
+                    "class_guide_robust=8").run_name(0))')
+measure modern-deligan-guided-augmented-robust "$runs/modern/runs/$robust" "$modern/deligan-s0"
 for model in dcgan deligan proposed; do
   measure "$model" "$runs/runs/$model-conditionalTrue-s0" "$unconditional/$model-s0"
 done

@@ -22,6 +22,15 @@ def _two_colour_images(count=40, resolution=32):
     return images.astype(np.uint8), labels
 
 
+def _flat_two_colour_images(count=40, resolution=32):
+    """Class 0 a dark flat colour, class 1 a bright one, a little noise."""
+    rng = np.random.default_rng(1)
+    labels = np.arange(count) % 2
+    base = rng.integers(10, 60, (count, 1, 1, 3)) + labels[:, None, None, None] * 180
+    images = base + rng.integers(-3, 4, (count, resolution, resolution, 3))
+    return images.astype(np.uint8), labels
+
+
 def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisation_folded_in():
     from keras_emojigan.metrics.class_accuracy import ClassProbe
 
@@ -29,7 +38,7 @@ def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisati
     guide = build_class_guide(2, resolution=32)
     assert guide.trainable_weights == [] and len(guide.non_trainable_weights) > 0
     fitted = fit_class_guide(guide, images, labels, ["dark", "bright"], seed=3)
-    assert fitted["probe_heldout_accuracy"] == 1.0
+    assert fitted["probe_heldout_accuracy"] == 1.0 and "robust_radius" not in fitted  # the head alone
     features = guide_features(guide, images)
     probe = ClassProbe(2, seed=3)
     probe.fit(features, labels, ["dark", "bright"])
@@ -108,3 +117,60 @@ def test_the_guide_sees_gs_images_through_class_guide_augment():
                                         "--set", "class_guide_weight=1", "--set", "class_guide_augment=blur",
                                         "--run-dir", "never"])
     assert refused.exit_code == 2 and "class_guide_augment='blur'" in refused.output
+
+
+def test_pgd_stays_in_its_ball_and_in_range_and_raises_the_guides_loss():
+    from keras_emojigan.models.class_guide import pgd_attack
+
+    images, labels = _two_colour_images(16)
+    guide = build_class_guide(2, resolution=32)
+    fit_class_guide(guide, *_two_colour_images(), ["dark", "bright"], seed=0)
+    unit, truth = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
+    radius = 8 / 127.5
+    attacked = pgd_attack(guide, unit, truth, radius, steps=5, seed=tf.constant([1, 2], tf.int64))
+    assert float(tf.reduce_max(tf.abs(attacked - unit))) <= radius + 1e-6
+    assert float(tf.reduce_min(attacked)) >= -1.0 and float(tf.reduce_max(attacked)) <= 1.0
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert float(loss(truth, guide(attacked))) > float(loss(truth, guide(unit)))
+
+
+def test_a_robust_guide_is_fine_tuned_all_through_measured_under_attack_and_frozen_again():
+    images, labels = _flat_two_colour_images(48)
+    shipped, robust = build_class_guide(2, resolution=32), build_class_guide(2, resolution=32)
+    fitted = fit_class_guide(robust, images, labels, ["dark", "bright"], seed=0, robust=8, robust_epochs=2)
+    assert fitted["robust_radius"] == 8.0 and fitted["robust_epochs"] == 2
+    assert "probe_heldout_accuracy" in fitted  # the head's own report comes first, as without robust
+    for key in ("robust_heldout_accuracy", "robust_heldout_attacked_accuracy"):
+        assert 0.0 <= fitted[key] <= 1.0
+    assert set(fitted["robust_heldout_class_accuracy"]) == {"dark", "bright"}
+    assert robust.trainable_weights == []  # frozen again for G's training
+    body, shipped = robust.get_layer("guide_features"), shipped.get_layer("guide_features")
+    changed = {layer.name for layer in body.layers if layer.weights and any(
+        not np.array_equal(a, b) for a, b in zip(layer.get_weights(), shipped.get_layer(layer.name).get_weights(),
+                                                 strict=True))}
+    assert {"conv0a", "bn0a", "conv3b", "features"} <= changed  # every layer trained, batch norm too
+
+
+def test_a_robust_guided_fit_records_it_and_resumes_with_the_fine_tuned_guide(tmp_path):
+    from keras_emojigan.training.fit import restore_gan
+
+    images, labels = _flat_two_colour_images(70, resolution=64)
+    data = tmp_path / "two.npz"
+    np.savez(data, images=images, labels=labels, class_names=np.array(["dark", "bright"]))
+    run_dir = tmp_path / "robust"
+    args = smoke_fit_args(run_dir, f"data={data}", "class_guide_weight=0.5", "class_guide_robust=4")
+    result = CliRunner().invoke(main, [*args, "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((run_dir / "class_guide.json").read_text())
+    assert record["robust_radius"] == 4.0 and 0.0 <= record["robust_heldout_attacked_accuracy"] <= 1.0
+    assert json.loads((run_dir / "config.json").read_text())["class_guide_robust"] == 4.0
+    conv = restore_gan(run_dir)[0].class_guide.get_layer("guide_features").get_layer("conv0a").get_weights()[0]
+    shipped = build_class_guide(2).get_layer("guide_features").get_layer("conv0a").get_weights()[0]
+    assert not np.array_equal(conv, shipped)  # the checkpoint holds the fine-tuned body, not the shipped one
+    resumed = CliRunner().invoke(main, [*args, "--epochs", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    after = restore_gan(run_dir)[0].class_guide.get_layer("guide_features").get_layer("conv0a").get_weights()[0]
+    np.testing.assert_array_equal(conv, after)
+    refused = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--set", "conditional=true",
+                                        "--set", "class_guide_robust=8", "--run-dir", "never"])
+    assert refused.exit_code == 2 and "class_guide_robust" in refused.output and "class_guide_weight" in refused.output

@@ -103,15 +103,21 @@ def check_classes(config: TrainConfig, image_set) -> list[str]:
     return names
 
 
-def _fit_class_guide(gan: EmojiGAN, image_set, class_names, seed: int, run_dir: Path, log) -> None:
-    """Fit the fixed class guide's head on the real images; record its held-out accuracy."""
+def _fit_class_guide(gan: EmojiGAN, image_set, class_names, config: TrainConfig, run_dir: Path, log) -> None:
+    """Fit the fixed class guide on the real images (its head; with class_guide_robust, then all of
+    it, adversarially); record its held-out accuracy."""
     from keras_emojigan.models.class_guide import fit_class_guide
 
-    fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, class_names, seed=seed)
+    if config.class_guide_robust > 0:
+        log(f"class guide: adversarial fine-tuning, radius {config.class_guide_robust:g} pixel levels")
+    fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, class_names, seed=config.seed,
+                             robust=config.class_guide_robust)
     _write_json(run_dir / CLASS_GUIDE, fitted)
-    log(f"class guide: {fitted['probe_heldout_accuracy']:.1%} on {fitted['probe_heldout_images']} held-out real "
-        "images (" + ", ".join(f"{name} {value:.1%}" for name, value in fitted["probe_heldout_class_accuracy"].items())
-        + ")")
+    prefix = "robust_" if config.class_guide_robust > 0 else "probe_"
+    per_class = ", ".join(f"{name} {value:.1%}" for name, value in fitted[prefix + "heldout_class_accuracy"].items())
+    log(f"class guide: {fitted[prefix + 'heldout_accuracy']:.1%} on {fitted['probe_heldout_images']} held-out real "
+        f"images ({per_class})"
+        + (f"; {fitted['robust_heldout_attacked_accuracy']:.1%} under attack" if prefix == "robust_" else ""))
 
 
 def _write_json(path: Path, values: dict) -> None:
@@ -165,7 +171,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     initial_epoch = int(epoch_variable.numpy())
     if gan.class_guide is not None and initial_epoch == 0:  # a resumed run's guide comes from its checkpoint
-        _fit_class_guide(gan, image_set, class_names, config.seed, run_dir, log)
+        _fit_class_guide(gan, image_set, class_names, config, run_dir, log)
     truncate_history(run_dir, before=initial_epoch)
     rows = read_history(run_dir)
     tracker = InstabilityTracker.replay(rows)
