@@ -14,7 +14,8 @@
 #     8 pixel levels, before it is frozen), so G cannot meet it with invisible patterns;
 #  3. when the quality push's stage 2 has finished (QUALITY/LONG's recipe.json), its recipe with
 #     the class guide seeing G's images through color+translation (part 2's best row: the lowest
-#     FID-Inception and the largest class change; the matching-aware D did worse on both), at the
+#     FID-Inception and the largest class change; the matching-aware D did worse on both; the robust
+#     guide gave a lower FID-Inception but no better Inception-probe accuracy), at the
 #     recipe's length, beside the recipe's unconditional run.
 # Every conditional run is then measured class by class, with the FID Inception and with the emoji
 # extractor: FID per class against that class's real images, and class accuracy from a probe
