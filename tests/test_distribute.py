@@ -106,6 +106,24 @@ def test_fit_cli_mirrored_checkpoints_and_resumes(tmp_path):
     assert odd.returncode == 2 and "does not split over 2 replicas" in odd.stderr
 
 
+def test_a_robust_class_guide_is_fine_tuned_under_the_mirrored_strategy(tmp_path):
+    """The guide's variables are mirrored there; the fine-tune must still reach them."""
+    import numpy as np
+
+    labels = np.arange(68) % 2
+    images = (np.random.default_rng(0).integers(10, 60, (68, 64, 64, 3)) + labels[:, None, None, None] * 180)
+    np.savez(tmp_path / "two.npz", images=images.astype(np.uint8), labels=labels,
+             class_names=np.array(["dark", "bright"]))
+    run_dir = tmp_path / "robust"
+    done = run([*FIT, "--model", "deligan", "--strategy", "mirrored", "--epochs", "1", "--run-dir", str(run_dir),
+                "--set", "conditional=true", "--set", f"data={tmp_path / 'two.npz'}",
+                "--set", "class_guide_weight=0.5", "--set", "class_guide_robust=4"],
+               env={**ENV, "EMOJIGAN_CPU_REPLICAS": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((run_dir / "class_guide.json").read_text())
+    assert record["robust_radius"] == 4.0 and 0.0 <= record["robust_heldout_attacked_accuracy"] <= 1.0
+
+
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:

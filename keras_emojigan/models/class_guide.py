@@ -104,7 +104,12 @@ def fit_class_guide(guide: keras.Model, images: np.ndarray, labels: np.ndarray, 
                    "robust_heldout_class_accuracy": {name: float(np.mean(clean[truth == c] == c))
                                                      for c, name in enumerate(class_names)},
                    "robust_heldout_attacked_accuracy": float(np.mean(attacked == truth))})
-    adversarial_finetune(guide, images, labels, radius, seed=seed, epochs=robust_epochs)
+    # A plain copy is fine-tuned and its weights put back: the guide may live in a tf.distribute
+    # strategy's scope (mirrored variables), where a plain training loop cannot update it.
+    final = build_class_guide(len(class_names), int(guide.input.shape[1]))
+    final.set_weights(guide.get_weights())
+    adversarial_finetune(final, images, labels, radius, seed=seed, epochs=robust_epochs)
+    guide.set_weights(final.get_weights())
     return fitted
 
 
