@@ -7,7 +7,9 @@ fig3_metrics.png (Fig. 3) and fig4_samples.png (Fig. 4). All runs log under OUT/
 `tensorboard --logdir OUT/runs` overlays them. A variant is a model with config fields of its
 own, ``proposed:N=4`` (``Variant``), so an ablation is one comparison. With ``publish`` every
 finished run's small records (config, history, summary, first/best/last sample grids) and the
-tables and figures are copied to a folder meant to be committed, as each run finishes.
+tables and figures are copied to a folder meant to be committed, as each run finishes. On a new
+machine (OUT gone, the published folder committed) those records stand in for the finished runs
+(``restore_published``): compare trains only what was never finished and rebuilds the tables.
 
 search-n is the paper's procedure for the proposed GAN's N: try N = 1, 2, ... and keep the
 smallest N whose run trains ``stable_epochs`` epochs without becoming unstable (the
@@ -166,6 +168,27 @@ OUTPUTS = ("table.md", "table.csv", "fig2_losses.png", "fig3_metrics.png", "fig4
 PUBLISHED_GRID = 4  # published sample grids keep the first 4 x 4 images: 64 noisy 64x64 samples are 250 kB
 
 
+def restore_published(configs: dict[str, TrainConfig], root: Path, publish: Path, log=print) -> list[str]:
+    """Copy the published records of each finished run that is missing under root (a replaced machine)
+    back to root/NAME, when its published config is the one requested; return their names. A
+    restored run has no checkpoints: the table uses its history and the cached checkpoint_metrics.json."""
+    restored = []
+    for name, config in configs.items():
+        source, target = Path(publish) / "runs" / name, Path(root) / name
+        if (target / "summary.json").exists() or not run_is_finished(source, config.epochs):
+            continue
+        differences = TrainConfig.load(source / "config.json").differences(config)
+        if differences:
+            raise ConfigError(f"{source}: its published run is not the one requested ({'; '.join(differences)}); "
+                              f"move it away, or publish elsewhere, to train it again")
+        if target.exists():  # a killed run's partial folder: the published finished run replaces it
+            shutil.rmtree(target)
+        shutil.copytree(source, target)
+        restored.append(name)
+        log(f"{name}: restored from {source} (its records only: no checkpoints)")
+    return restored
+
+
 def publish_run(run_dir: Path, dest: Path) -> None:
     """Copy a run's small records, and 4 x 4 images (``published_grid``) of its best-FID and last sample
     grids (palette PNGs, about 65 kB each), to dest/runs/NAME."""
@@ -253,6 +276,8 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
         if publish is not None:
             publish_run(out / "runs" / name, publish)
 
+    if publish is not None:
+        restore_published(configs, out / "runs", publish, log)
     summaries = train_runs(configs, out / "runs", log, on_finished=finished)
     histories = {name: read_history(out / "runs" / name) for name in configs}
     rows = table_rows(variants, seeds, summaries, histories, measured)

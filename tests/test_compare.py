@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,46 @@ def test_killed_compare_restarts_without_redoing_finished_runs(tmp_path):
     assert first.stat().st_mtime == finished_at
     assert json.loads((tmp_path / "runs" / "proposed-s0" / "summary.json").read_text())["epochs_done"] == 3
     assert (tmp_path / "table.md").exists()
+
+
+def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tmp_path):
+    """OUT is gone (a replaced machine), the published folder is committed: compare restores the
+    finished runs from their records, trains nothing again, and writes the same table."""
+    args = ["compare", "--preset", "smoke", "--models", "dcgan", "--seeds", "0,1", "--epochs", "2",
+            "--checkpoint-extractor", "none"]
+    first, published = tmp_path / "first", tmp_path / "published"
+    result = CliRunner().invoke(main, [*args, "--out", str(first), "--publish", str(published)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    shutil.rmtree(published / "runs" / "dcgan-s1")  # never published: trained again
+    second = tmp_path / "second"
+    (second / "runs" / "dcgan-s0").mkdir(parents=True)  # a killed run's partial folder is replaced
+    result = CliRunner().invoke(main, [*args, "--out", str(second), "--publish", str(published)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "dcgan-s0: restored from" in result.output and "dcgan-s0: finished earlier, skipped" in result.output
+    assert "dcgan-s1: training dcgan" in result.output
+    assert not (second / "runs" / "dcgan-s0" / "checkpoints").exists()
+    for name in ("history.csv", "summary.json", "config.json"):
+        assert (second / "runs" / "dcgan-s0" / name).read_bytes() == (first / "runs" / "dcgan-s0" / name).read_bytes()
+    with open(first / "table.csv", newline="") as fh, open(second / "table.csv", newline="") as gh:
+        before, after = next(csv.DictReader(fh)), next(csv.DictReader(gh))
+    assert after["epoch_best"] == before["epoch_best"] and after["fid_best"] == before["fid_best"]
+    assert (published / "runs" / "dcgan-s1" / "summary.json").exists()  # the retrained run is published again
+
+
+def test_a_published_run_of_another_config_is_not_restored(tmp_path):
+    published = tmp_path / "published"
+    result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--models", "dcgan", "--seeds", "0",
+                                       "--epochs", "2", "--checkpoint-extractor", "none", "--out",
+                                       str(tmp_path / "first"), "--publish", str(published)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--models", "dcgan", "--seeds", "0",
+                                       "--epochs", "2", "--set", "lr=0.01", "--checkpoint-extractor", "none", "--out",
+                                       str(tmp_path / "second"), "--publish", str(published)])
+    assert result.exit_code != 0
+    assert "dcgan-s0" in result.output and "lr: 0.0002 (in the run) != 0.01 (requested)" in result.output
+    assert not (tmp_path / "second" / "runs" / "dcgan-s0").exists()
 
 
 def test_search_n_keeps_the_first_stable_n(tmp_path):

@@ -57,6 +57,9 @@ class CheckpointMeter:
                                "seconds": round(time.perf_counter() - started, 1)}
             del gan
             keras.backend.clear_session()
+        if not measured:  # no checkpoints here (a run restored from its published records): nothing to cache
+            log(f"{run_dir.name}: no checkpoints, so no {self.extractor.name} numbers for its table row")
+            return measured
         log(f"{run_dir.name}: {self.extractor.name} " + "; ".join(
             f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g}, memorised {m.get('memorised_share', 0):.1%}"
             for which, m in measured.items()))
