@@ -396,7 +396,7 @@ def _csv_list(value, kind=str):
 @click.option("--publish", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Copy each finished run's small records (config, history, summary, sample grids) and the "
               "tables and figures here, as runs finish (a folder to commit, e.g. docs/results/NAME). Finished runs "
-              "published here that are missing under OUT (a new machine) are restored from their records, not trained again.")
+              "published here but missing under OUT (a new machine) are restored from their records, not retrained.")
 @click.option("--checkpoint-extractor", type=click.Choice([*EXTRACTORS[1:], "none"]), default=None,
               help="Measure each run's best and last checkpoints again with this extractor, with the "
               "memorisation check (default: fid-inception when its weights are here, else none).")

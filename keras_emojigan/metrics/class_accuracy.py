@@ -29,10 +29,10 @@ class ClassProbe:
 
         labels = np.asarray(labels, np.int32)
         test = self._heldout_mask(labels, heldout)
-        predicted = self._train(features[~test], labels[~test]).predict(features[test])
+        predicted = self.train(features[~test], labels[~test]).predict(features[test])
         self.heldout_predictions = (test, predicted)
         per_class = [float(np.mean(predicted[labels[test] == c] == c)) for c in range(self.num_classes)]
-        self._train(features, labels)
+        self.train(features, labels)
         return {"probe_heldout_accuracy": float(np.mean(predicted == labels[test])),
                 "probe_heldout_class_accuracy": dict(zip(class_names, per_class, strict=True)),
                 "probe_train_images": int((~test).sum()), "probe_heldout_images": int(test.sum())}
@@ -47,7 +47,8 @@ class ClassProbe:
             test[rng.permutation(members)[: int(round(heldout * len(members)))]] = True
         return test
 
-    def _train(self, features, labels) -> ClassProbe:
+    def train(self, features, labels) -> ClassProbe:
+        """Fit the probe on all of these (features, labels); no held-out share (``fit`` keeps one)."""
         import keras
 
         features = np.asarray(features, np.float32)

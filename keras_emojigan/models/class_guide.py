@@ -91,7 +91,7 @@ def fit_class_guide(guide: keras.Model, images: np.ndarray, labels: np.ndarray, 
         return fitted
     heldout = probe.heldout_predictions[0]
     trial = build_class_guide(len(class_names), int(guide.input.shape[1]))
-    _set_head(trial, ClassProbe(len(class_names), seed=seed)._train(features[~heldout], labels[~heldout]))
+    _set_head(trial, ClassProbe(len(class_names), seed=seed).train(features[~heldout], labels[~heldout]))
     radius = robust / 127.5
     adversarial_finetune(trial, images[~heldout], labels[~heldout], radius, seed=seed, epochs=robust_epochs)
     unit = tf.constant(np.asarray(images[heldout], np.float32) / 127.5 - 1.0)
