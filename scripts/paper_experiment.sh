@@ -3,7 +3,8 @@
 # N ablation of the proposed GAN; one `emojigan compare` per table. Every compare skips
 # finished runs and resumes killed ones, so rerun this script after any stop. Each finished
 # run's small records (config, history, summary, sample grids) and each table's files are
-# copied under PUBLISH as they finish (commit them from there).
+# copied under PUBLISH as they finish (commit them from there). On a new machine (RUNS gone, PUBLISH
+# committed) each compare restores the finished runs from PUBLISH and trains only the rest.
 #
 #   scripts/paper_experiment.sh [RUNS [PUBLISH]]   # defaults: runs/paper100 docs/results
 #
