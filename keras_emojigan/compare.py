@@ -273,11 +273,10 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
     def finished(name):
         if meter is not None:
             measured[name] = meter(out / "runs" / name, log)
-        if publish is not None:
+        if publish is not None and name not in restored:  # a restored run's records are already there
             publish_run(out / "runs" / name, publish)
 
-    if publish is not None:
-        restore_published(configs, out / "runs", publish, log)
+    restored = restore_published(configs, out / "runs", publish, log) if publish is not None else []
     summaries = train_runs(configs, out / "runs", log, on_finished=finished)
     histories = {name: read_history(out / "runs" / name) for name in configs}
     rows = table_rows(variants, seeds, summaries, histories, measured)

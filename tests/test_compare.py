@@ -98,6 +98,8 @@ def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     shutil.rmtree(published / "runs" / "dcgan-s1")  # never published: trained again
+    published_grids = {path: path.read_bytes() for path in (published / "runs" / "dcgan-s0").rglob("*.png")}
+    assert published_grids
     second = tmp_path / "second"
     (second / "runs" / "dcgan-s0").mkdir(parents=True)  # a killed run's partial folder is replaced
     result = CliRunner().invoke(main, [*args, "--out", str(second), "--publish", str(published)],
@@ -112,6 +114,7 @@ def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tmp_path):
         before, after = next(csv.DictReader(fh)), next(csv.DictReader(gh))
     assert after["epoch_best"] == before["epoch_best"] and after["fid_best"] == before["fid_best"]
     assert (published / "runs" / "dcgan-s1" / "summary.json").exists()  # the retrained run is published again
+    assert {path: path.read_bytes() for path in published_grids} == published_grids  # restored: left alone
 
 
 def test_a_published_run_of_another_config_is_not_restored(tmp_path):
