@@ -177,11 +177,14 @@ def restore_published(configs: dict[str, TrainConfig], root: Path, publish: Path
         source, target = Path(publish) / "runs" / name, Path(root) / name
         if (target / "summary.json").exists() or not run_is_finished(source, config.epochs):
             continue
+        if (target / "checkpoints").exists():  # a run here with checkpoints of its own resumes; never deleted
+            log(f"{name}: {source} is finished, but {target} has checkpoints of its own: resuming those")
+            continue
         differences = TrainConfig.load(source / "config.json").differences(config)
         if differences:
             raise ConfigError(f"{source}: its published run is not the one requested ({'; '.join(differences)}); "
                               f"move it away, or publish elsewhere, to train it again")
-        if target.exists():  # a killed run's partial folder: the published finished run replaces it
+        if target.exists():  # a partial folder without checkpoints (nothing to resume): replaced
             shutil.rmtree(target)
         shutil.copytree(source, target)
         restored.append(name)

@@ -117,6 +117,26 @@ def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tmp_path):
     assert {path: path.read_bytes() for path in published_grids} == published_grids  # restored: left alone
 
 
+def test_a_run_with_checkpoints_of_its_own_is_not_replaced_by_its_published_records(tmp_path):
+    from keras_emojigan.compare import parse_variant, restore_published, run_config
+
+    config = run_config("smoke", parse_variant("dcgan"), 0, 2)
+    published = tmp_path / "published" / "runs" / "dcgan-s0"
+    published.mkdir(parents=True)
+    config.save(published / "config.json")
+    (published / "summary.json").write_text(json.dumps({"status": "finished", "epochs_done": 2}))
+    mine = tmp_path / "out" / "dcgan-s0"
+    (mine / "checkpoints").mkdir(parents=True)
+    (mine / "checkpoints" / "checkpoint").write_text("ckpt-1")
+    logged = []
+    assert restore_published({"dcgan-s0": config}, tmp_path / "out", tmp_path / "published", logged.append) == []
+    assert (mine / "checkpoints" / "checkpoint").read_text() == "ckpt-1" and "resuming those" in logged[0]
+    shutil.rmtree(mine / "checkpoints")  # no checkpoints: nothing to resume, the records are restored
+    assert restore_published({"dcgan-s0": config}, tmp_path / "out", tmp_path / "published", logged.append) == [
+        "dcgan-s0"]
+    assert (mine / "summary.json").exists()
+
+
 def test_a_published_run_of_another_config_is_not_restored(tmp_path):
     published = tmp_path / "published"
     result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--models", "dcgan", "--seeds", "0",
