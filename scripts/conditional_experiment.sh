@@ -111,10 +111,10 @@ fi
 shopt -s nullglob
 conditional_runs=("$runs"/runs/*-s0 "$runs"/modern/runs/*-s0 "$runs"/class-bn/runs/*-s0 "$runs"/recipe/runs/*-s0)
 shopt -u nullglob
-# (It needs every run's checkpoint: on a new machine, where compare restored finished runs from their
-# published records only, it fails and the published label_use.md/json are kept as they are.)
-if python "$(dirname "$0")/label_use.py" "${conditional_runs[@]}" --json "$publish/label_use.json.tmp" \
-    > "$publish/label_use.md.tmp"; then
+# (A run that compare restored from its published records on a new machine has no checkpoint: its
+# row is kept from the published label_use.json. On any failure the published files stay as they are.)
+if python "$(dirname "$0")/label_use.py" "${conditional_runs[@]}" --keep "$publish/label_use.json" \
+    --json "$publish/label_use.json.tmp" > "$publish/label_use.md.tmp"; then
   mv "$publish/label_use.json.tmp" "$publish/label_use.json"
   mv "$publish/label_use.md.tmp" "$publish/label_use.md"
 else

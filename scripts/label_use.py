@@ -12,6 +12,11 @@ Class accuracy can be low for two different reasons: D never learned to tell the
   changes it as much as the noise does.
 
     python scripts/label_use.py runs/conditional/runs/deligan-conditionalTrue-s0 [RUN ...] [--json out.json]
+        [--keep earlier.json]
+
+``--keep`` takes the row of a run that has no checkpoint here (compare restored it from its
+published records on a new machine) from an earlier JSON of this script, matched by the run's
+folder name, instead of failing.
 """
 
 from __future__ import annotations
@@ -65,6 +70,12 @@ def generator_label_use(gan, count: int = 200, seed: int = 0) -> dict:
     return {"between_classes": classes, "between_noises": noises, "ratio": classes / noises if noises else 0.0}
 
 
+def _has_checkpoint(run_dir: Path) -> bool:
+    import tensorflow as tf
+
+    return tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints")) is not None
+
+
 def measure(run_dir: Path, count: int = 200, seed: int = 0) -> dict:
     import tensorflow as tf
 
@@ -106,13 +117,17 @@ def main(argv=None) -> int:
     parser.add_argument("-n", "--count", type=int, default=200, help="noises per class for G's measure")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", type=Path, help="an earlier --json: rows for runs without a checkpoint here")
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error(f"-n {args.count}: give at least 1 noise per class")
     from keras_emojigan.errors import UserInputError
 
+    kept = {Path(row["run"]).name: row for row in json.loads(args.keep.read_text())} \
+        if args.keep and args.keep.exists() else {}
     try:
-        rows = [measure(run, args.count, args.seed) for run in args.runs]
+        rows = [kept[run.name] if run.name in kept and not _has_checkpoint(run) else measure(run, args.count, args.seed)
+                for run in args.runs]
     except UserInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

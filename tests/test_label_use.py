@@ -50,6 +50,20 @@ def test_the_script_on_a_conditional_run_and_an_unconditional_one(tmp_path, caps
     assert label_use.main([str(runs["plain"])]) == 2
     assert "unconditional run" in capsys.readouterr().err
 
+    # A run restored from its published records (no checkpoint): its row comes from --keep, else it fails.
+    restored = tmp_path / "restored" / "conditional"
+    restored.mkdir(parents=True)
+    for name in ("config.json", "classes.json", "summary.json"):
+        (restored / name).write_bytes((runs["conditional"] / name).read_bytes())
+    again = tmp_path / "again.json"
+    assert label_use.main([str(restored), str(runs["conditional"]), "-n", "8", "--keep", str(out),
+                           "--json", str(again)]) == 0
+    kept, measured = json.loads(again.read_text())
+    assert kept == row and measured["run"] == str(runs["conditional"])
+    capsys.readouterr()
+    assert label_use.main([str(restored), "-n", "8"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize("count", [0, -3])
 def test_a_count_below_one_is_refused(count, capsys):
