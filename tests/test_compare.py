@@ -115,6 +115,13 @@ def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tmp_path):
     assert after["epoch_best"] == before["epoch_best"] and after["fid_best"] == before["fid_best"]
     assert (published / "runs" / "dcgan-s1" / "summary.json").exists()  # the retrained run is published again
     assert {path: path.read_bytes() for path in published_grids} == published_grids  # restored: left alone
+    figure = (published / "fig4_samples.png").read_bytes()
+    (published / "fig4_samples.png").write_bytes(figure + b"mark")  # to see whether a third call rewrites it
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "third"), "--publish", str(published)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "every run was restored" in result.output, result.output
+    assert (published / "fig4_samples.png").read_bytes() == figure + b"mark"
+    assert (tmp_path / "third" / "table.md").exists()
 
 
 def test_a_run_with_checkpoints_of_its_own_is_not_replaced_by_its_published_records(tmp_path):
