@@ -415,13 +415,14 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
         lines[-1] += (f" Measuring checkpoints again (`{checkpoint_extractor}`, best and last): "
                       f"{sum(r['ckpt_seconds'] for r in timed):.0f} s over the "
                       f"{sum(r['ckpt_timed_runs'] for r in timed)} runs that timed it.")
-    lines += ["", "Relative change of the best-epoch means (the form of the paper's conclusion; for FID and KID "
-              "lower is better, for IS higher):", ""]
-    for row in rows:
-        changes = [f"{k} {row[f'{k}_best_vs_{b}_pct']:+.1f}% vs {b}" for b in ("dcgan", "deligan")
-                   for k in METRIC_KEYS if f"{k}_best_vs_{b}_pct" in row and math.isfinite(row[f"{k}_best_vs_{b}_pct"])]
-        if changes:
-            lines.append(f"- {row['model']}: " + "; ".join(changes))
+    changes = {row["model"]: [f"{k} {row[f'{k}_best_vs_{b}_pct']:+.1f}% vs {b}" for b in ("dcgan", "deligan")
+                              for k in METRIC_KEYS
+                              if f"{k}_best_vs_{b}_pct" in row and math.isfinite(row[f"{k}_best_vs_{b}_pct"])]
+               for row in rows}
+    if any(changes.values()):  # a table without DCGAN or DeLiGAN (the N ablation) has nothing to compare with
+        lines += ["", "Relative change of the best-epoch means (the form of the paper's conclusion; for FID and KID "
+                  "lower is better, for IS higher):", ""]
+        lines += [f"- {model}: " + "; ".join(listed) for model, listed in changes.items() if listed]
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 
