@@ -80,6 +80,10 @@ def test_verdicts_follow_the_records(results):
     assert verdict["A larger N is more stable (section 3.1)", "`default`"] == "holds"  # 2-4 vs 10 collapsed
     assert verdict["A larger N lowers diversity (section 3.1)", "`default`"] == "holds"  # IS 5.1 vs 7.0
     assert verdict["A larger N copies fine details (section 3.1)", "`default`"] == "not significant"
+    for seen in ("... seen in FID: a less diverse G scores a higher FID",  # 45-47 vs 37-43: within the interval
+                 "... seen in the FID Inception (standard FID, best checkpoint)"):
+        assert verdict[seen, "`default`"] == "not significant"
+        assert "(N=8 vs N=1)" in rows[seen, "`default`"][1]
     assert "15 runs of 100 epochs" in table
     with Image.open(results / "paper100-ablation-n" / "fig_ablation_n.png") as image:
         assert image.format == "PNG"
