@@ -89,6 +89,21 @@ def test_verdicts_follow_the_records(results):
         assert image.format == "PNG"
 
 
+def test_a_larger_n_with_a_clearly_higher_fid_holds_and_a_lower_one_does_not(tmp_path):
+    """The FID rows test "N = 8's FID is higher than N = 1's" (a less diverse G), not lower."""
+    for n8_fid, expected in ((80.0, "holds"), (20.0, "does not hold")):
+        root = tmp_path / str(n8_fid)
+        for seed in range(3):
+            _run(root / "paper100-default", f"proposed-s{seed}", "proposed", seed, 40 + seed, 7.0)
+            _run(root / "paper100-ablation-n", f"proposed-N8-s{seed}", "proposed", seed, n8_fid + seed, 5.0,
+                 latent_n=8)
+        assert claims.main(["--results", str(root)]) == 0
+        table = (root / "paper100-claims.md").read_text()
+        for seen in ("... seen in FID: a less diverse G scores a higher FID",
+                     "... seen in the FID Inception (standard FID, best checkpoint)"):
+            assert f"| {seen} | `default` | **{expected}** |" in table
+
+
 def test_welch_interval():
     diff, half = claims.welch([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
     assert diff == -3.0 and half == pytest.approx(2.776 * (2 / 3) ** 0.5, rel=1e-3)  # df = 4
