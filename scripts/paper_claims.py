@@ -144,6 +144,16 @@ def stability(runs: list[Run], seeds: int, expect_unstable: bool, window=None) -
                      f"collapsed epochs per seed: {collapsed}")
 
 
+def emoji(group: list[Run], key: str) -> list:
+    """Per seed: ``key`` at the run's best epoch (emoji extractor, history.csv)."""
+    return [r.best.get(key) for r in group]
+
+
+def inception(group: list[Run], key: str) -> list:
+    """Per seed: ``key`` of the run's best checkpoint measured with the FID Inception."""
+    return [r.checkpoint.get("best", {}).get(key) for r in group]
+
+
 def preset_claims(preset: str, runs: list[Run], seeds: int) -> list[tuple[str, str, str, str]]:
     dcgan, deligan, proposed = (pick(runs, m, 1 if m == "proposed" else None) for m in ("dcgan", "deligan", "proposed"))
     rows = [("DCGAN becomes unstable (Fig. 2a)", preset, *stability(dcgan, seeds, True)),
@@ -151,12 +161,6 @@ def preset_claims(preset: str, runs: list[Run], seeds: int) -> list[tuple[str, s
              f"first unstable epoch in {DELIGAN_WINDOW[0]}-{DELIGAN_WINDOW[1]})", preset,
              *stability(deligan, seeds, True, DELIGAN_WINDOW)),
             ("The proposed GAN stays stable (Fig. 2c)", preset, *stability(proposed, seeds, False))]
-
-    def emoji(group, key):
-        return [r.best.get(key) for r in group]
-
-    def inception(group, key):
-        return [r.checkpoint.get("best", {}).get(key) for r in group]
 
     printed = ((dcgan, "DCGAN", "-81%", "+129%"), (deligan, "DeLiGAN", "-71%", "+106%"))  # the conclusion's
     for other, name, fid_printed, is_printed in printed:
@@ -191,18 +195,16 @@ def ablation_claims(by_n: dict[int, list[Run]], seeds: int) -> list[tuple[str, s
         ("A larger N is more stable (section 3.1)", "default", verdict,
          evidence + (f"; first unstable epoch per seed, {unstable}" if unstable else "")),
         ("A larger N lowers diversity (section 3.1)", "default",
-         *compare_means([r.best.get("is_mean") for r in high], [r.best.get("is_mean") for r in low], names,
+         *compare_means(emoji(high, "is_mean"), emoji(low, "is_mean"), names,
                         "emoji IS (best epoch; lower = less diverse)", True, None, seeds)),
         ("... seen in FID: a less diverse G scores a higher FID", "default",
-         *compare_means([r.best.get("fid") for r in high], [r.best.get("fid") for r in low], names,
+         *compare_means(emoji(high, "fid"), emoji(low, "fid"), names,
                         "emoji FID (best epoch)", False, None, seeds)),
         ("... seen in the FID Inception (standard FID, best checkpoint)", "default",
-         *compare_means([r.checkpoint.get("best", {}).get("fid") for r in high],
-                        [r.checkpoint.get("best", {}).get("fid") for r in low], names, "FID-Inception", False,
-                        None, seeds)),
+         *compare_means(inception(high, "fid"), inception(low, "fid"), names, "FID-Inception", False, None,
+                        seeds)),
         ("A larger N copies fine details (section 3.1)", "default",
-         *compare_means([r.checkpoint.get("best", {}).get("memorised_share") for r in high],
-                        [r.checkpoint.get("best", {}).get("memorised_share") for r in low], names,
+         *compare_means(inception(high, "memorised_share"), inception(low, "memorised_share"), names,
                         "memorised share (FID-Inception features, best checkpoint)", False, None, seeds)),
     ]
 
