@@ -8,6 +8,7 @@ Presets:
 - ``modern``: ``default`` plus what small-data GANs use in 2026: DiffAugment
   (color,translation,cutout) and an EMA generator (decay 0.999, with StyleGAN2-ADA's warm-up:
   without it, 880 steps left 41% of the random initial weights in the EMA).
+- ``lite``: the small-data backbone (``arch=lite``, hinge, LeCam, x-flip, 300 epochs).
 - ``smoke``: tiny widths, 2 epochs, seconds on a CPU (tests and the README's first command).
 """
 
@@ -24,8 +25,10 @@ from keras_emojigan.errors import UserInputError
 # messages read them; tests/test_registries.py holds them together with the registries that
 # implement them: models.latents.LATENTS, metrics.extractors.EXTRACTORS).
 MODELS = ("dcgan", "deligan", "proposed")
+ARCHS = ("dcgan", "lite")  # the networks behind any latent: DCGAN's, or the FastGAN-style `lite` (models/lite.py)
+LOSSES = ("bce", "hinge")
 RESOLUTIONS = (32, 64, 128)
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "auto")  # auto: bf16 where the CPU has it (training/precision.py)
 EXTRACTORS = ("auto", "inception", "tfhub", "emoji", "fid-inception", "fid-inception-clean")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -35,36 +38,55 @@ class ConfigError(UserInputError):
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class GANOptions:
+    """What the GAN itself needs to know: its networks and its training step, written once here.
+    ``TrainConfig`` adds the run's fields to these; ``TrainConfig.gan_options()`` picks them out,
+    ``models.gan.build_gan`` builds from them and ``EmojiGAN`` keeps and serialises them."""
+
     model: str = "proposed"
-    data: str = "emoji-faces"
+    arch: str = "dcgan"  # see ARCHS: the generator and discriminator networks
     resolution: int = 64
-    epochs: int = 100
-    batch_size: int = 35
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     latent_dim: int = 100  # n, the base latent size
     latent_n: int = 1  # N: the proposed GAN expands z to n * N (1: chosen by `emojigan search-n`, README)
     components: int = 50  # K, DeLiGAN's mixture components
     sigma_weight: float = 0.05  # lambda, DeLiGAN's sigma regulariser
     ngf: int = 64
     ndf: int = 64
+    loss: str = "bce"  # see LOSSES: non-saturating BCE on logits (the DCGAN reference) or hinge (FastGAN, BigGAN)
+    lecam_weight: float = 0.0  # > 0: LeCam regularisation of D's outputs (Tseng et al. 2021), this weight
+    lecam_decay: float = 0.99  # the decay of LeCam's moving averages of D's outputs
+    recon_weight: float = 1.0  # (arch=lite) weight of D's self-supervised L1 reconstruction of real images
     diffaugment: str = ""  # e.g. "color,translation,cutout"
     ema_decay: float = 0.0  # 0 = no EMA generator
     ema_rampup: float = 0.0  # > 0: EMA half-life = this x images seen, capped by ema_decay (StyleGAN2-ADA: 0.05)
     ada_target: float = 0.0  # > 0: adaptive augmentation (ADA) keeping E[sign(D(real))] here (StyleGAN2-ADA: 0.6)
     ada_kimg: float = 20.0  # ADA's speed: p can move from 0 to 1 in this many thousand images
     r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 E||grad D(real)||^2 on D (Mescheder et al. 2018; StyleGAN2-ADA)
-    conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
     class_batch_norm: bool = False  # (conditional) each class has its own gains and biases in G's batch norms (SNGAN)
     class_loss_weight: float = 0.0  # > 0 (conditional): AC-GAN class losses (D classifies real images, G follows)
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     class_guide_augment: str = ""  # DiffAugment policy for G's images on their way to the class guide
-    class_guide_robust: float = 0.0  # > 0: the guide is fine-tuned adversarially, L-inf radius in pixel levels (0-255)
     class_mismatch_weight: float = 0.0  # > 0 (conditional): D also calls real images with another class's label fake
-    precision: str = "float32"
     seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class TrainConfig(GANOptions):
+    """A run: the GAN's options (``GANOptions``) and how it is trained, evaluated and recorded."""
+
+    data: str = "emoji-faces"
+    epochs: int = 100
+    batch_size: int = 35
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    xflip: bool = False  # random left-right flips of the real images in the input pipeline
+    conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
+    class_guide_robust: float = 0.0  # > 0: the guide is fine-tuned adversarially, L-inf radius in pixel levels (0-255)
+    precision: str = "float32"
     stop_on_collapse: bool = False
     sample_count: int = 64  # images in the per-epoch sample grid
     eval_every: int = 5  # epochs between IS/FID/KID evaluations; 0 = never
@@ -86,7 +108,7 @@ class TrainConfig:
                  "must be an integer >= 1")
         for field in ("lr", "beta1", "beta2", "sigma_weight", "ema_decay", "ema_rampup", "ada_target", "ada_kimg",
                       "r1_gamma", "class_loss_weight", "class_guide_weight", "class_guide_robust",
-                      "class_mismatch_weight"):
+                      "class_mismatch_weight", "lecam_weight", "lecam_decay", "recon_weight"):
             need(isinstance(getattr(self, field), float) and math.isfinite(getattr(self, field)), field,
                  "must be a finite number")
         need(self.lr > 0, "lr", "must be > 0")
@@ -118,6 +140,13 @@ class TrainConfig:
              "pairs real images with other classes' labels: set conditional=true too")
         need(self.ada_target == 0 or bool(self.diffaugment.strip()), "ada_target",
              "adapts the strength of augmentations: set diffaugment too, e.g. color,translation,cutout")
+        need(self.arch in ARCHS, "arch", f"use one of {', '.join(ARCHS)}")
+        need(self.arch == "dcgan" or not self.conditional, "arch",
+             "the lite networks are unconditional: use arch=dcgan for conditional=true")
+        need(self.loss in LOSSES, "loss", f"use one of {', '.join(LOSSES)}")
+        need(self.lecam_weight >= 0, "lecam_weight", "must be >= 0 (0 = off)")
+        need(0 <= self.lecam_decay < 1, "lecam_decay", "must be in [0, 1)")
+        need(self.recon_weight >= 0, "recon_weight", "must be >= 0 (0 = no reconstruction loss)")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
         need(isinstance(self.eval_every, int) and self.eval_every >= 0, "eval_every", "must be an integer >= 0")
         need(self.extractor in EXTRACTORS, "extractor", f"use one of {', '.join(EXTRACTORS)}")
@@ -132,6 +161,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def gan_options(self) -> GANOptions:
+        """The options of the GAN this config trains (its networks and its training step)."""
+        return GANOptions(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GANOptions)})
 
     def save(self, path: Path) -> None:
         tmp = Path(path).with_suffix(".json.tmp")
@@ -198,6 +231,11 @@ PRESETS: dict[str, dict] = {
     # The quality push's recipe (issue 14, docs/results/quality-push): stage 1's best row (DeLiGAN,
     # `modern`) at stage 2's length. The shipped saved_models/emoji-faces was trained this way.
     "quality": {**_MODERN, "model": "deligan", "epochs": 300},
+    # The small-data backbone: the FastGAN-style `lite` networks (models/lite.py) with hinge loss,
+    # LeCam (weight 0.3, not tuned), x-flip, DiffAugment colour+translation and the EMA generator,
+    # in bfloat16 where the CPU has it (docs/results/lite-backbone).
+    "lite": {**_MODERN, "model": "dcgan", "arch": "lite", "diffaugment": "color,translation", "loss": "hinge",
+             "lecam_weight": 0.3, "xflip": True, "epochs": 300, "precision": "auto"},
     "smoke": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 2, "ngf": 8, "ndf": 8,
               "latent_dim": 16, "components": 8, "sample_count": 16, "eval_every": 1, "eval_samples": 64,
               "extractor": "emoji"},

@@ -35,6 +35,7 @@ process-wide), one after another, so they do not compete for the cores. The peer
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -108,7 +109,7 @@ def step_gflop(gan) -> float:
     return (g + 2 * d + 2 * 2 * d + d + d + 2 * g) / 1e9
 
 
-def run_case(model: str, precision: str, epochs: int, batch_size: int, preset: str) -> dict:
+def run_case(model: str, precision: str, epochs: int, batch_size: int, preset: str, arch: str = "dcgan") -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # the parent set TF_ENABLE_ONEDNN_OPTS for this child
 
@@ -128,7 +129,7 @@ def run_case(model: str, precision: str, epochs: int, batch_size: int, preset: s
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self.started)
 
-    config = make_config(preset, model=model, precision=precision, batch_size=batch_size)
+    config = make_config(preset, model=model, precision=precision, batch_size=batch_size, arch=arch)
     gan = build_from_config(config)
     images = load_images(config.data, config.resolution).images
     steps = len(images) // batch_size
@@ -170,6 +171,7 @@ def run_child(command: list[str], timeout: float, env: dict | None = None) -> di
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="dcgan,deligan,proposed")
+    parser.add_argument("--archs", default="dcgan", help="comma list of networks: dcgan, lite")
     parser.add_argument("--precisions", default="auto",
                         help="comma list; auto = float32, plus mixed_bfloat16 when the CPU has bf16 "
                              "instructions (avx512_bf16 or amx_bf16); without them bf16 is emulated and "
@@ -192,8 +194,8 @@ def main():
         print(json.dumps({"matmul_gflops": round(matmul_gflops(), 1)}), flush=True)
         return
     if args.case:
-        model, precision = args.case.split(":")
-        print(json.dumps(run_case(model, precision, args.epochs, args.batch_size, args.preset)), flush=True)
+        model, precision, arch = args.case.split(":")
+        print(json.dumps(run_case(model, precision, args.epochs, args.batch_size, args.preset, arch)), flush=True)
         return
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -231,27 +233,27 @@ def main():
 
     for onednn in args.onednn.split(","):
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn}
-        for model in args.models.split(","):
-            for precision in precisions.split(","):
-                result = run_child([sys.executable, __file__, "--case", f"{model}:{precision}",
-                                    "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-                                    "--preset", args.preset], args.timeout, env)
-                line = {"case": f"emojigan-{model}-{precision}", "onednn": onednn, "batch": args.batch_size,
-                        **result}
-                rate = result.get("img_per_s")
-                if rate:
-                    for peer, key in (("torch-default", "x_default_peer"), ("torch-tuned", "x_tuned_peer")):
-                        if references.get(peer):
-                            line[key] = round(rate / references[peer][0], 2)
-                    same = [v for v, p in peers.values() if p == precision]
-                    if same:
-                        line["x_same_precision_peer"] = round(rate / max(same), 2)
-                    ceiling = max(filter(None, [ceiling, result.get("matmul_gflops")]), default=None)
-                    if ceiling:
-                        achieved = result["step_gflop"] * rate / args.batch_size
-                        line["gflops"] = round(achieved, 1)
-                        line["of_matmul_ceiling"] = round(achieved / ceiling, 2)
-                print(json.dumps(line), flush=True)
+        for arch, model, precision in itertools.product(args.archs.split(","), args.models.split(","),
+                                                        precisions.split(",")):
+            result = run_child([sys.executable, __file__, "--case", f"{model}:{precision}:{arch}",
+                                "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+                                "--preset", args.preset], args.timeout, env)
+            name = f"emojigan-{model}-{precision}" + ("" if arch == "dcgan" else f"-{arch}")
+            line = {"case": name, "arch": arch, "onednn": onednn, "batch": args.batch_size, **result}
+            rate = result.get("img_per_s")
+            if rate:
+                for peer, key in (("torch-default", "x_default_peer"), ("torch-tuned", "x_tuned_peer")):
+                    if references.get(peer):
+                        line[key] = round(rate / references[peer][0], 2)
+                same = [v for v, p in peers.values() if p == precision]
+                if same:
+                    line["x_same_precision_peer"] = round(rate / max(same), 2)
+                ceiling = max(filter(None, [ceiling, result.get("matmul_gflops")]), default=None)
+                if ceiling:
+                    achieved = result["step_gflop"] * rate / args.batch_size
+                    line["gflops"] = round(achieved, 1)
+                    line["of_matmul_ceiling"] = round(achieved / ceiling, 2)
+            print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

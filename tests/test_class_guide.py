@@ -97,7 +97,7 @@ def test_the_guide_sees_gs_images_through_class_guide_augment():
 
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_guide_weight=1.0,
                     class_guide_augment="translation+color")
-    assert gan.class_guide_augment == "translation,color"
+    assert gan.options.class_guide_augment == "translation,color"
     assert gan.get_config()["class_guide_augment"] == "translation,color"
     fit_class_guide(gan.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
     images, labels = _two_colour_images(8)

@@ -62,7 +62,7 @@ def test_a_fit_with_a_matching_aware_d_records_it_resumes_and_is_refused_uncondi
     assert resumed.exit_code == 0, resumed.output
     assert [row["epoch"] for row in read_history(run_dir)] == [0, 1]
     loaded = keras.saving.load_model(run_dir / "gan.keras", compile=False)
-    assert loaded.class_mismatch_weight == 1.0
+    assert loaded.options.class_mismatch_weight == 1.0
     refused = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--set", "class_mismatch_weight=1",
                                         "--run-dir", str(tmp_path / "no")])
     assert refused.exit_code == 2 and "class_mismatch_weight" in refused.output and "conditional=true" in refused.output

@@ -48,10 +48,12 @@ def _options() -> tf.data.Options:
 
 
 def training_stream(images: np.ndarray, batch_size: int, *, seed: int, first_epoch: int,
-                    epochs: int, labels: np.ndarray | None = None) -> tf.data.Dataset:
+                    epochs: int, labels: np.ndarray | None = None, xflip: bool = False) -> tf.data.Dataset:
     """The batches of epochs ``first_epoch .. epochs - 1`` back to back, for ``fit(...,
     initial_epoch=first_epoch, steps_per_epoch=len(images) // batch_size)``: float32 images,
-    or (images, int32 labels) when ``labels`` is given.
+    or (images, int32 labels) when ``labels`` is given. With ``xflip``, each image of a batch
+    is mirrored left-right with probability 1/2, drawn statelessly from (seed, epoch, batch),
+    so the data is doubled for free and a resumed run still sees the same batches.
 
     Epoch e is a permutation drawn statelessly from ``(seed, e)``, so a run resumed at epoch e
     sees exactly the batches an uninterrupted run would have seen. The uint8 images stay in
@@ -68,10 +70,16 @@ def training_stream(images: np.ndarray, batch_size: int, *, seed: int, first_epo
     def epoch_batches(epoch):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(count), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+        return batches.enumerate().map(lambda number, index: (epoch, number, index))
 
-    def gather(index):
+    def gather(epoch, number, index):
         batch = to_unit_range(tf.gather(pixels, index))
+        if xflip:
+            flip_seed = tf.random.experimental.stateless_fold_in(
+                tf.stack([tf.constant(seed, tf.int64), epoch]), number)
+            flip = tf.random.stateless_uniform([batch_size, 1, 1, 1], flip_seed) < 0.5
+            batch = tf.where(flip, tf.reverse(batch, axis=[2]), batch)
         return batch if classes is None else (batch, tf.gather(classes, index))
 
     stream = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)

@@ -20,11 +20,11 @@ from keras import layers
 from keras_emojigan.config import RESOLUTIONS
 
 
-def _conv_init(seed):
+def conv_init(seed):
     return keras.initializers.RandomNormal(0.0, 0.02, seed=seed)
 
 
-def _batch_norm(name, seed, synchronized=False):
+def batch_norm(name, seed, synchronized=False):
     return layers.BatchNormalization(
         momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=seed),
         synchronized=synchronized, name=name)
@@ -41,14 +41,14 @@ class ClassBatchNormalization(layers.Layer):
     def __init__(self, gamma_seed: int = 0, synchronized: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.gamma_seed, self.synchronized = gamma_seed, synchronized
-        self.norm = _batch_norm(f"{self.name}_norm", gamma_seed, synchronized)
+        self.norm = batch_norm(f"{self.name}_norm", gamma_seed, synchronized)
 
     def build(self, input_shape):
         features_shape, class_shape = input_shape
         self.norm.build(features_shape)
         shape = (class_shape[-1], features_shape[-1])
-        self.gain_kernel = self.add_weight(shape=shape, initializer=_conv_init(self.gamma_seed + 1), name="gain_kernel")
-        self.bias_kernel = self.add_weight(shape=shape, initializer=_conv_init(self.gamma_seed + 2), name="bias_kernel")
+        self.gain_kernel = self.add_weight(shape=shape, initializer=conv_init(self.gamma_seed + 1), name="gain_kernel")
+        self.bias_kernel = self.add_weight(shape=shape, initializer=conv_init(self.gamma_seed + 2), name="bias_kernel")
 
     def call(self, inputs, training=None):
         features, class_vector = inputs
@@ -65,7 +65,7 @@ class ClassBatchNormalization(layers.Layer):
         return {**super().get_config(), "gamma_seed": self.gamma_seed, "synchronized": self.synchronized}
 
 
-def _blocks(resolution: int) -> int:
+def blocks(resolution: int) -> int:
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution {resolution} is not supported: use one of {RESOLUTIONS}")
     return int(math.log2(resolution // 4))
@@ -76,20 +76,20 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
     """The generator's layers, latent vector in, float32 tanh image out (a list, so the caller
     can put a latent layer in front of it). With ``class_batch_norm`` its batch norms are
     ``ClassBatchNormalization`` layers, called with [features, class vector]."""
-    ups = _blocks(resolution)
+    ups = blocks(resolution)
     body = [layers.Reshape((1, 1, -1), name="to_1x1")]
     for i in range(ups):
         width = ngf * 2 ** (ups - 1 - i)
         body += [
             layers.Conv2DTranspose(width, 4, strides=1 if i == 0 else 2, padding="valid" if i == 0 else "same",
-                                   use_bias=False, kernel_initializer=_conv_init(seed + i), name=f"g_conv{i}"),
+                                   use_bias=False, kernel_initializer=conv_init(seed + i), name=f"g_conv{i}"),
             (ClassBatchNormalization(gamma_seed=seed + 100 + i, synchronized=sync_batch_norm, name=f"g_bn{i}")
-             if class_batch_norm else _batch_norm(f"g_bn{i}", seed + 100 + i, sync_batch_norm)),
+             if class_batch_norm else batch_norm(f"g_bn{i}", seed + 100 + i, sync_batch_norm)),
             layers.ReLU(name=f"g_relu{i}"),
         ]
     body += [
         layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False,
-                               kernel_initializer=_conv_init(seed + ups), name="g_to_rgb"),
+                               kernel_initializer=conv_init(seed + ups), name="g_to_rgb"),
         layers.Activation("tanh", dtype="float32", name="g_tanh"),
     ]
     return body
@@ -102,29 +102,29 @@ def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
     product of a learned class embedding with the last features, averaged over space. With
     ``class_head`` too, outputs [logit, class logits]: an auxiliary classifier on the same
     features (AC-GAN, Odena et al. 2017)."""
-    downs = _blocks(resolution)
+    downs = blocks(resolution)
     image = keras.Input((resolution, resolution, 3), name="image")
     x = image
     for i in range(downs):
         x = layers.Conv2D(ndf * 2 ** i, 4, strides=2, padding="same", use_bias=False,
-                          kernel_initializer=_conv_init(seed + 200 + i), name=f"d_conv{i}")(x)
+                          kernel_initializer=conv_init(seed + 200 + i), name=f"d_conv{i}")(x)
         if i > 0:
-            x = _batch_norm(f"d_bn{i}", seed + 300 + i, sync_batch_norm)(x)
+            x = batch_norm(f"d_bn{i}", seed + 300 + i, sync_batch_norm)(x)
         x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
     features = x
     x = layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False,
-                      kernel_initializer=_conv_init(seed + 299), name="d_logit")(x)
+                      kernel_initializer=conv_init(seed + 299), name="d_logit")(x)
     logit = layers.Flatten(dtype="float32", name="d_flatten")(x)
     if not num_classes:
         return keras.Model(image, logit, name="discriminator")
     label = keras.Input((), dtype="int32", name="label")
     pooled = layers.GlobalAveragePooling2D(dtype="float32", name="d_pool")(features)
-    embedded = layers.Embedding(num_classes, features.shape[-1], embeddings_initializer=_conv_init(seed + 298),
+    embedded = layers.Embedding(num_classes, features.shape[-1], embeddings_initializer=conv_init(seed + 298),
                                 dtype="float32", name="d_class_embedding")(label)
     projection = layers.Dot(axes=1, dtype="float32", name="d_projection")([pooled, embedded])
     logit = layers.Add(dtype="float32", name="d_logit_conditional")([logit, projection])
     if class_head:
-        class_logits = layers.Dense(num_classes, kernel_initializer=_conv_init(seed + 297), dtype="float32",
+        class_logits = layers.Dense(num_classes, kernel_initializer=conv_init(seed + 297), dtype="float32",
                                     name="d_class_logits")(pooled)
         return keras.Model([image, label], [logit, class_logits], name="discriminator")
     return keras.Model([image, label], logit, name="discriminator")

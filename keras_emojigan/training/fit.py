@@ -29,6 +29,7 @@ from keras_emojigan.models.gan import EmojiGAN, build_gan
 from keras_emojigan.training.callbacks import Checkpoints, EpochRecorder, Evaluator, SampleWriter
 from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history, truncate_history
 from keras_emojigan.training.instability import InstabilityTracker
+from keras_emojigan.training.precision import resolve_precision
 from keras_emojigan.training.strategies import is_chief, make_strategy, task_id
 
 SUMMARY, CONFIG = "summary.json", "config.json"
@@ -42,17 +43,10 @@ CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
 
 
 def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
-    keras.mixed_precision.set_global_policy(config.precision)
+    keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
     keras.utils.set_random_seed(config.seed)
-    gan = build_gan(config.model, resolution=config.resolution, latent_dim=config.latent_dim,
-                    latent_n=config.latent_n, components=config.components,
-                    sigma_weight=config.sigma_weight, ngf=config.ngf, ndf=config.ndf,
-                    augment_policy=config.diffaugment, ema_decay=config.ema_decay, ema_rampup=config.ema_rampup,
-                    ada_target=config.ada_target, ada_kimg=config.ada_kimg, r1_gamma=config.r1_gamma,
-                    class_loss_weight=config.class_loss_weight, class_guide_weight=config.class_guide_weight,
-                    class_guide_augment=config.class_guide_augment, class_mismatch_weight=config.class_mismatch_weight,
-                    seed=config.seed, sync_batch_norm=sync_batch_norm,
-                    num_classes=num_classes if config.conditional else 0, class_batch_norm=config.class_batch_norm)
+    gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
+                    num_classes=num_classes if config.conditional else 0)
     gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
                 keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
     return gan
@@ -194,7 +188,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         steps = len(image_set) // config.batch_size
         stream = training_stream(image_set.images, config.batch_size, seed=config.seed,
                                  first_epoch=initial_epoch, epochs=config.epochs,
-                                 labels=image_set.labels if class_names else None)
+                                 labels=image_set.labels if class_names else None, xflip=config.xflip)
         if initial_epoch == 0:
             _write_hparams(log_dir, config)
         all_callbacks = [  # the recorder fills the epoch's logs, which TensorBoard then writes

@@ -12,7 +12,7 @@ from pathlib import Path
 HISTORY = "history.csv"
 COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "collapsed", "unstable",
            "is_mean", "fid", "kid", "seconds", "augment_p", "r1_penalty", "d_class_loss", "g_class_loss",
-           "g_guide_loss", "d_mismatch")
+           "g_guide_loss", "d_mismatch", "lecam_penalty", "d_reconstruction", "bfloat16")
 
 
 def _raw_rows(path: Path) -> list[dict]:
