@@ -18,8 +18,8 @@ setup(
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["keras_emojigan", "keras_emojigan.*"]),
     package_data={"keras_emojigan.data": ["emoji_faces/*.npz", "emoji_faces/*.csv", "emoji_faces/*.md"],
-                  "keras_emojigan.metrics": ["emoji_classifier.weights.h5", "emoji_classifier.classes.txt",
-                                             "emoji_classifier.report.json"],
+                  "keras_emojigan.models": ["emoji_classifier.weights.h5", "emoji_classifier.classes.txt",
+                                            "emoji_classifier.report.json"],
                   "keras_emojigan.serving": ["gallery.html"]},
     # Ranges: the versions tested here (TF 2.21.0, Keras 3.15.1, TF-GAN 2.1.0, NumPy 2.4,
     # Pillow 13, click 8.5, TensorBoard 2.21, Matplotlib 3.11, aiohttp 3.14) and what they are known

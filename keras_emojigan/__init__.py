@@ -5,7 +5,7 @@ work with NumPy and Pillow alone.
 
 TensorFlow turns its oneDNN convolutions on by default only on CPUs with AVX512-VNNI or newer;
 on an AVX2 CPU (AMD EPYC here) it falls back to Eigen, and our training step ran 2x slower
-(``scripts/bench_train.py --onednn 0,1``). So, unless the user chose otherwise, we ask for
+(``scripts/benchmarks/bench_train.py --onednn 0,1``). So, unless the user chose otherwise, we ask for
 oneDNN here, which must happen before TensorFlow is first imported: import
 ``keras_emojigan`` before ``tensorflow`` to get it in your own scripts.
 """

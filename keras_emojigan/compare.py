@@ -30,8 +30,8 @@ import numpy as np
 from PIL import Image
 
 from keras_emojigan.config import MODELS, ConfigError, TrainConfig, coerce, make_config
-from keras_emojigan.metrics.checkpoints import KEYS as CHECKPOINT_KEYS
-from keras_emojigan.metrics.checkpoints import NEAREST_FIGURE
+from keras_emojigan.training.checkpoint_metrics import KEYS as CHECKPOINT_KEYS
+from keras_emojigan.training.checkpoint_metrics import NEAREST_FIGURE
 from keras_emojigan.training.history import best_row, collapsed_epochs, epoch_seconds, read_history
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
@@ -235,8 +235,8 @@ def published_grid(image: Image.Image, resolution: int, classes: int = 0) -> Ima
 def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print):
     """The CheckpointMeter of ``name`` (default: fid-inception when its weights are here), or None."""
     from keras_emojigan.metrics import fid_inception
-    from keras_emojigan.metrics.checkpoints import CheckpointMeter
     from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.training.checkpoint_metrics import CheckpointMeter
 
     if name == "none":
         return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
@@ -31,6 +32,19 @@ RESOLUTIONS = (32, 64, 128)
 PRECISIONS = ("float32", "mixed_bfloat16", "auto")  # auto: bf16 where the CPU has it (training/precision.py)
 EXTRACTORS = ("auto", "inception", "tfhub", "emoji", "fid-inception", "fid-inception-clean")
 STRATEGIES = ("default", "mirrored", "multiworker")
+
+POLICIES = ("color", "translation", "cutout")  # DiffAugment's augmentations (models/augment.py)
+
+
+def parse_policy(policy: str) -> tuple[str, ...]:
+    """'color,translation' -> ('color', 'translation'); '' or 'none' -> (). '+' separates too
+    ('color+translation'), for places where a comma already separates, like compare's --models."""
+    names = tuple(p.strip() for p in re.split(r"[,+]", policy or "") if p.strip() and p.strip() != "none")
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown DiffAugment policy {', '.join(unknown)}: use a comma (or +) list of "
+                         f"{', '.join(POLICIES)} (or 'none')")
+    return names
 
 
 class ConfigError(UserInputError):
@@ -150,8 +164,6 @@ class TrainConfig(GANOptions):
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
         need(isinstance(self.eval_every, int) and self.eval_every >= 0, "eval_every", "must be an integer >= 0")
         need(self.extractor in EXTRACTORS, "extractor", f"use one of {', '.join(EXTRACTORS)}")
-        from keras_emojigan.models.augment import parse_policy
-
         for field in ("diffaugment", "class_guide_augment"):
             try:
                 parse_policy(getattr(self, field))

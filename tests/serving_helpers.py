@@ -13,7 +13,7 @@ def export_tiny(base: Path, version: int, seed: int = 0, contrast: float = 1.0, 
     scales every kernel so they saturate into visible, varied colours (for tests that look at pixels).
     ``sizes`` override TINY (resolution, latent_dim, ngf, ndf)."""
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
 
     gan = build_gan("dcgan", seed=seed, **{**TINY, **sizes})
     for layer in gan.generator.layers:

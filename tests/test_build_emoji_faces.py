@@ -1,4 +1,4 @@
-"""scripts/build_emoji_faces.py: label selection, name matching and image preparation.
+"""scripts/tools/build_emoji_faces.py: label selection, name matching and image preparation.
 
 The full rebuild downloads packages; these tests check its pieces offline.
 """

@@ -32,7 +32,7 @@ def _flat_two_colour_images(count=40, resolution=32):
 
 
 def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisation_folded_in():
-    from keras_emojigan.metrics.class_accuracy import ClassProbe
+    from keras_emojigan.models.class_probe import ClassProbe
 
     images, labels = _two_colour_images()
     guide = build_class_guide(2, resolution=32)
@@ -61,7 +61,7 @@ def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
     assert weights_differ(plain.generator, guided.generator)  # the guide's gradient reached G's update
     for before, after in zip(guide_before, guided.class_guide.weights, strict=True):
         np.testing.assert_array_equal(before, after.numpy())  # nothing G makes changes the guide
-    assert fake.shape == (8, 32, 32, 3) and guided.get_config()["class_guide_weight"] == 2.0
+    assert fake.shape == (8, 32, 32, 3) and guided.get_config()["options"]["class_guide_weight"] == 2.0
     with pytest.raises(ValueError, match="conditional generator"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_guide_weight=1.0)
 
@@ -98,7 +98,7 @@ def test_the_guide_sees_gs_images_through_class_guide_augment():
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_guide_weight=1.0,
                     class_guide_augment="translation+color")
     assert gan.options.class_guide_augment == "translation,color"
-    assert gan.get_config()["class_guide_augment"] == "translation,color"
+    assert gan.get_config()["options"]["class_guide_augment"] == "translation,color"
     fit_class_guide(gan.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
     images, labels = _two_colour_images(8)
     fake, labels = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)

@@ -133,7 +133,7 @@ def test_a_source_without_labels_is_refused(tmp_path):
 
 def test_the_conditional_generate_signature_mixes_classes_for_label_minus_one(tmp_path):
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
 
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=3)
     path = export_saved_model(gan, tmp_path / "c" / "1", {"class_names": ["a", "b", "c"]})
@@ -148,7 +148,7 @@ def test_a_bad_label_is_named_before_the_lookup_fails(tmp_path):
     """The label checks are ordered before the class embedding's lookup: without that ordering
     the lookup sometimes failed first with TF's bare "indices[0] = 7 is not in [0, 2)"."""
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import GeneratorModule, export_saved_model
+    from keras_emojigan.models.savedmodel import GeneratorModule, export_saved_model
 
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
     graph = GeneratorModule(gan.sampling_generator, gan.noise_dim, 2).serve.get_concrete_function().graph
@@ -173,7 +173,7 @@ def test_a_bad_label_is_named_before_the_lookup_fails(tmp_path):
 @pytest.fixture(scope="module")
 def served_conditional(tmp_path_factory):
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
     from keras_emojigan.serving.launcher import Server
 
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
@@ -251,7 +251,7 @@ def test_evaluate_per_class_on_a_conditional_model_and_refused_on_another(tmp_pa
     from serving_helpers import export_tiny
 
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
 
     gan = build_gan("dcgan", resolution=64, latent_dim=8, ngf=4, ndf=4, num_classes=2)
     path = export_saved_model(gan, tmp_path / "c" / "1", {"class_names": ["Negative", "Positive"],

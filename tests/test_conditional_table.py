@@ -1,4 +1,5 @@
-"""scripts/conditional_table.py: issue 15's criteria from fabricated per-class results (no training)."""
+"""scripts/experiments/conditional/conditional_table.py: the class criteria from fabricated per-class
+results (no training)."""
 
 import json
 from pathlib import Path

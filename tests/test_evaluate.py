@@ -9,8 +9,8 @@ from PIL import Image
 
 from keras_emojigan.cli import main
 from keras_emojigan.data.sources import load_images
-from keras_emojigan.metrics.emoji_classifier import shipped_files
 from keras_emojigan.metrics.extractors import EmojiExtractor, get_extractor
+from keras_emojigan.models.emoji_classifier import shipped_files
 
 
 @pytest.fixture(scope="module")

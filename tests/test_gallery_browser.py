@@ -102,7 +102,7 @@ def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
 
 def test_the_gallery_of_a_conditional_model_has_a_class_picker(tmp_path):
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
 
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
     base = tmp_path / "saved_models" / "faces"

@@ -1,4 +1,4 @@
-"""scripts/label_use.py: whether D and G of a conditional GAN use the label."""
+"""scripts/experiments/conditional/label_use.py: whether D and G of a conditional GAN use the label."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""scripts/paper_claims.py: verdicts from fabricated 100-epoch records (no training)."""
+"""scripts/experiments/paper/paper_claims.py: verdicts from fabricated 100-epoch records (no training)."""
 
 import csv
 import json

@@ -1,4 +1,5 @@
-"""scripts/probe_agreement.py: Cohen's kappa, and the two probes on real and generated images."""
+"""scripts/experiments/conditional/probe_agreement.py: Cohen's kappa, and the two probes on real and
+generated images."""
 
 import json
 
@@ -20,7 +21,7 @@ def test_the_script_on_real_images_and_a_tiny_conditional_and_unconditional_mode
     from serving_helpers import TINY, export_tiny
 
     from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
 
     conditional = export_saved_model(build_gan("dcgan", num_classes=2, **{**TINY, "resolution": 64}),
                                      tmp_path / "conditional" / "1",

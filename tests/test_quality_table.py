@@ -1,4 +1,5 @@
-"""scripts/quality_table.py: issue 14's recipe table from fabricated compare tables (no training)."""
+"""scripts/experiments/quality-push/quality_table.py: the recipe table from fabricated compare tables
+(no training)."""
 
 import csv
 import json

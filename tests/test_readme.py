@@ -1,5 +1,5 @@
-"""Every repository path the README (and the docs it links) cites exists, so a table's
-records can be checked against the runs behind it."""
+"""The README and the docs it links: every repository path they cite exists, every link
+(and #anchor) resolves, and the README stays a front door (at most 250 lines)."""
 
 import re
 from pathlib import Path
@@ -8,38 +8,81 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOTS = ("docs/", "saved_models/", "scripts/", "keras_emojigan/", "tests/", ".ci/")
-DOCUMENTS = ["README.md", "saved_models/README.md"]
+# The hand-written pages (the generated tables under docs/results are checked by their scripts' tests).
+DOCUMENTS = sorted({"README.md", "saved_models/README.md", "scripts/README.md",
+                    *(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")),
+                    *(str(p.relative_to(ROOT)) for p in (ROOT / "docs" / "results").rglob("README.md")),
+                    *(str(p.relative_to(ROOT)) for p in (ROOT / "docs" / "results").glob("*.md")
+                      if p.name != "paper100-claims.md"),
+                    *(str(p.relative_to(ROOT)) for p in (ROOT / "scripts").rglob("README.md"))})
 
 
-def cited_paths(text: str) -> set[str]:
-    """Paths in markdown links, and in inline code that start with one of the repository's
-    folders. Fenced blocks are commands to type: the paths there (``saved_models/emoji``, an
-    ``--out`` folder) are made by the commands, so they are not checked."""
-    found = set(re.findall(r"\]\(([^)#\s]+)", text))
+def inline_paths(text: str) -> set[str]:
+    """Paths in inline code that start with one of the repository's folders (relative to the
+    repository root). Fenced blocks are commands to type: the paths there (``saved_models/emoji``,
+    an ``--out`` folder) are made by the commands, so they are not checked."""
+    found = set()
     inline = re.sub(r"```.*?```", "", text, flags=re.S)
     for span in re.findall(r"`([^`]+)`", inline):
         found.update(word for word in span.split() if word.startswith(ROOTS))
-    return {path.rstrip(".,;:)") for path in found if path.startswith(ROOTS) and "*" not in path
-            and "NAME" not in path and "NNNN" not in path and "{" not in path}
+    return {path.rstrip(".,;:)") for path in found if "*" not in path and "NAME" not in path
+            and "NNNN" not in path and "{" not in path}
+
+
+def links(text: str) -> set[str]:
+    """Targets of markdown links and images outside fenced blocks (web addresses left out)."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    return {t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"^[a-z]+:", t)}
+
+
+def anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces to hyphens."""
+    markdown = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    result = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", markdown, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        result.add(slug)
+    return result
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
-def test_cited_paths_exist(document):
-    text = (ROOT / document).read_text(encoding="utf-8")
-    missing = sorted(path for path in cited_paths(text) if not (ROOT / path).exists())
-    assert not missing, f"{document} cites paths that are not in the repository: {missing}"
+def test_cited_paths_and_links_resolve(document):
+    path = ROOT / document
+    text = path.read_text(encoding="utf-8")
+    missing = sorted(p for p in inline_paths(text) if not (ROOT / p).exists())
+    for target in links(text):
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve() if file else path
+        if not resolved.exists():
+            missing.append(target)
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved.read_text(encoding="utf-8")):
+            missing.append(target + " (no such heading)")
+    assert not missing, f"{document} cites what is not in the repository: {missing}"
+
+
+def test_the_readme_is_a_front_door():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(readme) <= 250
+    first_screen = "\n".join(readme[:60])
+    for command in ("pip install -e .", "emojigan sample", "emojigan serve", "emojigan fit --data",
+                    "emojigan evaluate"):
+        assert command in first_screen, command
+    assert not re.search(r"\bissue \d+|\bcommit [0-9a-f]{7}", "\n".join(readme), flags=re.I)
 
 
 def test_the_path_finder_finds_links_and_commands():
     text = ("see [t](docs/results/x/table.md) and `python scripts/a.py\ndocs/results/y/runs`.\n"
             "```sh\nemojigan export run --name emoji   # saved_models/emoji/1/\n```\n")
-    assert cited_paths(text) == {"docs/results/x/table.md", "scripts/a.py", "docs/results/y/runs"}
+    assert links(text) == {"docs/results/x/table.md"}
+    assert inline_paths(text) == {"scripts/a.py", "docs/results/y/runs"}
+    assert anchors("## The standard FID, offline (`--extractor fid-inception`)\n") == {
+        "the-standard-fid-offline---extractor-fid-inception"}
 
 
 def test_the_recipe_table_is_the_one_quality_table_wrote():
-    """The README's quality-push table is docs/results/quality-push/recipe.md's, row for row
-    (rerun `python scripts/quality_table.py` and copy its table when the results change)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The quality push page's table is docs/results/quality-push/recipe.md's, row for row (rerun
+    `python scripts/experiments/quality-push/quality_table.py` and copy its table when the results change)."""
+    page = (ROOT / "docs/results/quality-push/README.md").read_text(encoding="utf-8")
     recipe = (ROOT / "docs/results/quality-push/recipe.md").read_text(encoding="utf-8")
     rows = [line for line in recipe.splitlines() if line.startswith("|")]
-    assert len(rows) > 2 and "\n".join(rows) in readme
+    assert len(rows) > 2 and "\n".join(rows) in page

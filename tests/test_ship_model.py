@@ -1,4 +1,4 @@
-"""scripts/ship_model.py: export, measure and card of a tiny run, conditional and not."""
+"""scripts/tools/ship_model.py: export, measure and card of a tiny run, conditional and not."""
 
 import json
 import shlex

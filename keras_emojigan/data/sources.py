@@ -120,7 +120,7 @@ def _load_embedded() -> ImageSet:
         manifest = list(csv.DictReader(fh))
     if [row["file"] for row in manifest] != list(names):
         raise DataSourceError("the embedded emoji-faces array and MANIFEST.csv disagree: "
-                              "rebuild them with scripts/build_emoji_faces.py")
+                              "rebuild them with scripts/tools/build_emoji_faces.py")
     return ImageSet(EMBEDDED, images, labels, class_names, names, manifest=manifest)
 
 

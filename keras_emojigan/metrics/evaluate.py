@@ -102,7 +102,7 @@ def evaluate_classes_unconditional(fake: np.ndarray, real: np.ndarray, real_labe
 
 
 def _class_probe(real, real_labels, class_names, extractor, seed):
-    from keras_emojigan.metrics.class_accuracy import ClassProbe
+    from keras_emojigan.models.class_probe import ClassProbe
 
     real_features = extractor.features(real)
     probe = ClassProbe(len(class_names), seed=seed)

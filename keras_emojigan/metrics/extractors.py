@@ -139,7 +139,7 @@ class EmojiExtractor(Extractor):
     def __init__(self):
         import keras
 
-        from keras_emojigan.metrics.emoji_classifier import INPUT_SIZE, load_shipped
+        from keras_emojigan.models.emoji_classifier import INPUT_SIZE, load_shipped
 
         model, self.classes = load_shipped()
         self.size = INPUT_SIZE

@@ -10,22 +10,7 @@ augmentation of StyleGAN2-ADA (Karras et al. 2020), whose p the GAN adjusts (``g
 
 from __future__ import annotations
 
-import re
-
 import tensorflow as tf
-
-POLICIES = ("color", "translation", "cutout")
-
-
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """'color,translation' -> ('color', 'translation'); '' or 'none' -> (). '+' separates too
-    ('color+translation'), for places where a comma already separates, like compare's --models."""
-    names = tuple(p.strip() for p in re.split(r"[,+]", policy or "") if p.strip() and p.strip() != "none")
-    unknown = [p for p in names if p not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown DiffAugment policy {', '.join(unknown)}: use a comma (or +) list of "
-                         f"{', '.join(POLICIES)} (or 'none')")
-    return names
 
 
 def diff_augment(images: tf.Tensor, policy: tuple[str, ...], seed: tf.Tensor, probability=None) -> tf.Tensor:
@@ -50,10 +35,8 @@ def diff_augment(images: tf.Tensor, policy: tuple[str, ...], seed: tf.Tensor, pr
             x = augmented
     return tf.cast(x, dtype)
 
-
 def _uniform(seed, batch, minval=0.0, maxval=1.0):
     return tf.random.stateless_uniform([batch, 1, 1, 1], seed, minval, maxval)
-
 
 def _color(x, seed_brightness, seed_saturation, seed_contrast):
     batch = tf.shape(x)[0]
@@ -62,7 +45,6 @@ def _color(x, seed_brightness, seed_saturation, seed_contrast):
     x = (x - mean) * _uniform(seed_saturation, batch, 0.0, 2.0) + mean
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
     return (x - mean) * _uniform(seed_contrast, batch, 0.5, 1.5) + mean
-
 
 def _translation(x, seed, ratio=0.125):
     """Shift each image by up to ratio * size pixels in x and y, filling with zeros."""
@@ -75,7 +57,6 @@ def _translation(x, seed, ratio=0.125):
     rows = tf.broadcast_to(rows, [batch, height, width])
     cols = tf.broadcast_to(cols, [batch, height, width])
     return tf.gather_nd(padded, tf.stack([rows, cols], axis=-1), batch_dims=1)
-
 
 def _cutout(x, seed, ratio=0.5):
     """Zero one square of ratio * size per image, at a random place (may overlap the border)."""

@@ -3,7 +3,7 @@
 AC-GAN's class head is trained with D, on the few hundred real images, beside the adversarial
 loss; on emoji-faces G learned to satisfy that head without making the requested expression
 (docs/results/conditional/per_class.md). The guide instead reads the shipped emoji classifier's
-256-d features (trained to tell emoji apart, ``metrics/emoji_classifier.py``) and a linear
+256-d features (trained to tell emoji apart, ``models/emoji_classifier.py``) and a linear
 head fitted once, before training, on the real images and their labels (``ClassProbe``, with
 its standardisation folded into the head). It is frozen: G's class loss is its cross-entropy
 on G's images, and nothing G makes can change what the guide calls a class.
@@ -52,7 +52,7 @@ class ToClassifierInput(layers.Layer):
 def build_class_guide(num_classes: int, resolution: int = 64) -> keras.Model:
     """image [B, R, R, 3] in [-1, 1] -> class logits [B, num_classes]; every weight frozen. The
     head is untrained until ``fit_class_guide`` (or a checkpoint restore) sets it."""
-    from keras_emojigan.metrics.emoji_classifier import INPUT_SIZE, load_shipped
+    from keras_emojigan.models.emoji_classifier import INPUT_SIZE, load_shipped
 
     classifier, _ = load_shipped()
     features = keras.Model(classifier.input, classifier.get_layer("features").output, name="guide_features")
@@ -80,7 +80,7 @@ def fit_class_guide(guide: keras.Model, images: np.ndarray, labels: np.ndarray, 
     refitted on all images). With ``robust`` > 0 (pixel levels), then fine-tune the whole guide
     adversarially on all images, after measuring the same fine-tune on the probe's four-fifths
     against its held-out fifth, clean and under attack (``robust_*`` entries)."""
-    from keras_emojigan.metrics.class_accuracy import ClassProbe
+    from keras_emojigan.models.class_probe import ClassProbe
 
     labels = np.asarray(labels, np.int32)
     probe = ClassProbe(int(guide.get_layer(GUIDE_HEAD).units), seed=seed)

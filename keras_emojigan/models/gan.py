@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from keras_emojigan.config import GANOptions
+from keras_emojigan.config import GANOptions, parse_policy
 from keras_emojigan.models import augment, lite, losses, networks
 from keras_emojigan.models.latents import PACKAGE, LatentLayer, make_latent
 
@@ -97,7 +97,7 @@ class EmojiGAN(keras.Model):
             raise ValueError(f"ema_decay must be in [0, 1), got {options.ema_decay}")
         self.generator, self.discriminator = generator, discriminator
         self.seed = int(options.seed)
-        self._policy = augment.parse_policy(options.diffaugment)
+        self._policy = parse_policy(options.diffaugment)
         # D's second output, when it has one: the lite D's reconstruction of the real image, or
         # AC-GAN's class logits.
         self._second_output = ("reconstruction" if any(layer.name == lite.RECONSTRUCTION
@@ -112,7 +112,7 @@ class EmojiGAN(keras.Model):
         # A DiffAugment policy for G's images on their way to the guide (each step a fresh draw):
         # a class that must survive shifts and colour changes is harder to fake with pixel patterns
         # only the guide reads (the guided runs' probes disagreed, probe_agreement.md).
-        self._guide_policy = augment.parse_policy(options.class_guide_augment)
+        self._guide_policy = parse_policy(options.class_guide_augment)
         if self._guide_policy and options.class_guide_weight <= 0:
             raise ValueError("class_guide_augment augments the class guide's inputs: set class_guide_weight > 0 too")
         # GAN-CLS's matching-aware D (Reed et al. 2016): real images paired with another class's
@@ -305,8 +305,8 @@ class EmojiGAN(keras.Model):
                 values["d_class_loss"] = self._class_loss(real_out["class_logits"], labels)
                 total += options.class_loss_weight * values["d_class_loss"]
             if options.class_mismatch_weight > 0:
-                mismatch_logits = self._discriminate(
-                    seen_real, self.other_labels(labels, tf.random.experimental.stateless_fold_in(seeds[1], 11)))["logits"]
+                other = self.other_labels(labels, tf.random.experimental.stateless_fold_in(seeds[1], 11))
+                mismatch_logits = self._discriminate(seen_real, other)["logits"]
                 total += options.class_mismatch_weight * losses.bce_with_logits(0.0, mismatch_logits)
                 values["d_mismatch"] = ops.mean(ops.sigmoid(mismatch_logits))
             per_replica = total / replicas

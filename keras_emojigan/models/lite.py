@@ -15,9 +15,9 @@ images only joins D's loss (``recon_weight``), so D must keep a description of t
 image rather than a few discriminative details. L1 stands where FastGAN uses LPIPS + L1: LPIPS
 runs a VGG on every reconstruction, which costs more than the rest of the step on a CPU.
 
-Widths scale with ``ngf``/``ndf`` (64: G 256 channels at 4x4 halving to 16 at 64x64; D 16 at
-64x64 doubling to 256 at 4x4: the widths FastGAN's paper would scale down to), so a step costs about what the DCGAN networks' does
-(``scripts/benchmarks/bench_train.py`` measures the ratio).
+Widths scale with ``ngf``/``ndf``: at 64, G has 256 channels at 4x4, halving at each doubling
+to 16 at 64x64, and D 16 at 64x64 doubling to 256 at 4x4, so a training image costs 1.4x what
+it costs on the DCGAN networks (``scripts/benchmarks/bench_train.py --archs dcgan,lite``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_emojigan.errors import UserInputError
-from keras_emojigan.serving.export import METADATA_FILE
+from keras_emojigan.models.savedmodel import METADATA_FILE
 
 
 class SavedModelError(UserInputError):

@@ -1,6 +1,6 @@
 """`emojigan serve` in a subprocess on a free loopback port, and a one-call HTTP client for it.
 
-For the tests, `scripts/load_test_serve.py` and notebooks: start a server on a SavedModel base,
+For the tests, `scripts/benchmarks/load_test_serve.py` and notebooks: start a server on a SavedModel base,
 wait until it listens, read its memory, stop it.
 """
 

@@ -202,7 +202,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     epochs_done = int(epoch_variable.numpy())
     if status != "diverged":
         # The weights are those of the last checkpoint: it is written at the end of the last epoch.
-        from keras_emojigan.serving.export import export_saved_model
+        from keras_emojigan.models.savedmodel import export_saved_model
 
         export_saved_model(gan, run_dir / "saved_model",
                            {"model": config.model, "epochs": epochs_done, "config": config.to_dict(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generation speed of an exported generator: images/s of its SavedModel signatures; JSON lines.
 
-    python scripts/bench_generate.py [MODEL] [--batches 1,16,256] [--repeats 20] [--model dcgan]
+    python scripts/benchmarks/bench_generate.py [MODEL] [--batches 1,16,256] [--repeats 20] [--model dcgan]
 
 MODEL is a SavedModel folder (or a run dir). Without it, an untrained generator of the
 ``default`` preset's size (ngf 64, 64x64) is exported to a temporary folder: the time of a
@@ -9,7 +9,7 @@ call does not depend on the weights. For each batch size, the ``serving_default`
 (latents in) and the ``generate`` signature (count and seed in: the noise is drawn inside)
 are called ``--repeats`` times after two warm-up calls, in this process (no HTTP); the line
 gives the best and the median time per call and images/s at the best. For the HTTP server
-under load, see scripts/load_test_serve.py.
+under load, see scripts/benchmarks/load_test_serve.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from keras_emojigan.serving.generator import load_generator  # noqa: E402
 
 def export_untrained(model: str, folder: Path) -> Path:
     from keras_emojigan.config import make_config
-    from keras_emojigan.serving.export import export_saved_model
+    from keras_emojigan.models.savedmodel import export_saved_model
     from keras_emojigan.training.fit import build_from_config
 
     gan = build_from_config(make_config("default", model=model))

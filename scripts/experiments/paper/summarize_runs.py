@@ -2,7 +2,7 @@
 """Per-model epoch times and collapsed epochs of a `compare` output (the README's "Whole runs"
 table and the collapsed-epoch column of its results), read from each run's history.csv.
 
-    python scripts/summarize_runs.py docs/results/compare-default/runs
+    python scripts/experiments/paper/summarize_runs.py docs/results/compare-default/runs
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@
 # copied under PUBLISH as they finish (commit them from there). On a new machine (RUNS gone, PUBLISH
 # committed) each compare restores the finished runs from PUBLISH and trains only the rest.
 #
-#   scripts/paper_experiment.sh [RUNS [PUBLISH]]   # defaults: runs/paper100 docs/results
+#   scripts/experiments/paper/paper_experiment.sh [RUNS [PUBLISH]]   # defaults: runs/paper100 docs/results
 #
 # On 2 cores: about 20 s per epoch alone, so each table (9 runs x 100 epochs) is 5-6 hours;
-# run it in the background: nohup nice -n 10 scripts/paper_experiment.sh > experiment.log 2>&1 &
+# run it in the background: nohup nice -n 10 scripts/experiments/paper/paper_experiment.sh > experiment.log 2>&1 &
 set -euo pipefail
 runs="${1:-runs/paper100}"
 publish="${2:-docs/results}"

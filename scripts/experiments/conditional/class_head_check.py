@@ -6,8 +6,8 @@ accuracy per epoch. No GAN: this isolates what an augmentation policy does to th
 AC-GAN's class losses need (issue 15: with DiffAugment's translation D's class loss barely moved
 from chance in 100 epochs).
 
-    python scripts/class_head_check.py --diffaugment color,translation,cutout --epochs 10
-    python scripts/class_head_check.py --diffaugment "" --epochs 10
+    python scripts/experiments/conditional/class_head_check.py --diffaugment color,translation,cutout --epochs 10
+    python scripts/experiments/conditional/class_head_check.py --diffaugment "" --epochs 10
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from keras_emojigan.config import parse_policy
 from keras_emojigan.data.pipeline import to_unit_range  # noqa: E402
 from keras_emojigan.data.sources import load_images  # noqa: E402
 from keras_emojigan.models import augment, networks  # noqa: E402
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(images))
     heldout, train = order[: len(images) // 5], order[len(images) // 5:]
-    policy = augment.parse_policy(args.diffaugment)
+    policy = parse_policy(args.diffaugment)
     keras.utils.set_random_seed(args.seed)
     network = networks.build_discriminator(64, 64, args.seed, num_classes=len(real.class_names), class_head=True)
     optimizer = keras.optimizers.Adam(args.lr, 0.5)

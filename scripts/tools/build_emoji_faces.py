@@ -14,7 +14,7 @@ Each image is cropped to its visible content, fitted in 60x60 with a Lanczos fil
 centred on a white 64x64 canvas. Needs the ``data`` extra (resvg-py) plus npm, apt-get and
 dpkg-deb on the PATH.
 
-    python scripts/build_emoji_faces.py --cache ~/.cache/emojigan-build
+    python scripts/tools/build_emoji_faces.py --cache ~/.cache/emojigan-build
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "keras_emojigan" / "data" / "emoji_faces"
 
 CANVAS = 64

@@ -9,7 +9,7 @@ model's generated images (a conditional model: the same number for each class, w
 class accuracy). Where the probes agree on real images but not on generated ones, a class
 accuracy of the generated images says more about the probe than about the generator.
 
-    python scripts/probe_agreement.py runs/quality/100/runs/deligan-s0 \\
+    python scripts/experiments/conditional/probe_agreement.py runs/quality/100/runs/deligan-s0 \\
         runs/conditional/modern/runs/deligan-class_guide_weight1.0-conditionalTrue-s0 [--json out.json]
 """
 
@@ -58,8 +58,8 @@ def main(argv=None) -> int:
         parser.error(f"--extractors {args.extractors!r}: name exactly two, e.g. fid-inception,emoji")
 
     from keras_emojigan.data.sources import load_images
-    from keras_emojigan.metrics.class_accuracy import ClassProbe
     from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.models.class_probe import ClassProbe
     from keras_emojigan.serving.generator import load_generator
 
     generators = [load_generator(model) for model in args.models]  # a bad path fails before the slow part

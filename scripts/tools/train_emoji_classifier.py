@@ -4,10 +4,10 @@
 Reports leave-one-design-out accuracy (train on nine designs, test on the tenth, for each
 design) and then trains on all ten designs and writes the weights that ship in the package:
 
-    python scripts/train_emoji_classifier.py            # LODO report + shipped weights
-    python scripts/train_emoji_classifier.py --no-lodo  # shipped weights only
+    python scripts/tools/train_emoji_classifier.py            # LODO report + shipped weights
+    python scripts/tools/train_emoji_classifier.py --no-lodo  # shipped weights only
 
-Outputs in keras_emojigan/metrics/: emoji_classifier.weights.h5, emoji_classifier.classes.txt,
+Outputs in keras_emojigan/models/: emoji_classifier.weights.h5, emoji_classifier.classes.txt,
 emoji_classifier.report.json.
 """
 
@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_emojigan.data.sources import load_images  # noqa: E402
-from keras_emojigan.metrics.emoji_classifier import CLASSES_FILE, WEIGHTS_FILE, build_classifier  # noqa: E402
+from keras_emojigan.models.emoji_classifier import CLASSES_FILE, WEIGHTS_FILE, build_classifier  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "keras_emojigan" / "metrics"
+OUT = Path(__file__).resolve().parents[2] / "keras_emojigan" / "models"
 
 
 def augmenter(seed):

@@ -1,4 +1,4 @@
-"""The paper's claims, one by one, against the 100-epoch experiment (scripts/paper_experiment.sh).
+"""The paper's claims, one by one, against the 100-epoch experiment (scripts/experiments/paper/paper_experiment.sh).
 
 Reads the published records under RESULTS (paper100-default, paper100-paper, paper100-ablation-n:
 each run's config, history, summary and checkpoint metrics) and writes RESULTS/paper100-claims.md,
@@ -12,7 +12,7 @@ rounded down: conservative). The paper's percentages do not follow from its own 
 (shared/paper/PAPER.md), so the direction is the claim tested and the measured change is shown
 beside the printed one. Runs still training are left out and their claims marked pending.
 
-    python scripts/paper_claims.py [--results docs/results] [--seeds 3]
+    python scripts/experiments/paper/paper_claims.py [--results docs/results] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     lines += ["", f"{len(all_runs)} runs of 100 epochs (or fewer, where a run diverged); their epochs took "
               f"{hours:.1f} h in all (the sum "
               "of history.csv's seconds: training and per-epoch evaluation). Written by "
-              "`python scripts/paper_claims.py`."]
+              "`python scripts/experiments/paper/paper_claims.py`."]
     (args.results / "paper100-claims.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

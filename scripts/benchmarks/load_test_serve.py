@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load-test `emojigan serve`: N requests, C at a time, on loopback; one JSON line per phase.
 
-    python scripts/load_test_serve.py saved_models/emoji [--requests 500] [--concurrency 8]
+    python scripts/benchmarks/load_test_serve.py saved_models/emoji [--requests 500] [--concurrency 8]
                                       [--images 4] [--sheet-every 5]
 
 Starts the server in a subprocess (port 0), warms it up with 50 requests, then sends the

@@ -4,7 +4,7 @@ It is the offline feature extractor: its softmax gives an IS-like score and its 
 penultimate layer an FID/KID space, the same idea as DeLiGAN's "modified Inception score"
 (Inception retrained on the target data). Inception-v3's ImageNet weights cannot be
 downloaded at run time here; these weights ship in the package (``emoji_classifier.weights.h5``)
-and ``scripts/train_emoji_classifier.py`` rebuilds them deterministically and reports the
+and ``scripts/tools/train_emoji_classifier.py`` rebuilds them deterministically and reports the
 leave-one-design-out accuracy.
 """
 
@@ -43,7 +43,7 @@ def build_classifier(num_classes: int, seed: int = 0) -> keras.Model:
 
 
 def shipped_files():
-    return resources.files("keras_emojigan.metrics")
+    return resources.files("keras_emojigan.models")
 
 
 def load_shipped() -> tuple[keras.Model, list[str]]:

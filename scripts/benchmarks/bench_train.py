@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Time EmojiGAN's training step against the PyTorch reference DCGAN, in one run; JSON lines.
 
-    python scripts/bench_train.py [--models dcgan,deligan,proposed] [--precisions float32,mixed_bfloat16]
+    python scripts/benchmarks/bench_train.py [--models dcgan,deligan,proposed] [--precisions float32,mixed_bfloat16]
                                   [--onednn 1] [--epochs 4] [--peer-steps 30] [--torch-python PATH]
 
 Prints, in order:
 - one ``machine`` line: the CPU, its vector ISA, and the float32 matmul GFLOP/s TensorFlow
   reaches on it (a practical ceiling for a conv net's step);
-- one line per PyTorch configuration (``scripts/peer_torch_dcgan.py``, a copy of the project's
+- one line per PyTorch configuration (``scripts/benchmarks/peer_torch_dcgan.py``, a copy of the project's
   reference: same networks, batch and optimiser): fp32, fp32 channels-last, each again under
   ``torch.compile``, and bf16 (autocast) with and without channels-last when the CPU has bf16
   instructions (elsewhere bf16 is emulated, many times slower, and no user would pick it);

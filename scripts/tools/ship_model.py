@@ -12,7 +12,7 @@ Which checkpoint: ``--checkpoint best`` is the run's best-FID one (the emoji ext
 during training), ``last`` the latest; ``auto`` (the default) takes whichever of the two has the
 lower FID-Inception in the run's checkpoint_metrics.json (``compare`` measures both), else best.
 
-    python scripts/ship_model.py RUN_DIR --name emoji-faces [--notes failure_modes.md]
+    python scripts/tools/ship_model.py RUN_DIR --name emoji-faces [--notes failure_modes.md]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ row, what it sets beyond the `default` preset (the paper's settings), FID-Incept
 best-FID and last checkpoints (800 images against the whole set, as compare measures them), the
 emoji extractor's FID/KID at the best evaluated epoch, and the training time per run.
 
-    python scripts/quality_table.py [PUBLISH [RESULTS [SAVED_MODELS]]]
+    python scripts/experiments/quality-push/quality_table.py [PUBLISH [RESULTS [SAVED_MODELS]]]
     # defaults: docs/results/quality-push docs/results saved_models
 """
 
@@ -101,10 +101,11 @@ def main(argv=None) -> int:
     stages = sorted((p for p in publish.iterdir() if p.name.isdigit() and (p / "table.csv").exists()),
                     key=lambda p: int(p.name))
     if not stages:
-        raise SystemExit(f"{publish}: no stage folder with a table.csv (run scripts/quality_push.sh first)")
+        raise SystemExit(f"{publish}: no stage folder with a table.csv "
+                         "(run scripts/experiments/quality-push/quality_push.sh first)")
     rows = [row for folder in [*references, *stages] if (folder / "table.csv").exists() for row in load_table(folder)]
     lines = ["# The quality push (issue 14): what each change did", "",
-             "`python scripts/quality_table.py` from the compare tables of " +
+             "`python scripts/experiments/quality-push/quality_table.py` from the compare tables of " +
              ", ".join(f"`{f}`" for f in [*references, *stages] if (f / "table.csv").exists()) +
              ". FID-Inception: 800 generated images against the whole set at each run's best-FID "
              "(emoji extractor) and last checkpoints; mean ± 95% interval where there are several seeds. "

@@ -10,7 +10,7 @@
 #     PUBLISH/LONG/recipe.json names it (preset, --models spec, epochs, run name).
 # Each row's FID-Inception and emoji FID/KID at its best epoch, and its time, are in PUBLISH/*/table.md.
 #
-#   scripts/quality_push.sh [RUNS [PUBLISH [LONG]]]   # defaults: runs/quality docs/results/quality-push 300
+#   scripts/experiments/quality-push/quality_push.sh [RUNS [PUBLISH [LONG]]]   # defaults: runs/quality docs/results/quality-push 300
 #   (LONG 0: stage 1 only)
 set -euo pipefail
 runs="${1:-runs/quality}"
@@ -37,7 +37,7 @@ PY
 echo "quality_push: stage 1's best row is $best; training it for $long epochs"
 emojigan compare --preset modern --models "$best" --seeds 0 --epochs "$long" \
   --out "$runs/$long" --publish "$publish/$long"
-# The recipe, for what builds on it (scripts/conditional_experiment.sh's guided recipe row).
+# The recipe, for what builds on it (scripts/experiments/conditional/conditional_experiment.sh's guided recipe row).
 python - "$best" "$long" "$runs/$long" "$publish/$long/recipe.json" <<'PY'
 import json
 import sys

@@ -2,7 +2,7 @@
 """Where a training step's time goes: G and D forward / forward+backward, the whole step, and
 (with --layers) every layer alone; JSON lines.
 
-    python scripts/profile_train_step.py [--model dcgan] [--batch-size 35] [--repeats 10] [--layers]
+    python scripts/benchmarks/profile_train_step.py [--model dcgan] [--batch-size 35] [--repeats 10] [--layers]
 
 Each line is the mean wall time of one compiled (tf.function) call after a warm-up call.
 With ``--layers``, each layer of G and D is timed alone at its input shape in the step,

@@ -1,6 +1,6 @@
 """Issue 15's table: the conditional GANs class by class, beside the unconditional ones.
 
-Reads what ``scripts/conditional_experiment.sh`` wrote, from ``emojigan evaluate --per-class
+Reads what ``scripts/experiments/conditional/conditional_experiment.sh`` wrote, from ``emojigan evaluate --per-class
 --json``: ``PUBLISH/per_class/EXTRACTOR/ROW.json`` for each conditional run and
 ``.../ROW.unconditional.json`` for the unconditional run set beside it. Writes
 ``PUBLISH/per_class.md``: per row and class, the conditional model's FID/KID and class accuracy,
@@ -8,7 +8,7 @@ the unconditional model's FID on the images the probe put in that class, their r
 whether the issue's two criteria hold (class accuracy >= 85% for every class; per-class
 FID-Inception <= 1.5x the unconditional model's).
 
-    python scripts/conditional_table.py [PUBLISH]   # default docs/results/conditional
+    python scripts/experiments/conditional/conditional_table.py [PUBLISH]   # default docs/results/conditional
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def _yes(value) -> str:
 def table(found: dict) -> str:
     lines = ["# Emotion-conditioned emoji, class by class",
              "",
-             "Written by `python scripts/conditional_table.py` from `per_class/EXTRACTOR/*.json` "
+             "Written by `python scripts/experiments/conditional/conditional_table.py` from "
+             "`per_class/EXTRACTOR/*.json` "
              "(`emojigan evaluate RUN --per-class --json`, each run's final generator, 800 images, seed 0). "
              "Conditional: 400 images made for each class, against that class's real images; class accuracy is "
              "the share the probe (trained on real images only) puts in the requested class. Unconditional: the "
@@ -109,7 +110,7 @@ def main(argv: list[str]) -> int:
     found = load(publish)
     if not found:
         print(f"conditional_table: no per_class/EXTRACTOR/ROW.json under {publish}: "
-              "run scripts/conditional_experiment.sh first", file=sys.stderr)
+              "run scripts/experiments/conditional/conditional_experiment.sh first", file=sys.stderr)
         return 2
     out = publish / "per_class.md"
     out.write_text(table(found))

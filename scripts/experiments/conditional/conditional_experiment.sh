@@ -22,10 +22,10 @@
 # trained on the real images. The unconditional run of the same preset and seed is measured the
 # same way beside it (the probe sorts its images into the classes): for part 1 the paper
 # experiment's UNCONDITIONAL/MODEL-s0, for part 2 the quality push's MODERN/deligan-s0.
-# scripts/conditional_table.py then writes PUBLISH/per_class.md, and scripts/label_use.py
+# scripts/experiments/conditional/conditional_table.py then writes PUBLISH/per_class.md, and scripts/experiments/conditional/label_use.py
 # PUBLISH/label_use.md (does each run's D, and its G, use the label?).
 #
-#   scripts/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL [MODERN [RECIPE]]]]]
+#   scripts/experiments/conditional/conditional_experiment.sh [RUNS [PUBLISH [UNCONDITIONAL [MODERN [RECIPE]]]]]
 #   # defaults: runs/conditional docs/results/conditional runs/paper100/default/runs runs/quality/100/runs
 #   #           docs/results/quality-push/300/recipe.json (its run is in MODERN/../../300/runs)
 set -euo pipefail
@@ -103,7 +103,7 @@ print(parse_variant(sys.argv[1] + ":conditional=true:class_guide_weight=1:class_
     --epochs "$epochs" --out "$runs/recipe" --publish "$publish/recipe"
   measure recipe-guided "$runs/recipe/runs/$guided" "$(dirname "$(dirname "$modern")")/$epochs/runs/$run"
 else
-  echo "conditional_experiment: no $recipe yet (scripts/quality_push.sh's stage 2): the guided recipe row waits"
+  echo "conditional_experiment: no $recipe yet (scripts/experiments/quality-push/quality_push.sh's stage 2): the guided recipe row waits"
 fi
 
 # Whether each conditional run's D and G use the label (D: real images with their own label

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Train the PyTorch reference DCGAN (../shared/bench/peer_torch_dcgan.py's networks) on a
+"""Train the PyTorch reference DCGAN (scripts/benchmarks/peer_torch_dcgan.py's networks) on a
 data set for some epochs and save its sample grids, as a behavioural cross-check of ours:
 same networks, same losses, same optimiser, same data, same number of steps.
 
 Runs in a Python that has torch (not in the package's dependencies), e.g.:
 
     python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy pillow
-    /tmp/torchvenv/bin/python scripts/peer_torch_train.py --epochs 8 --out /tmp/peer
+    /tmp/torchvenv/bin/python scripts/experiments/paper/peer_torch_train.py --epochs 8 --out /tmp/peer
 
 Reads keras_emojigan/data/emoji_faces/emoji_faces.npz directly (no TensorFlow needed) and
 writes OUT/epoch_NNNN.png (64 fixed latents, generator in eval mode, like emojigan's grids)
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 
 def load_peer(path: Path):
@@ -54,7 +54,7 @@ def grid(images: np.ndarray, columns=8, gap=2) -> Image.Image:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--peer", type=Path, default=REPO.parent / "shared" / "bench" / "peer_torch_dcgan.py")
+    ap.add_argument("--peer", type=Path, default=REPO / "scripts" / "benchmarks" / "peer_torch_dcgan.py")
     ap.add_argument("--data", type=Path, default=REPO / "keras_emojigan" / "data" / "emoji_faces" / "emoji_faces.npz")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch", type=int, default=35)

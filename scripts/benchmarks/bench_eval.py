@@ -2,7 +2,7 @@
 """Time the evaluation: FID (sample-space and TF-GAN), KID and IS on 800 vs 800 activations,
 and feature extraction per extractor; one JSON line per case.
 
-    python scripts/bench_eval.py [--samples 800] [--dims 2048] [--repeats 3] [--skip-tfgan-fid]
+    python scripts/benchmarks/bench_eval.py [--samples 800] [--dims 2048] [--repeats 3] [--skip-tfgan-fid]
 
 Activations are ReLU'd correlated Gaussians (like Inception pool features). Each time is the
 median of ``--repeats`` calls after one warm-up call. The Inception extractor is timed with

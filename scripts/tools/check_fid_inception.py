@@ -2,7 +2,7 @@
 """Check `--extractor fid-inception` against the reference: the wheel's TorchScript network with
 NVIDIA's resize, and the textbook FID formula, on the same two image sources; one JSON line.
 
-    python scripts/check_fid_inception.py [--real emoji-faces] [--fake SOURCE] [--resolution 64]
+    python scripts/tools/check_fid_inception.py [--real emoji-faces] [--fake SOURCE] [--resolution 64]
 
 Needs torch (``pip install torch==2.13.0``) and the converted weights (``emojigan extractors
 fetch fid-inception``). Without ``--fake`` the real set's two random halves are compared.

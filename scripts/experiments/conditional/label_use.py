@@ -11,7 +11,8 @@ Class accuracy can be low for two different reasons: D never learned to tell the
   in [-1, 1] units). A ratio near 0: the label does not change the image; near 1 or above: it
   changes it as much as the noise does.
 
-    python scripts/label_use.py runs/conditional/runs/deligan-conditionalTrue-s0 [RUN ...] [--json out.json]
+    python scripts/experiments/conditional/label_use.py runs/conditional/runs/deligan-conditionalTrue-s0 [RUN ...] \
+        [--json out.json]
         [--keep earlier.json]
 
 ``--keep`` takes the row of a run that has no checkpoint here (compare restored it from its
@@ -96,7 +97,8 @@ def measure(run_dir: Path, count: int = 200, seed: int = 0) -> dict:
 
 def markdown(rows: list[dict]) -> str:
     lines = ["# Does each conditional GAN use its label?", "",
-             "Written by `python scripts/label_use.py RUN ...` (`scripts/conditional_experiment.sh` runs it on every "
+             "Written by `python scripts/experiments/conditional/label_use.py RUN ...` "
+             "(`scripts/experiments/conditional/conditional_experiment.sh` runs it on every "
              "conditional run; each run's last checkpoint). D: its logit on each of the real images with the "
              "image's own label against another class's (50%: D ignores the label). G: the mean absolute pixel "
              "difference between the images of two classes from the same noise, over the difference between two "
