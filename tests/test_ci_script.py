@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STUBS = ("pip", "ruff", "pytest", "chromium", "apt-get", "sudo")
+STUBS = ("pip", "ruff", "lint-imports", "pytest", "chromium", "apt-get", "sudo")
 
 
 def _stub(path: Path, body: str) -> None:
@@ -36,7 +36,7 @@ def _run_ci(tmp_path: Path, failing: str | None) -> subprocess.CompletedProcess:
                           timeout=60)
 
 
-@pytest.mark.parametrize("failing", ["pip", "ruff", "pytest"])
+@pytest.mark.parametrize("failing", ["pip", "ruff", "lint-imports", "pytest"])
 def test_ci_run_fails_when_a_step_of_the_test_command_fails(tmp_path, failing):
     result = _run_ci(tmp_path, failing)
     assert result.returncode != 0, result.stdout + result.stderr
@@ -47,5 +47,28 @@ def test_ci_run_passes_and_runs_every_step_when_all_pass(tmp_path):
     result = _run_ci(tmp_path, None)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "calls.log").read_text().split()
-    assert [c for c in calls if c in ("pip", "ruff", "pytest")] == ["pip", "ruff", "pytest"]
+    assert [c for c in calls if c in ("pip", "ruff", "lint-imports", "pytest")] == ["pip", "ruff", "lint-imports",
+                                                                                   "pytest"]
     assert "ci: finished" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("lint-imports") is None,
+                    reason="import-linter is not installed (pip install -e '.[dev]')")
+def test_the_import_contract_holds_and_fails_on_a_back_import(tmp_path):
+    """The layers contract (.importlinter) is kept by the package as it is, and broken by one
+    import of a higher layer from a lower one (here the config importing the CLI)."""
+    def lint(package_root: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(["lint-imports", "--config", str(ROOT / ".importlinter")], cwd=package_root,
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(package_root)})
+
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "keras_emojigan", copy / "keras_emojigan",
+                    ignore=shutil.ignore_patterns("*.npz", "*.h5", "__pycache__"))
+    kept = lint(copy)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    config = copy / "keras_emojigan" / "config.py"
+    config.write_text(config.read_text() + "\n\ndef _back():\n    from keras_emojigan import cli  # noqa\n")
+    broken = lint(copy)
+    assert broken.returncode != 0
+    assert "keras_emojigan.config is not allowed to import keras_emojigan.cli" in broken.stdout

@@ -12,7 +12,7 @@ def test_presets_and_precedence(tmp_path):
     assert (paper.lr, paper.batch_size, paper.diffaugment, paper.ema_decay) == (1e-2, 35, "", 0.0)
     modern = make_config("modern")
     assert modern.diffaugment == "color,translation,cutout" and modern.ema_decay == 0.999
-    assert set(PRESETS) == {"paper", "default", "modern", "quality", "smoke"}
+    assert set(PRESETS) == {"paper", "default", "modern", "quality", "lite", "smoke"}
     quality = make_config("quality")  # the quality push's recipe: modern DeLiGAN for 300 epochs
     assert (quality.model, quality.epochs) == ("deligan", 300)
     assert quality.to_dict() == {**modern.to_dict(), "model": "deligan", "epochs": 300, "preset": "quality"}

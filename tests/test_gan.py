@@ -182,7 +182,7 @@ def test_augmentation_probability_gates_each_image():
 
 
 def test_ada_moves_p_with_ds_overfitting_signal():
-    gan = _gan(augment_policy="color,translation", ada_target=0.6, ada_kimg=1.0)
+    gan = _gan(diffaugment="color,translation", ada_target=0.6, ada_kimg=1.0)
     step = 35 / 1000.0
     gan._adjust_augmentation(tf.ones([35, 1]), 35)  # D is sure every real image is real: overfitting
     assert float(gan.augment_probability.numpy()) == pytest.approx(step)

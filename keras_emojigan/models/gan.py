@@ -20,6 +20,8 @@ the same as on one device, up to float rounding; DiffAugment's draws differ per 
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -92,12 +94,18 @@ class EmojiGAN(keras.Model):
                  **kwargs):
         super().__init__(**kwargs)
         options = GANOptions(**options) if isinstance(options, dict) else options or GANOptions()
-        self.options = options
+        self._policy = parse_policy(options.diffaugment)
+        # A DiffAugment policy for G's images on their way to the guide (each step a fresh draw):
+        # a class that must survive shifts and colour changes is harder to fake with pixel patterns
+        # only the guide reads (the guided runs' probes disagreed, probe_agreement.md).
+        self._guide_policy = parse_policy(options.class_guide_augment)
+        # Kept in the policies' normal form ('color+translation' -> 'color,translation').
+        self.options = options = dataclasses.replace(options, diffaugment=",".join(self._policy),
+                                                     class_guide_augment=",".join(self._guide_policy))
         if not 0.0 <= float(options.ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {options.ema_decay}")
         self.generator, self.discriminator = generator, discriminator
         self.seed = int(options.seed)
-        self._policy = parse_policy(options.diffaugment)
         # D's second output, when it has one: the lite D's reconstruction of the real image, or
         # AC-GAN's class logits.
         self._second_output = ("reconstruction" if any(layer.name == lite.RECONSTRUCTION
@@ -109,10 +117,6 @@ class EmojiGAN(keras.Model):
         # The fixed class guide (``class_guide.py``): frozen, fitted on the real images by fit();
         # like ADA's p it exists only when used, so other runs' checkpoints keep their layout.
         self.class_guide = None
-        # A DiffAugment policy for G's images on their way to the guide (each step a fresh draw):
-        # a class that must survive shifts and colour changes is harder to fake with pixel patterns
-        # only the guide reads (the guided runs' probes disagreed, probe_agreement.md).
-        self._guide_policy = parse_policy(options.class_guide_augment)
         if self._guide_policy and options.class_guide_weight <= 0:
             raise ValueError("class_guide_augment augments the class guide's inputs: set class_guide_weight > 0 too")
         # GAN-CLS's matching-aware D (Reed et al. 2016): real images paired with another class's
