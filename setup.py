@@ -39,7 +39,8 @@ setup(
         "setuptools<81",
     ],
     extras_require={
-        "dev": ["pytest>=8,<10", "ruff>=0.6", "import-linter>=2.1,<3", "tox>=4", "playwright>=1.40,<2"],
+        "dev": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "ruff>=0.6", "import-linter>=2.1,<3", "tox>=4",
+                "playwright>=1.40,<2"],
         "data": ["resvg-py>=0.5,<0.6", "fonttools>=4.40"],
     },
     entry_points={"console_scripts": ["emojigan=keras_emojigan.cli:main"]},

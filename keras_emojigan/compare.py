@@ -390,14 +390,21 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
         cells.append(", ".join(map(str, row["collapsed_epochs"])))
         lines.append("| " + " | ".join(cells) + " |")
     if checkpoint_extractor and any("ckpt_fid_best" in row for row in rows):
+        diverse = any(math.isfinite(row.get("ckpt_recall_best", math.nan)) for row in rows)
         lines += ["", f"The same runs' best-FID and last checkpoints measured with `{checkpoint_extractor}` "
                   f"({eval_samples} generated images against the whole data set), and the memorisation check: the "
                   "share of generated images nearer to a training image than 95% of training images are to their "
                   f"nearest neighbour, in `{checkpoint_extractor}` features and in pixels "
                   "(`keras_emojigan/metrics/memorisation.py`).", "",
                   "| model | FID (best ckpt) | KID (best ckpt) | memorised (best, features / pixels) "
-                  "| FID (last ckpt) | KID (last ckpt) | memorised (last, features / pixels) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| FID (last ckpt) | KID (last ckpt) | memorised (last, features / pixels) |"
+                  + (" recall (best / last) | near-duplicates (best / last) |" if diverse else ""),
+                  "|---|---|---|---|---|---|---|" + ("---|---|" if diverse else "")]
+        if diverse:
+            lines[-4] += (" Diversity beside them: recall (k = 3; real half against real half: about 0.85) and "
+                          "the near-duplicate share, generated images whose nearest other generated image is "
+                          "closer than the real set's 5th-percentile spacing (the real set: 5%; "
+                          "`keras_emojigan/metrics/diversity.py`).")
         for row in rows:
             cells = [row["model"]]
             for when in ("best", "last"):
@@ -405,6 +412,10 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
                             for k in ("fid", "kid"))
                 shares = (_pct(row.get(f"ckpt_{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
                 cells += [fid, kid, " / ".join(shares)]
+            if diverse:
+                cells.append(" / ".join(_fmt(row.get(f"ckpt_recall_{w}", math.nan), math.nan, 2)
+                                        for w in ("best", "last")))
+                cells.append(" / ".join(_pct(row.get(f"ckpt_near_duplicate_share_{w}")) for w in ("best", "last")))
             lines.append("| " + " | ".join(cells) + " |")
     total = sum(row["epoch_seconds"] for row in rows)
     lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "

@@ -100,6 +100,7 @@ class TrainConfig(GANOptions):
     xflip: bool = False  # random left-right flips of the real images in the input pipeline
     conditional: bool = False  # class-conditional G and D (projection); the classes come from the data source
     class_guide_robust: float = 0.0  # > 0: the guide is fine-tuned adversarially, L-inf radius in pixel levels (0-255)
+    class_guide_robust_epochs: int = 20  # epochs of that adversarial fine-tuning
     precision: str = "float32"
     stop_on_collapse: bool = False
     sample_count: int = 64  # images in the per-epoch sample grid
@@ -117,7 +118,7 @@ class TrainConfig(GANOptions):
         need(self.model in MODELS, "model", f"use one of {', '.join(MODELS)}")
         need(self.resolution in RESOLUTIONS, "resolution", f"use one of {', '.join(map(str, RESOLUTIONS))}")
         for field in ("epochs", "batch_size", "latent_dim", "latent_n", "components", "ngf", "ndf",
-                      "sample_count", "eval_samples"):
+                      "sample_count", "eval_samples", "class_guide_robust_epochs"):
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
                  "must be an integer >= 1")
         for field in ("lr", "beta1", "beta2", "sigma_weight", "ema_decay", "ema_rampup", "ada_target", "ada_kimg",
@@ -240,7 +241,7 @@ PRESETS: dict[str, dict] = {
     "paper": {"lr": 1e-2, "beta1": 0.5, "batch_size": 35, "epochs": 100},
     "default": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 100},
     "modern": _MODERN,
-    # The quality push's recipe (issue 14, docs/results/quality-push): stage 1's best row (DeLiGAN,
+    # The quality push's recipe (docs/results/quality-push): stage 1's best row (DeLiGAN,
     # `modern`) at stage 2's length. The shipped saved_models/emoji-faces was trained this way.
     "quality": {**_MODERN, "model": "deligan", "epochs": 300},
     # The small-data backbone: the FastGAN-style `lite` networks (models/lite.py) with hinge loss,

@@ -158,12 +158,14 @@ def test_a_robust_guided_fit_records_it_and_resumes_with_the_fine_tuned_guide(tm
     data = tmp_path / "two.npz"
     np.savez(data, images=images, labels=labels, class_names=np.array(["dark", "bright"]))
     run_dir = tmp_path / "robust"
-    args = smoke_fit_args(run_dir, f"data={data}", "class_guide_weight=0.5", "class_guide_robust=4")
+    args = smoke_fit_args(run_dir, f"data={data}", "class_guide_weight=0.5", "class_guide_robust=4",
+                          "class_guide_robust_epochs=2")
     result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     record = json.loads((run_dir / "class_guide.json").read_text())
     assert record["robust_radius"] == 4.0 and 0.0 <= record["robust_heldout_attacked_accuracy"] <= 1.0
     assert json.loads((run_dir / "config.json").read_text())["class_guide_robust"] == 4.0
+    assert record["robust_epochs"] == 2  # the config's class_guide_robust_epochs reached the fine-tune
     conv = restore_gan(run_dir)[0].class_guide.get_layer("guide_features").get_layer("conv0a").get_weights()[0]
     shipped = build_class_guide(2).get_layer("guide_features").get_layer("conv0a").get_weights()[0]
     assert not np.array_equal(conv, shipped)  # the checkpoint holds the fine-tuned body, not the shipped one

@@ -117,11 +117,13 @@ def test_a_robust_class_guide_is_fine_tuned_under_the_mirrored_strategy(tmp_path
     run_dir = tmp_path / "robust"
     done = run([*FIT, "--model", "deligan", "--strategy", "mirrored", "--epochs", "1", "--run-dir", str(run_dir),
                 "--set", "conditional=true", "--set", f"data={tmp_path / 'two.npz'}",
-                "--set", "class_guide_weight=0.5", "--set", "class_guide_robust=4"],
+                "--set", "class_guide_weight=0.5", "--set", "class_guide_robust=4",
+                "--set", "class_guide_robust_epochs=2"],
                env={**ENV, "EMOJIGAN_CPU_REPLICAS": "2"})
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((run_dir / "class_guide.json").read_text())
     assert record["robust_radius"] == 4.0 and 0.0 <= record["robust_heldout_attacked_accuracy"] <= 1.0
+    assert record["robust_epochs"] == 2
 
 
 def _free_ports(count):

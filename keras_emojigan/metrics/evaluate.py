@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_emojigan.errors import UserInputError
+from keras_emojigan.metrics.diversity import near_duplicates
 from keras_emojigan.metrics.extractors import Extractor, Features
 from keras_emojigan.metrics.fid import fid
 from keras_emojigan.metrics.inception_score import inception_score
@@ -22,6 +23,7 @@ METRICS = {
     "fid": lambda real, fake: fid(real.pool, fake.pool),
     "kid": lambda real, fake: kid(real.pool, fake.pool),
     "pr": lambda real, fake: precision_recall(real.pool, fake.pool),
+    "dup": lambda real, fake: near_duplicates(real.pool, fake.pool),
 }
 
 

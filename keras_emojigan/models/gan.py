@@ -59,7 +59,7 @@ def build_generator(latent: LatentLayer, resolution: int = 64, ngf: int = 64, se
         if class_batch_norm:
             # One-hot, so each class gets its own gains and biases (SNGAN's categorical batch norm).
             # With a unit-scale shared embedding instead, every image of a class came out the same
-            # within 26 epochs (DeLiGAN, commit 22d0f4d), most likely because the class then set
+            # within 26 epochs (DeLiGAN, docs/results/conditional), most likely because the class then set
             # the first block's batch statistics.
             one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", dtype="float32",
                                               name="g_class_one_hot")(label)

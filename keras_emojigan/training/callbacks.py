@@ -22,8 +22,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_emojigan.grid import image_grid
-from keras_emojigan.training.history import COLUMNS
+from keras_emojigan.training.history import COLUMNS, selection_key
 from keras_emojigan.training.instability import InstabilityTracker, epoch_collapsed, non_finite
+
+EVALUATED = ("is_mean", "fid", "kid", "precision", "recall", "near_duplicate_share", "near_duplicate_groups")
 
 
 class SampleWriter:
@@ -52,8 +54,8 @@ class SampleWriter:
 
 
 class Evaluator:
-    """IS, FID and KID of ``count`` generated images against the real set (its features are
-    extracted once: the real side never changes)."""
+    """IS, FID, KID, precision/recall and the near-duplicate share of ``count`` generated images
+    against the real set (its features are extracted once: the real side never changes)."""
 
     def __init__(self, every: int, count: int, seed: int, real_images, extractor):
         self.every, self.count, self.seed, self.real_images = every, count, seed, real_images
@@ -68,8 +70,9 @@ class Evaluator:
         if self.real_features is None:
             self.real_features = self.extractor.features(self.real_images)
         result = evaluate_images(self.real_images, gan.generate(self.count, seed=self.seed), self.extractor,
-                                 seed=self.seed, metrics=("is", "fid", "kid"), real_features=self.real_features)
-        return {key: result[key] for key in ("is_mean", "fid", "kid") if result.get(key) is not None}
+                                 seed=self.seed, metrics=("is", "fid", "kid", "pr", "dup"),
+                                 real_features=self.real_features)
+        return {key: result[key] for key in EVALUATED if result.get(key) is not None}
 
 
 def append_history_row(path: Path, row: dict) -> None:
@@ -90,19 +93,20 @@ def append_history_row(path: Path, row: dict) -> None:
 
 
 class Checkpoints:
-    """The latest-epoch and best-FID checkpoints. tf.train.CheckpointManager writes the data
-    first and then swaps the index file, so a kill never leaves one that cannot be loaded."""
+    """The latest-epoch and best checkpoints (best by ``history.selection_key``: the lowest FID
+    among epochs that did not collapse). tf.train.CheckpointManager writes the data first and
+    then swaps the index file, so a kill never leaves one that cannot be loaded."""
 
     def __init__(self, manager: tf.train.CheckpointManager, best_manager: tf.train.CheckpointManager,
-                 epoch_variable: tf.Variable, best_fid: float | None = None):
+                 epoch_variable: tf.Variable, best: dict | None = None):
         self.manager, self.best_manager, self.epoch_variable = manager, best_manager, epoch_variable
-        self.best_fid = best_fid
+        self.best = best
 
-    def __call__(self, epoch: int, fid: float | None) -> None:
+    def __call__(self, epoch: int, row: dict) -> None:
         self.epoch_variable.assign(epoch + 1)
         self.manager.save(checkpoint_number=epoch + 1)
-        if fid is not None and (self.best_fid is None or fid < self.best_fid):
-            self.best_fid = fid
+        if row.get("fid") is not None and (self.best is None or selection_key(row) < selection_key(self.best)):
+            self.best = row
             self.best_manager.save(checkpoint_number=epoch + 1)
 
 
@@ -142,6 +146,7 @@ class EpochRecorder(keras.callbacks.Callback):
             self.samples(self.model, epoch)
         if self.evaluator is not None and self.evaluator.due(epoch):
             logs.update(self.evaluator(self.model))
-        append_history_row(self.history_path, {**{k: float(v) for k, v in logs.items()}, "epoch": epoch,
-                                               "seconds": round(time.time() - self._started, 3)})
-        self.checkpoints(epoch, logs.get("fid"))
+        row = {**{k: float(v) for k, v in logs.items()}, "epoch": epoch,
+               "seconds": round(time.time() - self._started, 3)}
+        append_history_row(self.history_path, row)
+        self.checkpoints(epoch, row)

@@ -4,7 +4,8 @@ During ``fit`` the per-epoch metrics use the cheap emoji extractor; the numbers 
 publishes also need the standard FID's network (the FID Inception) and the memorisation
 check. ``CheckpointMeter`` restores a run's best-FID checkpoint and its last one, generates
 ``samples`` images from each (the evaluation seed), and records FID, KID (and IS when the
-extractor has logits) and the memorised shares in feature and pixel space, with a nearest-
+extractor has logits), precision/recall, the near-duplicate share and groups (``metrics/diversity.py``)
+and the memorised shares in feature and pixel space, with a nearest-
 neighbour figure for the best checkpoint. Results are cached in ``RUN_DIR/checkpoint_metrics.json``
 by extractor name, so a rerun of ``compare`` measures only what is new.
 """
@@ -17,7 +18,9 @@ from pathlib import Path
 
 FILE = "checkpoint_metrics.json"
 NEAREST_FIGURE = "nearest_best.png"
-KEYS = ("fid", "kid", "is_mean", "memorised_share", "memorised_share_pixels", "median_nearest_ratio")
+KEYS = ("fid", "kid", "is_mean", "precision", "recall", "near_duplicate_share", "near_duplicate_groups",
+        "near_duplicate_share_real", "memorised_share", "memorised_share_pixels", "median_nearest_ratio")
+DIVERSITY = ("recall", "near_duplicate_share")  # measured since these were added: older caches are measured again
 
 
 class CheckpointMeter:
@@ -36,8 +39,9 @@ class CheckpointMeter:
         run_dir = Path(run_dir)
         path = run_dir / FILE
         cached = json.loads(path.read_text()) if path.exists() else {}
-        if self.extractor.name in cached:
-            return cached[self.extractor.name]
+        entry = cached.get(self.extractor.name)
+        if entry and all(key in part for part in entry.values() for key in DIVERSITY):
+            return entry
         if self.real_features is None:
             self.real_features = self.extractor.features(self.real_images)
         measured = {}
@@ -49,7 +53,7 @@ class CheckpointMeter:
                 continue
             fake = gan.generate(self.samples, seed=self.seed)
             result = evaluate_images(self.real_images, fake, self.extractor, seed=self.seed,
-                                     metrics=("is", "fid", "kid"), real_features=self.real_features,
+                                     metrics=("is", "fid", "kid", "pr", "dup"), real_features=self.real_features,
                                      memorisation=True,
                                      nearest=run_dir / NEAREST_FIGURE if which == "best" else None)
             measured[which] = {"epoch": epochs - 1, "samples": self.samples,
@@ -57,11 +61,12 @@ class CheckpointMeter:
                                "seconds": round(time.perf_counter() - started, 1)}
             del gan
             keras.backend.clear_session()
-        if not measured:  # no checkpoints here (a run restored from its published records): nothing to cache
-            log(f"{run_dir.name}: no checkpoints, so no {self.extractor.name} numbers for its table row")
-            return measured
+        if not measured:  # no checkpoints here (a run restored from its published records): keep what was cached
+            log(f"{run_dir.name}: no checkpoints, so no new {self.extractor.name} numbers for its table row")
+            return entry or measured
         log(f"{run_dir.name}: {self.extractor.name} " + "; ".join(
-            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g}, memorised {m.get('memorised_share', 0):.1%}"
+            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g}, recall {m['recall']:.2f}, "
+            f"near-duplicates {m['near_duplicate_share']:.0%}, memorised {m.get('memorised_share', 0):.1%}"
             for which, m in measured.items()))
         cached[self.extractor.name] = measured
         tmp = path.with_suffix(".json.tmp")

@@ -105,7 +105,7 @@ def _fit_class_guide(gan: EmojiGAN, image_set, class_names, config: TrainConfig,
     if config.class_guide_robust > 0:
         log(f"class guide: adversarial fine-tuning, radius {config.class_guide_robust:g} pixel levels")
     fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, class_names, seed=config.seed,
-                             robust=config.class_guide_robust)
+                             robust=config.class_guide_robust, robust_epochs=config.class_guide_robust_epochs)
     _write_json(run_dir / CLASS_GUIDE, fitted)
     prefix = "robust_" if config.class_guide_robust > 0 else "probe_"
     per_class = ", ".join(f"{name} {value:.1%}" for name, value in fitted[prefix + "heldout_class_accuracy"].items())
@@ -175,7 +175,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     log_dir = run_dir / "logs"
     recorder = EpochRecorder(
         tracker, run_dir / HISTORY,
-        Checkpoints(manager, best_manager, epoch_variable, (best_row(rows) or {}).get("fid")),
+        Checkpoints(manager, best_manager, epoch_variable, best_row(rows)),
         samples=SampleWriter(run_dir / "samples", log_dir, config.sample_count, config.seed),
         evaluator=Evaluator(config.eval_every, config.eval_samples, config.seed, image_set.images, extractor)
         if extractor else None,
@@ -228,6 +228,8 @@ def _summary(run_dir, config, status, epochs_done, tracker, seconds, diverged, e
     return {
         "best_fid_epoch": best.get("epoch"),
         "best_fid": best.get("fid"),
+        "best_recall": best.get("recall"),
+        "best_near_duplicate_share": best.get("near_duplicate_share"),
         "extractor": extractor or previous.get("extractor"),  # a resumed run that trained no more
         "status": status,
         "model": config.model,

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from keras_emojigan.metrics.diversity import COLLAPSED_SHARE
+
 HISTORY = "history.csv"
 COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "collapsed", "unstable",
            "is_mean", "fid", "kid", "seconds", "augment_p", "r1_penalty", "d_class_loss", "g_class_loss",
-           "g_guide_loss", "d_mismatch", "lecam_penalty", "d_reconstruction", "bfloat16")
+           "g_guide_loss", "d_mismatch", "lecam_penalty", "d_reconstruction", "bfloat16", "precision", "recall",
+           "near_duplicate_share", "near_duplicate_groups")
 
 
 def _raw_rows(path: Path) -> list[dict]:
@@ -56,7 +59,17 @@ def collapsed_epochs(rows: list[dict]) -> int:
     return sum(1 for row in rows if row.get("collapsed"))
 
 
+def selection_key(row: dict) -> tuple:
+    """How checkpoints are chosen (the best row, ``checkpoints/best``, what a table calls best): a
+    row whose near-duplicate share is above ``diversity.COLLAPSED_SHARE`` (five times the real
+    set's) loses to any row that is not; among the rest, the lower FID wins, then the earlier
+    epoch. Rows recorded without the share (older runs) compete on FID alone. A collapsed model
+    is chosen only when every evaluated epoch collapsed, and its share is reported beside it."""
+    share = row.get("near_duplicate_share")
+    return (share is not None and share > COLLAPSED_SHARE, row["fid"], row["epoch"])
+
+
 def best_row(rows: list[dict]) -> dict | None:
-    """The evaluated row with the lowest FID (the earliest on a tie), or None."""
+    """The evaluated row that ``selection_key`` ranks first, or None."""
     scored = [row for row in rows if row.get("fid") is not None]
-    return min(scored, key=lambda row: (row["fid"], row["epoch"])) if scored else None
+    return min(scored, key=selection_key) if scored else None

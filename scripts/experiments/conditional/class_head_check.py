@@ -3,7 +3,7 @@
 Trains the conditional discriminator's network (networks.build_discriminator with its AC-GAN
 class head) as a plain classifier on 80% of the real images, seeded, and prints the held-out
 accuracy per epoch. No GAN: this isolates what an augmentation policy does to the class signal
-AC-GAN's class losses need (issue 15: with DiffAugment's translation D's class loss barely moved
+AC-GAN's class losses need (in the conditional experiment, with DiffAugment's translation D's class loss barely moved
 from chance in 100 epochs).
 
     python scripts/experiments/conditional/class_head_check.py --diffaugment color,translation,cutout --epochs 10

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The emotion-conditioned emoji of issue 15, in resumable parts, seed 0, 100 epochs each:
+# The emotion-conditioned emoji, in resumable parts, seed 0, 100 epochs each:
 #  1. the three GANs, class-conditional (projection D), `default` preset: the paper's setting;
 #  1b. DeLiGAN as in part 1 with class batch norm in G (class_batch_norm=true);
 #  2. the recipe to ship: DeLiGAN, conditional, `modern` preset (DiffAugment + EMA), with AC-GAN's

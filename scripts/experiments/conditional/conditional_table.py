@@ -1,4 +1,4 @@
-"""Issue 15's table: the conditional GANs class by class, beside the unconditional ones.
+"""The conditional table: the conditional GANs class by class, beside the unconditional ones.
 
 Reads what ``scripts/experiments/conditional/conditional_experiment.sh`` wrote, from ``emojigan evaluate --per-class
 --json``: ``PUBLISH/per_class/EXTRACTOR/ROW.json`` for each conditional run and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 14's quality push on emoji-faces, seed 0, in two resumable `emojigan compare` calls:
+# The quality push on emoji-faces, seed 0, in two resumable `emojigan compare` calls:
 #  1. what each part of the `modern` preset does, 100 epochs: modern DCGAN and DeLiGAN, then
 #     DeLiGAN with adaptive augmentation strength (ADA), without DiffAugment (EMA only), without
 #     the EMA generator (DiffAugment only), and with the R1 penalty (gamma 0.05; StyleGAN2-ADA's

@@ -1,4 +1,4 @@
-"""Issue 14's recipe table: every row the quality push tried, beside the paper's presets, and the
+"""The quality push's recipe table: every row the quality push tried, beside the paper's presets, and the
 shipped model against the target.
 
 Reads the `emojigan compare` tables (``table.csv``, and one run's ``config.json`` for the preset
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from keras_emojigan.config import TrainConfig, make_config
 
-TARGET_RATIO = 2.5  # issue 14: FID-Inception against the real halves within 2.5x the real-vs-real floor
+TARGET_RATIO = 2.5  # the push's target: FID-Inception against the real halves within 2.5x the real-vs-real floor
 NOT_RECIPE = {"model", "seed", "epochs", "preset", "data", "eval_every", "eval_samples", "extractor",
               "inception_weights", "sample_count", "stop_on_collapse"}  # how a run is watched, not trained
 
@@ -81,7 +81,7 @@ def shipped(metrics_path: Path) -> list[str]:
     count = next(iter(metrics["extractors"].values()))["halves"]["num_fake"]
     lines = [f"The shipped model ({metrics_path.parent}/1), {count}"
              " generated images against each random half of the real set, averaged, beside the real-vs-real floor "
-             "at the same sizes (issue 14's measure):", ""]
+             "at the same sizes (the push's measure):", ""]
     for name, entry in metrics["extractors"].items():
         halves = entry["halves"]
         verdict = "" if name != "fid-inception" else (
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"{publish}: no stage folder with a table.csv "
                          "(run scripts/experiments/quality-push/quality_push.sh first)")
     rows = [row for folder in [*references, *stages] if (folder / "table.csv").exists() for row in load_table(folder)]
-    lines = ["# The quality push (issue 14): what each change did", "",
+    lines = ["# The quality push: what each change did", "",
              "`python scripts/experiments/quality-push/quality_table.py` from the compare tables of " +
              ", ".join(f"`{f}`" for f in [*references, *stages] if (f / "table.csv").exists()) +
              ". FID-Inception: 800 generated images against the whole set at each run's best-FID "
