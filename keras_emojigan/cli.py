@@ -490,7 +490,9 @@ def extractors_list():
 @click.option("-n", "--num-samples", type=click.IntRange(min=2), default=None,
               help="Images to generate from TARGET  [default: 800; with --halves, half the real set]")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--metrics", default="is,fid,kid,pr", show_default=True)
+@click.option("--metrics", default="is,fid,kid,pr,dup", show_default=True,
+              help="pr: precision/recall (k = 3); dup: the near-duplicate share and groups among the generated "
+              "images, beside the real set's (about 5%).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--nearest", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also check for memorisation: the share of generated images nearer to a real one than real "
@@ -502,11 +504,13 @@ def extractors_list():
               "images); for an unconditional one the probe sorts its images into classes.")
 @click.option("--halves", is_flag=True,
               help="FID/KID against each random half of the real set (split by --seed), their mean, and the floor "
-              "at those sample sizes (one half against the other): how far a model is from real-vs-real. "
+              "at those sample sizes (one half against the other): how far a model is from real-vs-real; with "
+              "precision/recall and the near-duplicate share beside their real-vs-real values. "
               "--seed draws the split too.")
 def evaluate_command(target, real_source, fake_source, extractor, inception_weights, tfhub_module, num_samples,
                      seed, metrics, as_json, nearest, per_class, halves):
-    """IS, FID, KID and precision/recall of TARGET (a run dir or a SavedModel), or of --fake vs --real."""
+    """IS, FID, KID, precision/recall and near-duplicates of TARGET (a run dir or a SavedModel), or of --fake
+    vs --real."""
     if (target is None) == (fake_source is None):
         raise click.UsageError("give either TARGET (a run dir or SavedModel) or --fake SOURCE")
     if per_class and target is None:

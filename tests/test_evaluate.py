@@ -64,8 +64,10 @@ def test_evaluate_a_run_prints_every_metric_offline(smoke_run):
     report = json.loads(result.output)
     assert report["extractor"] == "emoji" and report["num_fake"] == 100 and report["num_real"] >= 780
     assert report["seed"] == 0 and report["real"] == "emoji-faces"
-    for key in ("is_mean", "is_std", "fid", "kid", "kid_std", "precision", "recall"):
+    for key in ("is_mean", "is_std", "fid", "kid", "kid_std", "precision", "recall", "near_duplicate_share",
+                "near_duplicate_share_real"):
         assert np.isfinite(report[key]), key
+    assert 1 <= report["near_duplicate_groups"] <= 100
     table = CliRunner().invoke(main, ["evaluate", str(run_dir / "saved_model"), "--extractor", "emoji", "-n", "50"])
     assert table.exit_code == 0 and "fid" in table.output and "extractor" in table.output
 
@@ -111,4 +113,7 @@ def test_evaluate_halves_against_the_floor(smoke_run, tmp_path):
     assert copied["fid_vs_half_a"] == pytest.approx(0, abs=1e-3)
     assert copied["fid_vs_half_b"] == pytest.approx(copied["floor_fid"], rel=1e-4)
     assert copied["floor_fid"] == pytest.approx(report["floor_fid"], rel=1e-6)  # the same split
+    # diversity beside it: half A is inside the real set (precision 1) and as varied as the real set
+    assert copied["precision"] == 1.0 and 0 <= copied["floor_recall"] <= 1
+    assert copied["near_duplicate_share"] <= 2 * copied["near_duplicate_share_real"] + 0.02
     assert CliRunner().invoke(main, ["evaluate", str(run_dir), "--halves", "--per-class"]).exit_code == 2

@@ -27,9 +27,10 @@ def cli(*args):
 
 
 @pytest.mark.parametrize("model", ["dcgan", "deligan", "proposed"])
-def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tmp_path):
+def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tiny_data, tmp_path):
     run_dir = tmp_path / model
-    result = cli("fit", "--preset", "smoke", "--model", model, "--run-dir", run_dir, "--quiet")
+    result = cli("fit", "--preset", "smoke", "--model", model, "--data", tiny_data, "--resolution", 32,
+                 "--batch-size", 16, "--run-dir", run_dir, "--quiet")
     assert result.exit_code == 0, result.output
     assert "tensorboard --logdir" in result.output and "finished: 2/2 epochs" in result.output
     for name in ["config.json", "history.csv", "summary.json", "gan.keras", "saved_model/saved_model.pb",
@@ -54,7 +55,7 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tmp_path
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV, check=True)
     dtype, shape, same, same_other, s_dtype, s_shape = json.loads(out.stdout.strip().splitlines()[-1])
-    assert dtype == s_dtype == "uint8" and shape == [5, 64, 64, 3] and s_shape == [2, 64, 64, 3]
+    assert dtype == s_dtype == "uint8" and shape == [5, 32, 32, 3] and s_shape == [2, 32, 32, 3]
     assert same and not same_other
     # sample from the run dir, and export + sample from the export
     grid = tmp_path / "grid.png"
@@ -103,11 +104,13 @@ def test_killed_run_resumes_and_finishes_with_the_right_epochs(tmp_path):
     assert summary["epoch_seconds"] == pytest.approx(sum(seconds), abs=0.1) and all(t > 0 for t in seconds)
 
 
-def test_resume_is_exact(tmp_path):
+def test_resume_is_exact(tiny_data, tmp_path):
     """Two epochs then one more equals three epochs straight: data order, RNG and optimizers resume."""
-    config = make_config("smoke", model="deligan", epochs=3)
+    tiny = {"data": tiny_data, "resolution": 32, "batch_size": 16}
+    config = make_config("smoke", model="deligan", epochs=3, **tiny)
     straight = fit_module.fit(config, tmp_path / "straight", verbose=0, log=lambda *_: None)
-    fit_module.fit(make_config("smoke", model="deligan", epochs=2), tmp_path / "split", verbose=0, log=lambda *_: None)
+    fit_module.fit(make_config("smoke", model="deligan", epochs=2, **tiny), tmp_path / "split", verbose=0,
+                   log=lambda *_: None)
     split = fit_module.fit(config, tmp_path / "split", verbose=0, log=lambda *_: None)
     assert split["epochs_done"] == straight["epochs_done"] == 3
     np.testing.assert_allclose(split["last_epoch"]["g_loss"], straight["last_epoch"]["g_loss"], rtol=1e-4)

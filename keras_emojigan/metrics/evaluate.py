@@ -132,7 +132,8 @@ def subset(features: Features, index: np.ndarray) -> Features:
 def evaluate_halves(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed: int = 0) -> dict:
     """FID and KID of ``fake`` against each random half of ``real``, their mean, and the floor at
     the same sample sizes: one real half against the other. FID's bias grows as samples shrink, so
-    a small set's FID means something only beside that floor (``fid_over_floor``)."""
+    a small set's FID means something only beside that floor (``fid_over_floor``). Precision,
+    recall and the near-duplicate share come beside it, with their real-vs-real values."""
     if len(real) < 4 or len(fake) < 2:
         raise UserInputError(f"halves need at least 4 real and 2 generated images, got {len(real)} and {len(fake)}")
     real_features, fake_features = extractor.features(real), extractor.features(fake)
@@ -145,4 +146,9 @@ def evaluate_halves(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *,
         mean = (versus_a[key] + versus_b[key]) / 2
         results.update({f"{key}_vs_half_a": versus_a[key], f"{key}_vs_half_b": versus_b[key], key: mean,
                         f"floor_{key}": floor[key], f"{key}_over_floor": mean / floor[key]})
+    # Diversity beside it: precision/recall against the whole real set (the floor: half A against
+    # half B) and the near-duplicate share (the floor: the real set's own, about 5%).
+    diversity = compare_features(real_features, fake_features, ("pr", "dup"))
+    real_floor = precision_recall(a.pool, b.pool)
+    results.update({**diversity, "floor_precision": real_floor["precision"], "floor_recall": real_floor["recall"]})
     return results
