@@ -381,6 +381,27 @@ def _csv_list(value, kind=str):
         raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}") from None
 
 
+@main.command("ship")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", required=True, help="saved_models/NAME: the model to add a version to.")
+@click.option("--saved-models", type=click.Path(file_okay=False, path_type=Path), default=Path("saved_models"),
+              show_default=True)
+@click.option("--extractors", default="fid-inception,emoji", show_default=True,
+              help="Comma list of feature extractors to measure it with (the first draws groups.png).")
+@click.option("--notes", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Markdown: known failure modes, as a person saw them in the samples.")
+@click.option("--checkpoint", type=click.Choice(["auto", "best", "last"]), default="auto", show_default=True,
+              help="auto: the better of best and last by FID-Inception among checkpoints that did not collapse "
+              "(compare's checkpoint_metrics.json), else best.")
+def ship_command(run_dir, name, saved_models, extractors, notes, checkpoint):
+    """Export RUN_DIR as the next version of saved_models/NAME, measure it and write its card."""
+    from keras_emojigan.ship import ship
+
+    version = ship(run_dir, name, saved_models=saved_models, extractors=tuple(extractors.split(",")),
+                   notes=notes.read_text() if notes else "", checkpoint=checkpoint, log=click.echo)
+    click.echo(f"shipped {version}; its card: {version.parent / 'README.md'}")
+
+
 @main.command("compare")
 @click.option("--models", default="dcgan,deligan,proposed", show_default=True,
               help="Comma list of MODEL[:FIELD=VALUE...] variants, e.g. proposed:N=2,proposed:N=4 "
@@ -502,13 +523,16 @@ def extractors_list():
               help="FID/KID per class against that class's real images (-n images in all). A conditional TARGET "
               "makes each class on request (split evenly) and gets the class accuracy (a probe trained on the real "
               "images); for an unconditional one the probe sorts its images into classes.")
+@click.option("--groups", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write this PNG of the largest near-duplicate groups among the generated images, one row "
+              "each (their sizes are printed): what the near-duplicate share counts.")
 @click.option("--halves", is_flag=True,
               help="FID/KID against each random half of the real set (split by --seed), their mean, and the floor "
               "at those sample sizes (one half against the other): how far a model is from real-vs-real; with "
               "precision/recall and the near-duplicate share beside their real-vs-real values. "
               "--seed draws the split too.")
 def evaluate_command(target, real_source, fake_source, extractor, inception_weights, tfhub_module, num_samples,
-                     seed, metrics, as_json, nearest, per_class, halves):
+                     seed, metrics, as_json, nearest, per_class, groups, halves):
     """IS, FID, KID, precision/recall and near-duplicates of TARGET (a run dir or a SavedModel), or of --fake
     vs --real."""
     if (target is None) == (fake_source is None):
@@ -541,6 +565,12 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         result = evaluate_images(real.images, fake, chosen, seed=None if fake_source else seed,
                                  metrics=tuple(metrics.split(",")), nearest=nearest)
     result = {"target": described, "real": real.source, **result}
+    if groups is not None:
+        from keras_emojigan.metrics.diversity import group_members, groups_figure
+
+        members = group_members(chosen.features(real.images).pool, chosen.features(fake).pool)
+        groups_figure(fake, members, groups)
+        result.update({"groups_figure": str(groups), "largest_groups": [len(g) for g in members[:8]]})
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -195,7 +195,7 @@ def restore_published(configs: dict[str, TrainConfig], root: Path, publish: Path
 def publish_run(run_dir: Path, dest: Path) -> None:
     """Copy a run's small records, and 4 x 4 images (``published_grid``) of its best-FID and last sample
     grids (palette PNGs, about 65 kB each), to dest/runs/NAME."""
-    from keras_emojigan.training.fit import run_classes
+    from keras_emojigan.training.rundir import run_classes
 
     target = Path(dest) / "runs" / run_dir.name
     (target / "samples").mkdir(parents=True, exist_ok=True)

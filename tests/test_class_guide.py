@@ -67,8 +67,8 @@ def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
 
 
 def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tmp_path):
-    from keras_emojigan.training.fit import restore_gan
     from keras_emojigan.training.history import read_history
+    from keras_emojigan.training.rundir import restore_gan
 
     run_dir = tmp_path / "guided"
     args = smoke_fit_args(run_dir, "class_guide_weight=0.5")
@@ -152,7 +152,7 @@ def test_a_robust_guide_is_fine_tuned_all_through_measured_under_attack_and_froz
 
 
 def test_a_robust_guided_fit_records_it_and_resumes_with_the_fine_tuned_guide(tmp_path):
-    from keras_emojigan.training.fit import restore_gan
+    from keras_emojigan.training.rundir import restore_gan
 
     images, labels = _flat_two_colour_images(70, resolution=64)
     data = tmp_path / "two.npz"

@@ -78,7 +78,7 @@ def test_class_batch_norm_sets_each_channel_gain_and_bias_from_the_class(tmp_pat
 
 
 def test_a_conditional_fit_with_class_batch_norm_records_it_resumes_and_exports(tmp_path):
-    from keras_emojigan.training.fit import restore_gan
+    from keras_emojigan.training.rundir import restore_gan
 
     run_dir = tmp_path / "cbn"
     args = smoke_fit_args(run_dir, "class_batch_norm=true", model="proposed")

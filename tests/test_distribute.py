@@ -24,7 +24,7 @@ ONE_VS_MIRRORED = textwrap.dedent("""
     from keras_emojigan.training.strategies import split_cpu
     split_cpu(2)
     from keras_emojigan.config import make_config
-    from keras_emojigan.training.fit import build_from_config
+    from keras_emojigan.training.rundir import build_from_config
 
     model, optimizer, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
     config = make_config("smoke", model=model, batch_size=34)

@@ -54,3 +54,31 @@ def test_selection_prefers_a_diverse_checkpoint_to_a_collapsed_one_with_a_lower_
     legacy = [{"epoch": 4, "fid": 90.0}, {"epoch": 9, "fid": 60.0}]  # runs recorded without the share
     assert best_row(legacy)["epoch"] == 9
     assert 0.05 < COLLAPSED_SHARE < 0.97
+
+
+def test_evaluate_draws_the_largest_near_duplicate_groups(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from keras_emojigan.cli import main
+    from keras_emojigan.data.sources import load_images
+
+    images = load_images("emoji-faces", 64).images
+    (tmp_path / "real").mkdir()
+    (tmp_path / "fake").mkdir()
+    for i, image in enumerate(images[:120]):
+        Image.fromarray(image).save(tmp_path / "real" / f"{i}.png")
+    for i in range(30):  # 5 faces, 6 copies each, and 10 other faces
+        Image.fromarray(images[200 + i % 5]).save(tmp_path / "fake" / f"copy{i}.png")
+    for i in range(10):
+        Image.fromarray(images[300 + i]).save(tmp_path / "fake" / f"other{i}.png")
+    figure = tmp_path / "groups.png"
+    result = CliRunner().invoke(main, ["evaluate", "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"),
+                                       "--extractor", "emoji", "--groups", str(figure), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["largest_groups"][:5] == [6] * 5 and report["near_duplicate_share"] == pytest.approx(30 / 40)
+    with Image.open(figure) as sheet:
+        assert sheet.width > sheet.height  # rows of 12 members

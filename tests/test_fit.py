@@ -18,6 +18,7 @@ from keras_emojigan.config import ConfigError, make_config
 from keras_emojigan.training import fit as fit_module
 from keras_emojigan.training.history import read_history
 from keras_emojigan.training.instability import PATIENCE, InstabilityTracker
+from keras_emojigan.training.rundir import restore_gan
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -149,7 +150,7 @@ def test_nan_stops_the_run_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "diverged" and summary["epochs_done"] == 1
     assert len((run_dir / "history.csv").read_text().splitlines()) == 2  # header + epoch 0
-    gan, _, epoch = fit_module.restore_gan(run_dir)
+    gan, _, epoch = restore_gan(run_dir)
     assert epoch == 1 and all(np.isfinite(w.numpy()).all() for w in gan.discriminator.weights)
 
 

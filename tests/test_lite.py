@@ -17,6 +17,7 @@ from keras_emojigan.models.savedmodel import export_saved_model
 from keras_emojigan.serving.generator import load_generator
 from keras_emojigan.training import fit as fit_module
 from keras_emojigan.training.history import read_history
+from keras_emojigan.training.rundir import restore_gan
 
 LITE = {"arch": "lite", "latent_dim": 8, "ngf": 8, "ndf": 8}
 
@@ -117,8 +118,8 @@ def test_a_lite_run_resumes_exactly_with_hinge_lecam_and_xflip(tiny_data, tmp_pa
     assert split["epochs_done"] == straight["epochs_done"] == 3
     for key in ("d_loss", "g_loss", "lecam_penalty", "d_reconstruction"):
         np.testing.assert_allclose(split["last_epoch"][key], straight["last_epoch"][key], rtol=1e-4)
-    a, _, _ = fit_module.restore_gan(tmp_path / "a")
-    b, _, _ = fit_module.restore_gan(tmp_path / "b")
+    a, _, _ = restore_gan(tmp_path / "a")
+    b, _, _ = restore_gan(tmp_path / "b")
     for x, y in zip(a.generator.weights, b.generator.weights, strict=True):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-4, atol=1e-6)
     row = read_history(tmp_path / "b")[-1]
@@ -132,7 +133,7 @@ def test_a_tiny_lite_fit_per_latent_exports_todays_signatures(model, tiny_data, 
                          eval_every=0, **LITE)
     summary = fit_module.fit(config, tmp_path / model, verbose=0, log=lambda *_: None)
     assert summary["status"] == "finished"
-    gan, _, _ = fit_module.restore_gan(tmp_path / model)
+    gan, _, _ = restore_gan(tmp_path / model)
     path = export_saved_model(gan, tmp_path / "export" / "1", {"model": model})
     loaded = tf.saved_model.load(str(path))
     assert set(loaded.signatures) == {"serving_default", "generate"}

@@ -1,16 +1,15 @@
-"""scripts/tools/ship_model.py: export, measure and card of a tiny run, conditional and not."""
+"""emojigan ship: export, measure and card of a tiny run, conditional and not; the next version keeps the
+previous card."""
 
 import json
 import shlex
 
 import pytest
 from click.testing import CliRunner
-from script_loader import load_script
 
+from keras_emojigan import ship
 from keras_emojigan.cli import main
 from keras_emojigan.config import TrainConfig, make_config
-
-ship = load_script("ship_model")
 
 
 def _config_from_command(command: str) -> TrainConfig:
@@ -33,19 +32,23 @@ def test_ship_a_run(conditional, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     (tmp_path / "notes.md").write_text("- grey faces: a smoke model\n")
     models = tmp_path / "models"
-    assert ship.main([str(run_dir), "--name", "tiny", "--saved-models", str(models), "--extractors", "emoji",
-                      "--notes", str(tmp_path / "notes.md")]) == 0
+    shipped = CliRunner().invoke(main, ["ship", str(run_dir), "--name", "tiny", "--saved-models", str(models),
+                                        "--extractors", "emoji", "--notes", str(tmp_path / "notes.md")])
+    assert shipped.exit_code == 0, shipped.output
     base = models / "tiny"
     assert (base / "1" / "saved_model.pb").exists() and (base / "samples.png").exists()
     metrics = json.loads((base / "metrics.json").read_text())["extractors"]["emoji"]
     assert metrics["halves"]["num_fake"] == 793 // 2 and metrics["halves"]["fid_over_floor"] > 0
     assert 0 <= metrics["whole"]["memorised_share"] <= 1
+    assert 0 <= metrics["whole"]["recall"] <= 1 and 0 <= metrics["whole"]["near_duplicate_share"] <= 1
+    assert (base / "groups.png").exists()
     assert ("per_class" in metrics) == conditional
     card = (base / "README.md").read_text()
     command = next(line.strip() for line in card.splitlines() if line.strip().startswith("emojigan fit"))
     trained = TrainConfig.load(run_dir / "config.json")
     assert _config_from_command(command.replace(" --run-dir runs/NAME", "")) == trained
-    assert "emojigan export runs/NAME --best --name tiny" in card  # auto, nothing measured: the best-FID one
+    assert "emojigan export runs/NAME --best --name tiny" in card  # auto, nothing measured: the best one
+    assert "near-duplicates (real)" in card
     assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
     assert ("Class by class" in card) == conditional and ("probe on held-out real images" in card) == conditional
     monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
@@ -70,3 +73,22 @@ def test_the_checkpoint_with_the_lower_fid_inception_ships(tmp_path):
     del measured["fid-inception"]["last"]
     (tmp_path / "checkpoint_metrics.json").write_text(json.dumps(measured))
     assert ship.choose_checkpoint(tmp_path, "auto")[0] is True
+    # a lower FID-Inception does not win when that checkpoint collapsed
+    measured["fid-inception"]["last"] = {"epoch": 99, "fid": 150.0, "near_duplicate_share": 0.9}
+    measured["fid-inception"]["best"]["near_duplicate_share"] = 0.08
+    (tmp_path / "checkpoint_metrics.json").write_text(json.dumps(measured))
+    best, why = ship.choose_checkpoint(tmp_path, "auto")
+    assert best is True and "near-duplicates 90%" in why
+
+
+def test_a_new_version_keeps_the_previous_card_under_its_version(tmp_path):
+    base = tmp_path / "m"
+    (base / "1").mkdir(parents=True)
+    (base / "README.md").write_text("# m/1\n![s](samples.png) `metrics.json` [g](groups.png)\n")
+    for name in ("metrics.json", "samples.png", "groups.png", "training_config.json"):
+        (base / name).write_text(name)
+    ship.keep_previous_card(base, 1)
+    assert sorted(p.name for p in base.iterdir()) == ["1", "README-v1.md", "groups-v1.png", "metrics-v1.json",
+                                                      "samples-v1.png", "training_config-v1.json"]
+    assert (base / "README-v1.md").read_text() == ("# m/1\n![s](samples-v1.png) `metrics-v1.json` "
+                                                   "[g](groups-v1.png)\n")

@@ -64,3 +64,22 @@ def _group_labels(close: np.ndarray) -> np.ndarray:
             frontier = np.nonzero(close[frontier].any(axis=0) & (labels < 0))[0]
             labels[frontier] = start
     return labels
+
+
+def groups_figure(fake_images: np.ndarray, groups: list[np.ndarray], path, *, rows: int = 4,
+                  columns: int = 12):
+    """The ``rows`` largest near-duplicate groups, one row each (up to ``columns`` members), as a
+    PNG at ``path``: what a collapsed generator's repeats look like. Returns the path."""
+    from pathlib import Path
+
+    from keras_emojigan.grid import image_grid
+
+    blank = np.full(fake_images.shape[1:], 255, np.uint8)
+    cells = []
+    for group in groups[:rows]:
+        members = list(group[:columns])
+        cells += [fake_images[i] for i in members] + [blank] * (columns - len(members))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(np.stack(cells), columns).save(path)
+    return path

@@ -34,7 +34,7 @@ def serving_path(saved_models: Path, name: str, version: int | None = None) -> P
 def export_run(run_dir: Path, path: Path, best: bool = False) -> tuple[dict, Path]:
     """Export a run's latest (or best-FID) checkpoint to ``path`` with the run's config, epochs
     and classes in its metadata; return (metadata, path)."""
-    from keras_emojigan.training.fit import restore_gan, run_classes
+    from keras_emojigan.training.rundir import restore_gan, run_classes
 
     gan, config, epochs = restore_gan(run_dir, best=best)
     classes = run_classes(run_dir)

@@ -34,7 +34,7 @@ class CheckpointMeter:
 
         from keras_emojigan.config import ConfigError
         from keras_emojigan.metrics.evaluate import evaluate_images
-        from keras_emojigan.training.fit import restore_gan
+        from keras_emojigan.training.rundir import restore_gan
 
         run_dir = Path(run_dir)
         path = run_dir / FILE

@@ -1,17 +1,6 @@
-"""`emojigan fit`: build everything from a TrainConfig, train with Keras fit, write the run dir.
-
-RUN_DIR/
-  config.json        the run's TrainConfig (resuming compares against it)
-  logs/              TensorBoard: losses per step and epoch, D(x), D(G(z)), collapse, samples, hparams
-  samples/           epoch_NNNN.png, the same fixed latents every epoch
-  history.csv        one row per finished epoch
-  checkpoints/       tf.train checkpoints: networks, EMA, both optimizers, RNG step, epoch
-  checkpoints/best/  the checkpoint of the best-FID epoch (when --eval-every > 0)
-  saved_model/       the generator as a SavedModel (at the end)
-  gan.keras          the whole GAN as a Keras file, for fine-tuning (at the end)
-  summary.json       status, epochs, final metrics, first unstable epoch, wall time
-  classes.json       a conditional run's class names (class_guide.json: its class guide's accuracy)
-"""
+"""`emojigan fit`: build everything from a TrainConfig, train with Keras fit, write the run dir
+(its layout: ``rundir.py``). Every check that can refuse a request runs before anything is
+written; a killed run resumes from its last checkpoint."""
 
 from __future__ import annotations
 
@@ -25,64 +14,24 @@ import tensorflow as tf
 from keras_emojigan.config import ConfigError, TrainConfig
 from keras_emojigan.data.pipeline import check_batch_size, training_stream
 from keras_emojigan.data.sources import load_images
-from keras_emojigan.models.gan import EmojiGAN, build_gan
+from keras_emojigan.models.gan import EmojiGAN
 from keras_emojigan.training.callbacks import Checkpoints, EpochRecorder, Evaluator, SampleWriter
 from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history, truncate_history
 from keras_emojigan.training.instability import InstabilityTracker
-from keras_emojigan.training.precision import resolve_precision
+from keras_emojigan.training.rundir import (
+    CLASS_GUIDE,
+    CLASSES,
+    CONFIG,
+    SUMMARY,
+    build_from_config,
+    open_checkpoints,
+    write_json,
+)
 from keras_emojigan.training.strategies import is_chief, make_strategy, task_id
-
-SUMMARY, CONFIG = "summary.json", "config.json"
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
-
-
-def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
-    keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
-    keras.utils.set_random_seed(config.seed)
-    gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
-                    num_classes=num_classes if config.conditional else 0)
-    gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
-                keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
-    return gan
-
-
-def _checkpointing(gan: EmojiGAN, run_dir: Path, *, best: bool = False):
-    """The run's checkpoint managers (latest, best-FID), restored from the latest (or best) one."""
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    checkpoint = tf.train.Checkpoint(gan=gan, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                                     epoch=epoch)
-    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
-    best_manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints" / "best"), max_to_keep=1)
-    source = best_manager if best else manager
-    if source.latest_checkpoint:
-        checkpoint.restore(source.latest_checkpoint).assert_existing_objects_matched()
-    return manager, best_manager, epoch
-
-
-def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainConfig, int]:
-    """The GAN of a run dir at its latest (or best-FID) checkpoint, with its config and epoch."""
-    run_dir = Path(run_dir)
-    if not (run_dir / CONFIG).exists():
-        raise ConfigError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
-    config = TrainConfig.load(run_dir / CONFIG)
-    gan = build_from_config(config, num_classes=len(run_classes(run_dir)))
-    _, _, epoch = _checkpointing(gan, run_dir, best=best)
-    if int(epoch.numpy()) == 0:
-        what = "best-FID checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
-        raise ConfigError(f"{run_dir} has no {what}: let `emojigan fit` finish an epoch first")
-    return gan, config, int(epoch.numpy())
-
-
-def run_classes(run_dir: Path) -> list[str]:
-    """The class names a conditional run trained on (``classes.json``), [] for an unconditional run."""
-    path = Path(run_dir) / CLASSES
-    return json.loads(path.read_text())["class_names"] if path.exists() else []
 
 
 def check_classes(config: TrainConfig, image_set) -> list[str]:
@@ -106,18 +55,12 @@ def _fit_class_guide(gan: EmojiGAN, image_set, class_names, config: TrainConfig,
         log(f"class guide: adversarial fine-tuning, radius {config.class_guide_robust:g} pixel levels")
     fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, class_names, seed=config.seed,
                              robust=config.class_guide_robust, robust_epochs=config.class_guide_robust_epochs)
-    _write_json(run_dir / CLASS_GUIDE, fitted)
+    write_json(run_dir / CLASS_GUIDE, fitted)
     prefix = "robust_" if config.class_guide_robust > 0 else "probe_"
     per_class = ", ".join(f"{name} {value:.1%}" for name, value in fitted[prefix + "heldout_class_accuracy"].items())
     log(f"class guide: {fitted[prefix + 'heldout_accuracy']:.1%} on {fitted['probe_heldout_images']} held-out real "
         f"images ({per_class})"
         + (f"; {fitted['robust_heldout_attacked_accuracy']:.1%} under attack" if prefix == "robust_" else ""))
-
-
-def _write_json(path: Path, values: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(values, indent=2) + "\n")
-    tmp.replace(path)
 
 
 def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> None:
@@ -157,10 +100,10 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     extractor = _extractor(config) if config.eval_every else None
     _prepare_run_dir(config, run_dir)
     if class_names:
-        _write_json(run_dir / CLASSES, {"class_names": class_names})
+        write_json(run_dir / CLASSES, {"class_names": class_names})
     with distribution.scope():
         gan = build_from_config(config, sync_batch_norm=replicas > 1, num_classes=len(class_names))
-        manager, best_manager, epoch_variable = _checkpointing(gan, run_dir)
+        manager, best_manager, epoch_variable = open_checkpoints(gan, run_dir)
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     initial_epoch = int(epoch_variable.numpy())
@@ -211,7 +154,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     summary = _summary(run_dir, config, status, epochs_done, tracker, time.time() - started, recorder.diverged,
                        extractor.name if extractor else None)
     summary["strategy"], summary["replicas"] = strategy, replicas
-    _write_json(run_dir / SUMMARY, summary)
+    write_json(run_dir / SUMMARY, summary)
     if status == "diverged":
         raise TrainingDiverged(f"training diverged: {recorder.diverged}. The last good checkpoint "
                                f"(epoch {epochs_done}) is kept in {run_dir / 'checkpoints'}; lower --lr "

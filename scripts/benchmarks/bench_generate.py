@@ -36,7 +36,7 @@ from keras_emojigan.serving.generator import load_generator  # noqa: E402
 def export_untrained(model: str, folder: Path) -> Path:
     from keras_emojigan.config import make_config
     from keras_emojigan.models.savedmodel import export_saved_model
-    from keras_emojigan.training.fit import build_from_config
+    from keras_emojigan.training.rundir import build_from_config
 
     gan = build_from_config(make_config("default", model=model))
     return export_saved_model(gan, folder / "generator", {"model": model, "untrained": True})

@@ -116,7 +116,7 @@ def run_case(model: str, precision: str, epochs: int, batch_size: int, preset: s
     from keras_emojigan.config import make_config
     from keras_emojigan.data.pipeline import training_stream
     from keras_emojigan.data.sources import load_images
-    from keras_emojigan.training.fit import build_from_config
+    from keras_emojigan.training.rundir import build_from_config
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self):

@@ -28,7 +28,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402
-from keras_emojigan.training.fit import build_from_config  # noqa: E402
+from keras_emojigan.training.rundir import build_from_config  # noqa: E402
 
 
 def mean_seconds(fn, repeats):

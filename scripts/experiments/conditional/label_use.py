@@ -83,7 +83,7 @@ def measure(run_dir: Path, count: int = 200, seed: int = 0) -> dict:
     from keras_emojigan.data.pipeline import to_unit_range
     from keras_emojigan.data.sources import load_images
     from keras_emojigan.errors import UserInputError
-    from keras_emojigan.training.fit import restore_gan
+    from keras_emojigan.training.rundir import restore_gan
 
     gan, config, epochs = restore_gan(run_dir)
     if not gan.num_classes:

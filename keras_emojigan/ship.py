@@ -1,0 +1,212 @@
+"""`emojigan ship RUN_DIR --name NAME`: make a trained run one of the project's models.
+
+It exports the run's chosen checkpoint as the next version of ``saved_models/NAME`` (TF
+Serving's layout; a shipped version is never replaced), measures it, and writes its card. The
+card (``NAME/README.md``) and ``NAME/metrics.json`` hold: the command that trained it, the data
+and its licence, FID/KID with each extractor against each random half of the real set beside
+the real-vs-real floor (``emojigan evaluate --halves``), precision/recall and the near-duplicate
+share beside their real-vs-real values, the memorisation share, and for a conditional model FID
+per class and class accuracy (``emojigan evaluate --per-class``). ``notes`` (what a person saw:
+known failure modes) becomes its own section; ``samples.png`` is the sample sheet and
+``groups.png`` the largest near-duplicate groups. The previous version's card and files stay
+beside it with the version in their names (``README-v1.md``, ``metrics-v1.json``, ...).
+
+Which checkpoint: ``best`` is the run's best one (``history.selection_key``, with the emoji
+extractor during training), ``last`` the latest; ``auto`` (the default) ranks the two by the same
+rule with the FID Inception's numbers in the run's checkpoint_metrics.json (``compare`` measures
+both), else takes the best one.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+from keras_emojigan.config import PRESETS, TrainConfig
+from keras_emojigan.training.history import selection_key
+
+LICENCE = "keras_emojigan/data/emoji_faces/LICENSES.md"
+COMPARE_SAMPLES = 800  # as compare's checkpoint numbers (CheckpointMeter: 800 images, seed 0), to set beside them
+FIELDS_SET_BY_FLAGS = {"model": "--model", "epochs": "--epochs", "seed": "--seed", "preset": "--preset"}
+CARD_FILES = ("README.md", "metrics.json", "samples.png", "groups.png", "training_config.json")
+
+
+def fit_command(config: TrainConfig) -> str:
+    """The `emojigan fit` command that trains this config: the preset, then what differs from it."""
+    preset = TrainConfig.from_dict({**PRESETS[config.preset], "preset": config.preset})
+    sets = [f"--set {shlex.quote(f'{k}={str(v).lower() if isinstance(v, bool) else v}')}"
+            for k, v in config.changed_from(preset, ignore=FIELDS_SET_BY_FLAGS).items()]
+    return " ".join([f"emojigan fit --model {config.model} --preset {config.preset} --epochs {config.epochs} "
+                     f"--seed {config.seed}", *sets, "--run-dir runs/NAME"])
+
+
+def choose_checkpoint(run_dir: Path, choice: str) -> tuple[bool, str]:
+    """(export the best checkpoint?, why) for ``choice`` best, last or auto."""
+    if choice != "auto":
+        return choice == "best", f"--checkpoint {choice}"
+    path = Path(run_dir) / "checkpoint_metrics.json"
+    measured = json.loads(path.read_text()).get("fid-inception", {}) if path.exists() else {}
+    if not {"best", "last"} <= set(measured):
+        return True, f"no FID-Inception of both checkpoints in {path}: the best one"
+    pick = min(("best", "last"), key=lambda k: selection_key(measured[k]))
+
+    def described(which):
+        entry = measured[which]
+        share = entry.get("near_duplicate_share")
+        return (f"FID-Inception {entry['fid']:.1f}" + (f", near-duplicates {share:.0%}" if share is not None else "")
+                + f" ({'best' if which == 'best' else 'last'}{' checkpoint' if which == 'best' else ''}, "
+                f"epoch {entry['epoch']})")
+
+    return pick == "best", f"{described('best')} vs {described('last')} in {path.name}"
+
+
+def measure(model_dir: Path, data: str, extractors, log=print) -> dict:
+    """Every number of the card, per extractor; the first extractor's near-duplicate groups too."""
+    from keras_emojigan.data.sources import load_images
+    from keras_emojigan.metrics.diversity import group_members
+    from keras_emojigan.metrics.evaluate import evaluate_classes, evaluate_halves, evaluate_images
+    from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.serving.generator import load_generator
+
+    generator = load_generator(model_dir)
+    real = load_images(data, generator.resolution)
+    half = len(real.images) // 2
+    results = {"data": data, "num_real": int(len(real.images)), "extractors": {}}
+    fake = generator.generate(COMPARE_SAMPLES, 0)
+    for name in extractors:
+        extractor = get_extractor(name)
+        log(f"{name}: against the real halves ...")
+        entry = {"halves": evaluate_halves(real.images, generator.generate(half, 0), extractor, seed=0)}
+        log(f"{name}: against the whole set, with the memorisation check ...")
+        whole = evaluate_images(real.images, fake, extractor, seed=0, metrics=("fid", "kid", "pr", "dup"),
+                                memorisation=True)
+        entry["whole"] = {k: whole[k] for k in ("num_real", "num_fake", "fid", "kid", "precision", "recall",
+                                                "near_duplicate_share", "near_duplicate_groups",
+                                                "near_duplicate_share_real", "memorised_share",
+                                                "memorised_share_pixels")}
+        if generator.class_names:
+            log(f"{name}: class by class ...")
+            entry["per_class"] = evaluate_classes(generator.generate, real.images, real.labels,
+                                                  generator.class_names, extractor, per_class=half, seed=0)
+        results["extractors"][name] = entry
+    first = get_extractor(extractors[0])
+    groups = group_members(first.features(real.images).pool, first.features(fake).pool)
+    return results, fake, groups
+
+
+def card(name: str, version: int, config: TrainConfig, metadata: dict, results: dict, notes: str, why: str) -> str:
+    conditional = bool(metadata.get("class_names"))
+    best = metadata["checkpoint"] == "best-fid"
+    half = next(iter(results["extractors"].values()))["halves"]["num_fake"]
+    lines = [f"# {name}/{version}: {config.model}{', class-conditional' if conditional else ''}"
+             f"{', ' + config.arch + ' networks' if config.arch != 'dcgan' else ''}, "
+             f"`{config.preset}` preset, {'best' if best else 'last'} checkpoint of {config.epochs} epochs", "",
+             f"A {config.resolution}x{config.resolution} emoji-face generator trained on `{config.data}` "
+             f"({results['num_real']} images); the checkpoint is the one after epoch {metadata['epochs'] - 1}, "
+             f"chosen by {why}.", "",
+             *usage(name, version, conditional), "",
+             "## Training", "", f"    {fit_command(config)}",
+             f"    emojigan export runs/NAME{' --best' if best else ''} --name {name}", "",
+             "`training_config.json` beside this card is the run's whole config.", "",
+             "## Data and licence", "",
+             f"`{config.data}`: 793 face emoji from ten openly licensed designs; as a whole **CC-BY-SA-4.0**. "
+             f"Credit the designs when you publish images from this model: see [{LICENCE}](../../{LICENCE}).", "",
+             "## Metrics", "",
+             f"{half} generated images (seed 0) against each random half of the real set, averaged, beside the "
+             "floor at the same sizes (one real half against the other): "
+             f"`emojigan evaluate saved_models/{name}/{version} --halves --extractor E`. Then {COMPARE_SAMPLES} "
+             "generated images against the whole set, as `compare` measures every run's checkpoints, with "
+             "precision/recall (k = 3; the floor: one real half against the other), the near-duplicate share "
+             "(generated images with another generated image closer than the real set's 5th-percentile "
+             "spacing; the real set's own share beside it) and the memorisation check (generated images nearer "
+             "to a training image than 95% of training images are to their nearest neighbour).", "",
+             "| extractor | FID (vs halves) | floor | ratio | FID (whole set) | precision (floor) | recall (floor) "
+             "| near-duplicates (real) | groups | memorised (features / pixels) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for extractor, entry in results["extractors"].items():
+        h, w = entry["halves"], entry["whole"]
+        lines.append(f"| `{extractor}` | {h['fid']:.1f} | {h['floor_fid']:.1f} | {h['fid_over_floor']:.2f}x "
+                     f"| {w['fid']:.1f} | {w['precision']:.2f} ({h['floor_precision']:.2f}) "
+                     f"| {w['recall']:.2f} ({h['floor_recall']:.2f}) "
+                     f"| {100 * w['near_duplicate_share']:.1f}% ({100 * w['near_duplicate_share_real']:.1f}%) "
+                     f"| {w['near_duplicate_groups']} of {w['num_fake']} "
+                     f"| {100 * w['memorised_share']:.1f}% / {100 * w['memorised_share_pixels']:.1f}% |")
+    for extractor, entry in results["extractors"].items():
+        if "per_class" in entry:
+            per = entry["per_class"]
+            lines += ["", f"Class by class (`{extractor}`; the probe's accuracy on held-out real images: "
+                      f"{100 * per['probe_heldout_accuracy']:.1f}%):", "",
+                      "| class | FID | KID | class accuracy | probe on held-out real images of the class |",
+                      "|---|---|---|---|---|"]
+            for cls, values in per["classes"].items():
+                lines.append(f"| {cls} | {values['fid']:.1f} | {values['kid']:.4g} | "
+                             f"{100 * values['class_accuracy']:.1f}% | "
+                             f"{100 * per['probe_heldout_class_accuracy'][cls]:.1f}% |")
+    lines += ["", f"`metrics.json` holds every number; `samples.png` is `emojigan sample saved_models/{name}/{version} "
+              "-o samples.png`; `groups.png` shows the largest near-duplicate groups, one row each "
+              f"(`emojigan evaluate saved_models/{name}/{version} --groups groups.png`).", ""]
+    if notes:
+        lines += ["## Known failure modes", "", notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def usage(name: str, version: int, conditional: bool) -> list[str]:
+    """How to sample and serve it: with no model argument when it is the default shipped model."""
+    from keras_emojigan.shipped import DEFAULT_MODEL
+
+    shipped = name == DEFAULT_MODEL
+    model, base = ("", "") if shipped else (f" saved_models/{name}/{version}", f" saved_models/{name}")
+    by_class = " --class positive" if conditional else ""
+    picker = " (with a class picker)" if conditional else ""
+    return [f"    emojigan sample{model}{by_class} -o grid.png",
+            f"    emojigan serve{base}   # TF Serving's REST API and the gallery{picker}"]
+
+
+def keep_previous_card(base: Path, previous: int) -> None:
+    """Rename the previous version's card files to name their version (README-v1.md, ...), so the
+    new version's card takes the plain names and both stay readable."""
+    renamed = {}
+    for name in CARD_FILES:
+        path = base / name
+        if path.exists():
+            new = base / f"{path.stem}-v{previous}{path.suffix}"
+            path.rename(new)
+            renamed[name] = new.name
+    card_path = base / f"README-v{previous}.md"
+    if card_path.exists():
+        text = card_path.read_text()
+        for old, new in renamed.items():
+            text = text.replace(f"({old})", f"({new})").replace(f"`{old}`", f"`{new}`")
+        card_path.write_text(text)
+
+
+def ship(run_dir: Path, name: str, *, saved_models: Path = Path("saved_models"),
+         extractors=("fid-inception", "emoji"), notes: str = "", checkpoint: str = "auto", log=print) -> Path:
+    """Export, measure and card ``run_dir`` as the next version of ``saved_models/name``; its path."""
+    from keras_emojigan.grid import image_grid
+    from keras_emojigan.metrics.diversity import groups_figure
+    from keras_emojigan.serving.export import export_run, next_version
+    from keras_emojigan.serving.generator import load_generator
+
+    base = Path(saved_models) / name
+    version_number = next_version(base)
+    version = base / str(version_number)
+    best, why = choose_checkpoint(run_dir, checkpoint)
+    metadata, _ = export_run(run_dir, version, best=best)
+    log(f"wrote {version} from the {metadata['checkpoint']} checkpoint ({why})")
+    try:
+        config = TrainConfig.from_dict(metadata["config"])
+        results, fake, groups = measure(version, config.data, list(extractors), log)
+    except BaseException:  # nothing half-shipped: the version goes with the failure
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    if version_number > 1:
+        keep_previous_card(base, version_number - 1)
+    (base / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    config.save(base / "training_config.json")
+    image_grid(load_generator(version).generate(64, 0)).save(base / "samples.png", optimize=True)
+    groups_figure(fake, groups, base / "groups.png")
+    (base / "README.md").write_text(card(name, version_number, config, metadata, results, notes, why))
+    return version

@@ -1,0 +1,79 @@
+"""A run directory, as everything after training reads it: its config, its classes, its
+checkpoints, and the GAN restored from them (export, compare, the scripts and fit itself).
+
+RUN_DIR/
+  config.json        the run's TrainConfig (resuming compares against it)
+  logs/              TensorBoard: losses per step and epoch, D(x), D(G(z)), collapse, samples, hparams
+  samples/           epoch_NNNN.png, the same fixed latents every epoch
+  history.csv        one row per finished epoch (``history.py``)
+  checkpoints/       tf.train checkpoints: networks, EMA, both optimizers, RNG step, epoch
+  checkpoints/best/  the best evaluated epoch's checkpoint (``history.selection_key``)
+  saved_model/       the generator as a SavedModel (at the end)
+  gan.keras          the whole GAN as a Keras file, for fine-tuning (at the end)
+  summary.json       status, epochs, final metrics, first unstable epoch, wall time
+  classes.json       a conditional run's class names (class_guide.json: its class guide's accuracy)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_emojigan.config import ConfigError, TrainConfig
+from keras_emojigan.models.gan import EmojiGAN, build_gan
+from keras_emojigan.training.precision import resolve_precision
+
+SUMMARY, CONFIG = "summary.json", "config.json"
+CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
+
+
+def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
+    keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
+    keras.utils.set_random_seed(config.seed)
+    gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
+                    num_classes=num_classes if config.conditional else 0)
+    gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
+                keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
+    return gan
+
+
+def open_checkpoints(gan: EmojiGAN, run_dir: Path, *, best: bool = False):
+    """The run's checkpoint managers (latest, best-FID), restored from the latest (or best) one."""
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(gan=gan, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+                                     epoch=epoch)
+    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
+    best_manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints" / "best"), max_to_keep=1)
+    source = best_manager if best else manager
+    if source.latest_checkpoint:
+        checkpoint.restore(source.latest_checkpoint).assert_existing_objects_matched()
+    return manager, best_manager, epoch
+
+
+def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainConfig, int]:
+    """The GAN of a run dir at its latest (or best-FID) checkpoint, with its config and epoch."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).exists():
+        raise ConfigError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
+    config = TrainConfig.load(run_dir / CONFIG)
+    gan = build_from_config(config, num_classes=len(run_classes(run_dir)))
+    _, _, epoch = open_checkpoints(gan, run_dir, best=best)
+    if int(epoch.numpy()) == 0:
+        what = "best-FID checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
+        raise ConfigError(f"{run_dir} has no {what}: let `emojigan fit` finish an epoch first")
+    return gan, config, int(epoch.numpy())
+
+
+def run_classes(run_dir: Path) -> list[str]:
+    """The class names a conditional run trained on (``classes.json``), [] for an unconditional run."""
+    path = Path(run_dir) / CLASSES
+    return json.loads(path.read_text())["class_names"] if path.exists() else []
+
+
+def write_json(path: Path, values: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(values, indent=2) + "\n")
+    tmp.replace(path)
