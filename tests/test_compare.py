@@ -21,9 +21,10 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 @pytest.fixture(scope="module")
-def comparison(tmp_path_factory):
+def comparison(tmp_path_factory, tiny_data):
     out = tmp_path_factory.mktemp("compare")
     result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--seeds", "0,1", "--epochs", "2",
+                                       "--data", tiny_data, "--set", "resolution=32", "--set", "batch_size=16",
                                        "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out, result.output
@@ -56,18 +57,20 @@ def test_compare_writes_tables_and_figures(comparison):
     assert f"tensorboard --logdir {out / 'runs'}" in output
 
 
-def test_compare_skips_finished_runs(comparison):
+def test_compare_skips_finished_runs(comparison, tiny_data):
     out, _ = comparison
     before = (out / "runs" / "dcgan-s0" / "summary.json").stat().st_mtime
     result = CliRunner().invoke(main, ["compare", "--preset", "smoke", "--seeds", "0,1", "--epochs", "2",
+                                       "--data", tiny_data, "--set", "resolution=32", "--set", "batch_size=16",
                                        "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0 and result.output.count("finished earlier, skipped") == 6
     assert (out / "runs" / "dcgan-s0" / "summary.json").stat().st_mtime == before
 
 
-def test_killed_compare_restarts_without_redoing_finished_runs(tmp_path):
+def test_killed_compare_restarts_without_redoing_finished_runs(tiny_data, tmp_path):
     args = [sys.executable, "-m", "keras_emojigan.cli", "compare", "--preset", "smoke", "--models",
-            "dcgan,proposed", "--seeds", "0", "--epochs", "3", "--out", str(tmp_path)]
+            "dcgan,proposed", "--seeds", "0", "--epochs", "3", "--data", tiny_data, "--set", "resolution=32",
+            "--set", "batch_size=16", "--out", str(tmp_path)]
     proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = tmp_path / "runs" / "dcgan-s0" / "summary.json"
     # Killed once the second run's first checkpoint is registered in the manager's state file (its

@@ -88,13 +88,14 @@ def test_mirrored_adam_steps_track_one_device():
         assert mirrored["logs"][key] == pytest.approx(one["logs"][key], rel=1e-3), key
 
 
-def test_fit_cli_mirrored_checkpoints_and_resumes(tmp_path):
+def test_fit_cli_mirrored_checkpoints_and_resumes(tiny_data, tmp_path):
     env = {**ENV, "EMOJIGAN_CPU_REPLICAS": "2"}
     run_dir = tmp_path / "mirrored"
-    first = run([*FIT, "--strategy", "mirrored", "--epochs", "1", "--run-dir", str(run_dir)], env=env)
+    tiny = ["--data", tiny_data, "--resolution", "32"]
+    first = run([*FIT, *tiny, "--strategy", "mirrored", "--epochs", "1", "--run-dir", str(run_dir)], env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "2 replicas, 17 images each per step" in first.stdout
-    second = run([*FIT, "--strategy", "mirrored", "--epochs", "2", "--run-dir", str(run_dir)], env=env)
+    second = run([*FIT, *tiny, "--strategy", "mirrored", "--epochs", "2", "--run-dir", str(run_dir)], env=env)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming" in second.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
