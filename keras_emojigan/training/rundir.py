@@ -31,6 +31,8 @@ CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
 
 
 def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
+    """The compiled GAN of ``config``: its precision policy (``auto`` resolved on this CPU), seed,
+    networks and both Adam optimizers."""
     keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
@@ -41,7 +43,7 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num
 
 
 def open_checkpoints(gan: EmojiGAN, run_dir: Path, *, best: bool = False):
-    """The run's checkpoint managers (latest, best-FID), restored from the latest (or best) one."""
+    """The run's checkpoint managers (latest, best), restored from the latest (or best) one."""
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(gan=gan, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
                                      epoch=epoch)
@@ -54,7 +56,7 @@ def open_checkpoints(gan: EmojiGAN, run_dir: Path, *, best: bool = False):
 
 
 def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainConfig, int]:
-    """The GAN of a run dir at its latest (or best-FID) checkpoint, with its config and epoch."""
+    """The GAN of a run dir at its latest (or best) checkpoint, with its config and epoch."""
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).exists():
         raise ConfigError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
@@ -62,7 +64,7 @@ def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainCo
     gan = build_from_config(config, num_classes=len(run_classes(run_dir)))
     _, _, epoch = open_checkpoints(gan, run_dir, best=best)
     if int(epoch.numpy()) == 0:
-        what = "best-FID checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
+        what = "best checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
         raise ConfigError(f"{run_dir} has no {what}: let `emojigan fit` finish an epoch first")
     return gan, config, int(epoch.numpy())
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Per-model epoch times and collapsed epochs of a `compare` output (the README's "Whole runs"
+"""Per-model epoch times and collapsed epochs of a `compare` output (docs/performance.md's "Whole runs"
 table and the collapsed-epoch column of its results), read from each run's history.csv.
 
-    python scripts/experiments/paper/summarize_runs.py docs/results/compare-default/runs
+    python scripts/experiments/paper/summarize_runs.py docs/results/paper100-default/runs
 """
 
 from __future__ import annotations
