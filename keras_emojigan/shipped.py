@@ -8,6 +8,7 @@ package (an editable install or a checkout) or where ``EMOJIGAN_MODELS`` points.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
@@ -22,11 +23,20 @@ def models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "saved_models"
 
 
+def version_folders(base: Path) -> dict[int, Path]:
+    """A TF Serving model base's version folders by number: folders named by a positive integer in
+    ASCII digits ('1', '2', ...). Anything else is not a version: '0', '01', and names that
+    ``str.isdigit`` accepts but ``int`` does not read as a version, such as '²'."""
+    base = Path(base)
+    if not base.is_dir():
+        return {}
+    return {int(p.name): p for p in base.iterdir() if p.is_dir() and re.fullmatch(r"[1-9][0-9]*", p.name)}
+
+
 def default_model_base(name: str = DEFAULT_MODEL) -> Path:
     """``saved_models/NAME``, the TF Serving model base of the shipped model, when it has a version."""
     base = models_dir() / name
-    versions = [p for p in base.glob("*") if p.is_dir() and p.name.isdigit()] if base.is_dir() else []
-    if not versions:
+    if not version_folders(base):
         raise UserInputError(f"no shipped model at {base}: name a model (a run dir or a SavedModel), or train and "
                              f"export one with `emojigan fit` and `emojigan export RUN_DIR --name {name}`")
     return base
@@ -34,5 +44,5 @@ def default_model_base(name: str = DEFAULT_MODEL) -> Path:
 
 def default_model_version(name: str = DEFAULT_MODEL) -> Path:
     """The newest version folder of the shipped model (what TF Serving would serve)."""
-    base = default_model_base(name)
-    return max((p for p in base.glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    versions = version_folders(default_model_base(name))
+    return versions[max(versions)]

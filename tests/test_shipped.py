@@ -67,3 +67,19 @@ def test_the_shipped_model_samples_and_serves_without_training(tmp_path, monkeyp
         assert status == 200 and b"emoji-faces" in page
     finally:
         server.stop()
+
+
+def test_only_positive_ascii_numbers_are_versions(tmp_path):
+    """'²' passes str.isdigit but is no version (serve crashed on it at start); nor are '0' and '01'."""
+    from keras_emojigan.serving.export import next_version
+    from keras_emojigan.serving.versions import ModelVersions
+    from keras_emojigan.shipped import version_folders
+
+    base = tmp_path / "m"
+    for name in ("²", "0", "01", "notes", "3", "12"):
+        (base / name).mkdir(parents=True)
+    (base / "7").write_text("a file, not a folder")
+    assert version_folders(base) == {3: base / "3", 12: base / "12"}
+    assert next_version(base) == 13 and version_folders(tmp_path / "missing") == {}
+    export_tiny(base, 12)
+    assert ModelVersions(base).load_initial().version == 12

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
 from keras_emojigan.models.savedmodel import export_saved_model
+from keras_emojigan.shipped import version_folders
 
 
 def next_version(model_base: Path) -> int:
     """The next free numeric version under ``model_base`` (TF Serving serves the highest)."""
-    existing = [int(p.name) for p in Path(model_base).glob("*") if p.is_dir() and p.name.isdigit()]
-    return max(existing, default=0) + 1
+    return max(version_folders(model_base), default=0) + 1
 
 
 def serving_path(saved_models: Path, name: str, version: int | None = None) -> Path:

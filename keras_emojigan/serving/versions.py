@@ -18,6 +18,7 @@ from pathlib import Path
 from keras_emojigan.errors import UserInputError
 from keras_emojigan.serving.generator import LoadedGenerator
 from keras_emojigan.serving.rest import Signature
+from keras_emojigan.shipped import version_folders
 
 log = logging.getLogger("keras_emojigan.serve")
 
@@ -33,10 +34,6 @@ class LoadedVersion:
     signatures: dict  # name -> Signature
     signature_def: dict  # the SignatureDef protos as TF Serving's metadata JSON shows them
     generator: LoadedGenerator  # keeps the loaded SavedModel (and so the signatures' variables) alive
-
-
-def version_folders(base: Path) -> dict[int, Path]:
-    return {int(p.name): p for p in Path(base).iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0}
 
 
 def looks_complete(path: Path) -> bool:
