@@ -224,3 +224,29 @@ def test_instability_definition():
     assert flags == [False] * 6 + [True, True]
     rows = [{"epoch": e, "d_loss": d, "d_fake": f} for e, (d, f) in enumerate(history)]
     assert InstabilityTracker.replay(rows).first_unstable_epoch == 4
+
+
+def test_a_lost_index_or_a_damaged_newest_checkpoint_resumes_from_the_checkpoint_files(tiny_data, tmp_path):
+    """Checkpoints are found by their files; one that does not load is skipped for the one
+    before it, with a line naming it; none loading is an error, never a silent epoch 0."""
+    from keras_emojigan.config import ConfigError
+
+    settings = {"data": tiny_data, "resolution": 32, "batch_size": 16, "eval_every": 0}
+    lines = []
+    fit_module.fit(make_config("smoke", model="dcgan", epochs=2, **settings), tmp_path / "run", verbose=0,
+                   log=lambda *_: None)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    (checkpoints / "checkpoint").unlink()  # the index is gone; ckpt-1 and ckpt-2 are there
+    assert restore_gan(tmp_path / "run")[2] == 2
+    data = next(checkpoints.glob("ckpt-2.data-*"))
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])  # truncated
+    summary = fit_module.fit(make_config("smoke", model="dcgan", epochs=3, **settings), tmp_path / "run",
+                             verbose=0, log=lines.append)
+    assert any("skipped a checkpoint that does not load, ckpt-2" in line and "using ckpt-1" in line for line in lines)
+    assert any("resuming" in line and "at epoch 1" in line for line in lines)
+    assert summary["epochs_done"] == 3
+    assert [row["epoch"] for row in read_history(tmp_path / "run")] == [0, 1, 2]
+    for prefix in checkpoints.glob("ckpt-*.index"):  # nothing loads
+        prefix.write_bytes(b"damaged")
+    with pytest.raises(ConfigError, match="no checkpoint in .* loads"):
+        restore_gan(tmp_path / "run")

@@ -103,7 +103,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
         write_json(run_dir / CLASSES, {"class_names": class_names})
     with distribution.scope():
         gan = build_from_config(config, sync_batch_norm=replicas > 1, num_classes=len(class_names))
-        manager, best_manager, epoch_variable = open_checkpoints(gan, run_dir)
+        manager, best_manager, epoch_variable = open_checkpoints(gan, run_dir, log=log)
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     initial_epoch = int(epoch_variable.numpy())

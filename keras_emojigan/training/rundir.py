@@ -17,6 +17,8 @@ RUN_DIR/
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 import keras
@@ -42,17 +44,41 @@ def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num
     return gan
 
 
-def open_checkpoints(gan: EmojiGAN, run_dir: Path, *, best: bool = False):
-    """The run's checkpoint managers (latest, best), restored from the latest (or best) one."""
+def open_checkpoints(gan: EmojiGAN, run_dir: Path, *, best: bool = False, log=None):
+    """The run's checkpoint managers (latest, best), restored from the newest (or best) checkpoint
+    that loads. Checkpoints are found by their files (``ckpt-N.index``), so a lost or stale index
+    file loses nothing; a checkpoint that does not load (truncated, corrupted, missing data) is
+    skipped for the one before it, with a line to ``log`` (stderr by default) naming it and why.
+    If none loads, a ConfigError says so: never a silent start from epoch 0."""
+    log = log or (lambda message: print(message, file=sys.stderr))
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(gan=gan, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
                                      epoch=epoch)
     manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
     best_manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints" / "best"), max_to_keep=1)
-    source = best_manager if best else manager
-    if source.latest_checkpoint:
-        checkpoint.restore(source.latest_checkpoint).assert_existing_objects_matched()
+    folder = Path(run_dir) / "checkpoints" / ("best" if best else "")
+    skipped = []
+    for prefix in checkpoint_files(folder):
+        try:
+            checkpoint.restore(str(prefix)).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as err:
+            reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            skipped.append(f"{prefix.name}: {type(err).__name__}: {reason}")
+            continue
+        for line in skipped:
+            log(f"skipped a checkpoint that does not load, {line}; using {prefix.name}")
+        return manager, best_manager, epoch
+    if skipped:
+        raise ConfigError(f"no checkpoint in {folder} loads ({'; '.join(skipped)}): move the folder away to "
+                          "start again, or restore its files from a copy")
     return manager, best_manager, epoch
+
+
+def checkpoint_files(folder: Path) -> list[Path]:
+    """The checkpoint prefixes in ``folder`` (``ckpt-N`` with a ``ckpt-N.index``), newest first."""
+    numbered = ((re.fullmatch(r"ckpt-([0-9]+)\.index", p.name), p) for p in Path(folder).glob("ckpt-*.index"))
+    return [p.with_suffix("") for match, p in sorted(((m, p) for m, p in numbered if m),
+                                                     key=lambda item: -int(item[0][1]))]
 
 
 def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainConfig, int]:
