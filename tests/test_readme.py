@@ -86,3 +86,12 @@ def test_the_recipe_table_is_the_one_quality_table_wrote():
     recipe = (ROOT / "docs/results/quality-push/recipe.md").read_text(encoding="utf-8")
     rows = [line for line in recipe.splitlines() if line.startswith("|")]
     assert len(rows) > 2 and "\n".join(rows) in page
+
+
+def test_the_licence_and_the_citation_file_match_what_setup_declares():
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    assert "Apache-2.0" in setup and "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")[:200]
+    citation = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    version = re.search(r'__version__ = "([^"]+)"', (ROOT / "keras_emojigan" / "__init__.py").read_text())[1]
+    assert citation.startswith("cff-version: 1.2.0") and f'version: "{version}"' in citation
+    assert "license: Apache-2.0" in citation and "Adjustment of Latent vector Representation" in citation
