@@ -464,9 +464,7 @@ def build_gan(options: GANOptions | str, *, sync_batch_norm: bool = False, num_c
                          sigma_weight=o.sigma_weight, seed=o.seed)
     generator = build_generator(latent, o.resolution, o.ngf, o.seed, sync_batch_norm, num_classes,
                                 o.class_batch_norm, o.arch)
-    if o.arch == "lite":
-        if num_classes:
-            raise ValueError("the lite networks are unconditional")
+    if o.arch == "lite":  # unconditional: build_generator has refused num_classes already
         discriminator = lite.build_lite_discriminator(o.resolution, o.ndf, o.seed)
     else:
         discriminator = networks.build_discriminator(o.resolution, o.ndf, o.seed, sync_batch_norm, num_classes,
