@@ -232,7 +232,7 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 
 
 @main.command("export")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", metavar="RUN_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The SavedModel folder to write (any path).")
 @click.option("--name", default=None, help="Write saved_models/NAME/VERSION/, TF Serving's layout.")
@@ -242,22 +242,64 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
               show_default=True, help="With --name: the folder that holds the models.")
 @click.option("--best", is_flag=True, help="Export the best-FID checkpoint instead of the latest.")
 @click.option("--overwrite", is_flag=True, help="With -o: replace what is in that folder.")
-def export_command(run_dir, output, name, version, saved_models, best, overwrite):
-    """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel."""
-    from keras_emojigan.serving.export import export_run, serving_path
+@click.option("--directions", "directions_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A directions file (`emojigan directions`): RUN_DIR may then be an unconditional SavedModel, and "
+                   "the export takes a class and a strength.")
+def export_command(source, output, name, version, saved_models, best, overwrite, directions_file):
+    """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel; with
+    --directions, an unconditional SavedModel (or run dir) as one that takes a class."""
+    from keras_emojigan.serving.export import export_directions, export_run, serving_path
 
     if (output is None) == (name is None):
         raise click.UsageError("give either -o DIR or --name NAME")
     if version is not None and name is None:
         raise click.UsageError("--version goes with --name")
+    if best and directions_file is not None:
+        raise click.UsageError("--best goes with a run dir's checkpoints, not with --directions")
     if output is not None and output.exists() and any(output.iterdir()) and not overwrite:
         raise UserError(f"-o {output}: the folder exists and is not empty; give --overwrite to replace it, "
                         "or another folder")
     output = output or serving_path(saved_models, name, version)
-    metadata, _ = export_run(run_dir, output, best=best)
+    if directions_file is not None:
+        from keras_emojigan.directions import load_directions
+
+        metadata, _ = export_directions(source, load_directions(directions_file), output)
+        click.echo(f"wrote {output} ({metadata['steered_from']} asked for {', '.join(metadata['class_names'])}; "
+                   f"default strength {metadata['directions']['default_strength']})")
+        return
+    metadata, _ = export_run(source, output, best=best)
     epochs = metadata["epochs"]
     click.echo(f"wrote {output} ({metadata['model']}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
                f"{epochs - 1}, {epochs} epochs trained); inspect it with: saved_model_cli show --dir {output} --all")
+
+
+@main.command("directions")
+@click.argument("model_path", metavar="[MODEL]", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", default=None, help="The labelled real images (default: the data MODEL was trained on).")
+@click.option("-n", "--count", type=click.IntRange(min=20), default=20000, show_default=True,
+              help="Generated images to label.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The directions file to write (default: MODEL/directions.json).")
+def directions_command(model_path, data, count, seed, output):
+    """Find where each class of the training data lives in MODEL's noise space (an unconditional
+    SavedModel or run dir; default: the shipped saved_models/emoji-faces): a linear boundary per
+    class, fitted on generated images a probe on the real ones labels (InterFaceGAN). Then
+    `emojigan export MODEL --directions FILE --name NAME` makes a version that takes a class."""
+    import json
+
+    from keras_emojigan.directions import DIRECTIONS_FILE, find_directions
+    from keras_emojigan.serving.generator import load_generator
+
+    generator = load_generator(_model_or_shipped(model_path))
+    source = data or (generator.metadata.get("config") or {}).get("data") or sources.EMBEDDED
+    real = _load(source, generator.resolution)
+    directions = find_directions(generator, real, count=count, seed=seed, log=click.echo)
+    output = output or generator.path / DIRECTIONS_FILE
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(directions, indent=1) + "\n")
+    click.echo(f"wrote {output}; next: emojigan export {generator.path} --directions {output} --name NAME")
 
 
 @main.command("sample")
@@ -269,8 +311,12 @@ def export_command(run_dir, output, name, version, saved_models, best, overwrite
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one PNG per image.")
 @click.option("--columns", type=click.IntRange(min=1), default=None)
 @click.option("--class", "class_", default=None,
-              help="A conditional model's class, by name (e.g. positive) or index; without it, a balanced mix.")
-def sample_command(model_path, count, seed, output, out_dir, columns, class_):
+              help="A conditional or steered model's class, by name (e.g. positive) or index; without it, a balanced "
+                   "mix (a steered model: its own mix).")
+@click.option("--strength", type=float, default=None,
+              help="With --class, for a steered model: how far into the class (0: its boundary; default: the "
+                   "model's).")
+def sample_command(model_path, count, seed, output, out_dir, columns, class_, strength):
     """Generate COUNT emoji from MODEL (a run dir or a SavedModel; default: the shipped
     saved_models/emoji-faces); same seed, same images."""
     if output is None and out_dir is None:
@@ -281,7 +327,9 @@ def sample_command(model_path, count, seed, output, out_dir, columns, class_):
     from keras_emojigan.serving.generator import load_generator
 
     generator = load_generator(_model_or_shipped(model_path))
-    images = generator.generate(count, seed, generator.class_index(class_))
+    if strength is not None and class_ is None:
+        raise click.UsageError("--strength goes with --class")
+    images = generator.generate(count, seed, generator.class_index(class_), strength)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         image_grid(images, columns).save(output)
@@ -305,26 +353,56 @@ def _model_or_shipped(model_path: Path | None) -> Path:
 @main.command("interpolate")
 @click.argument("model_path", metavar="[MODEL]", required=False,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--seeds", required=True, help="Two or more seeds, comma-separated: the path goes through each in turn.")
+@click.option("--seeds", required=True,
+              help="Two or more seeds, comma-separated: the path goes through each in turn (with --emotion: one "
+                   "row per seed).")
 @click.option("--steps", type=click.IntRange(1, 64), default=8, show_default=True, help="Frames per segment.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="A .png strip (a row per segment) or a .gif animation (there and back).")
 @click.option("--scale", type=click.IntRange(1, 8), default=1, show_default=True, help="Pixel-repeat the images.")
-def interpolate_command(model_path, seeds, steps, output, scale):
+@click.option("--emotion", default=None, metavar="FROM:TO",
+              help="A steered model (export --directions): keep each seed's face and move it from class FROM to "
+                   "class TO, e.g. negative:positive.")
+@click.option("--strength", type=float, default=None,
+              help="With --emotion: the strength at both ends (default: the model's, at least 1).")
+def interpolate_command(model_path, seeds, steps, output, scale, emotion, strength):
     """Morph between the emoji of --seeds (MODEL: a run dir or a SavedModel; default: the shipped
     saved_models/emoji-faces), spherically through the noise space: a smooth morph means the
-    generator learned a space, not a lookup table."""
-    from keras_emojigan.interpolate import interpolate, save_strip
+    generator learned a space, not a lookup table. With --emotion, each seed's face changes
+    class instead."""
+    from keras_emojigan.interpolate import emotion_sweep, interpolate, save_strip, save_sweep
     from keras_emojigan.serving.generator import load_generator
 
     seed_list = _csv_list(seeds, int)
-    if len(seed_list) < 2:
-        raise click.BadParameter("give at least two seeds, e.g. --seeds 3,17", param_hint="--seeds")
     if output.suffix.lower() not in (".png", ".gif"):
         raise click.BadParameter(f"{output}: write a .png strip or a .gif", param_hint="--output")
-    images = interpolate(load_generator(_model_or_shipped(model_path)), seed_list, steps)
+    generator = load_generator(_model_or_shipped(model_path))
+    if emotion is not None:
+        from_class, to_class = _emotion_classes(generator, emotion)
+        save_sweep(emotion_sweep(generator, seed_list, from_class, to_class, steps, strength), output, scale)
+        click.echo(f"wrote {output} ({len(seed_list)} faces, {emotion}, {steps + 1} frames each)")
+        return
+    if strength is not None:
+        raise click.UsageError("--strength goes with --emotion")
+    if len(seed_list) < 2:
+        raise click.BadParameter("give at least two seeds, e.g. --seeds 3,17", param_hint="--seeds")
+    images = interpolate(generator, seed_list, steps)
     save_strip(images, output, steps, scale)
     click.echo(f"wrote {output} ({len(images)} frames through seeds {', '.join(map(str, seed_list))})")
+
+
+def _emotion_classes(generator, emotion: str) -> tuple[int, int]:
+    """--emotion FROM:TO -> the two class indices of a steered model."""
+    if not generator.steered:
+        raise UserError(f"{generator.path} takes no emotion: find its directions with `emojigan directions` and "
+                        "export it with --directions")
+    parts = emotion.split(":")
+    if len(parts) != 2:
+        raise click.BadParameter(f"{emotion!r}: give FROM:TO, e.g. negative:positive", param_hint="--emotion")
+    start, end = (generator.class_index(part) for part in parts)
+    if start == end:
+        raise click.BadParameter(f"{emotion!r}: FROM and TO are the same class", param_hint="--emotion")
+    return start, end
 
 
 @main.command("serve")

@@ -46,6 +46,51 @@ def interpolate(generator, seeds, steps: int = 8) -> np.ndarray:
     return generator.from_latent(latent_path(seed_noise(seeds, generator.noise_dim), steps))
 
 
+def emotion_sweep(generator, seeds, from_class: int, to_class: int, steps: int = 8,
+                  strength: float | None = None) -> np.ndarray:
+    """[seeds, steps + 1] uint8 images: each seed's face moved by a steered generator
+    (``LoadedGenerator.steered``) from well inside ``from_class`` (strength S) to its boundary,
+    then from ``to_class``'s boundary to well inside it. S defaults to the model's default
+    strength, at least 1 (a sweep from 0 to 0 would show one face). With a Gaussian latent and two
+    classes the two boundaries are one and the path is a straight line; with DeLiGAN's mixture
+    the face changes component at the middle."""
+    if not generator.steered:
+        raise ValueError(f"{generator.path} takes no strength: export it with --directions first")
+    strength = max(generator.default_strength, 1.0) if strength is None else float(strength)
+    signed = np.linspace(-strength, strength, steps + 1, dtype=np.float32)
+    labels = np.where(signed < 0, from_class, to_class)
+    noises = seed_noise(seeds, generator.noise_dim)
+    latents = np.repeat(noises, steps + 1, axis=0)
+    images = generator.from_latent(latents, np.tile(labels, len(noises)), np.tile(np.abs(signed), len(noises)))
+    return images.reshape(len(noises), steps + 1, *images.shape[1:])
+
+
+def save_sweep(images: np.ndarray, path: Path, scale: int = 1) -> Path:
+    """[rows, frames] images as a PNG grid (one row each) or a GIF whose frames show every row
+    side by side, there and back, by ``path``'s suffix."""
+    from keras_emojigan.grid import image_grid
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows, frames = images.shape[:2]
+    if path.suffix.lower() == ".gif":
+        pictures = [image_grid(images[:, f], columns=rows) for f in range(frames)]
+        pictures = [_scaled(p, scale) for p in pictures]
+        sequence = pictures + pictures[-2:0:-1]
+        sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=120, loop=0)
+        return path
+    _scaled(image_grid(images.reshape(rows * frames, *images.shape[2:]), columns=frames), scale).save(path)
+    return path
+
+
+def _scaled(picture, scale: int):
+    from PIL import Image
+
+    if scale <= 1:
+        return picture
+    return picture.resize((picture.width * scale, picture.height * scale), resample=Image.Resampling.NEAREST)
+
+
 def save_strip(images: np.ndarray, path: Path, steps: int, scale: int = 1) -> Path:
     """A PNG with one row per segment (its ``steps`` + 1 frames, the ends repeated), or an
     animated GIF that goes there and back, by ``path``'s suffix."""
@@ -56,15 +101,10 @@ def save_strip(images: np.ndarray, path: Path, steps: int, scale: int = 1) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".gif":
-        frames = [Image.fromarray(image) for image in images]
-        if scale > 1:
-            frames = [f.resize((f.width * scale, f.height * scale), resample=Image.Resampling.NEAREST) for f in frames]
+        frames = [_scaled(Image.fromarray(image), scale) for image in images]
         sequence = frames + frames[-2:0:-1]
         sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=80, loop=0)
         return path
     rows = [images[i:i + steps + 1] for i in range(0, len(images) - 1, steps)]
-    grid = image_grid(np.concatenate(rows), columns=steps + 1)
-    if scale > 1:
-        grid = grid.resize((grid.width * scale, grid.height * scale), resample=Image.Resampling.NEAREST)
-    grid.save(path)
+    _scaled(image_grid(np.concatenate(rows), columns=steps + 1), scale).save(path)
     return path

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from serving_helpers import TINY, export_tiny
+from serving_helpers import TINY, export_colour_toy_steered, export_tiny
 
 from keras_emojigan.serving.launcher import Server
 
@@ -120,5 +120,49 @@ def test_the_gallery_of_a_conditional_model_has_a_class_picker(tmp_path):
             page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('class=1')")
             assert sheet_state(page)[2] > 0
             browser.close()
+    finally:
+        server.stop()
+
+
+MEAN_RED_MINUS_BLUE = """img => {
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let difference = 0;
+  for (let i = 0; i < data.length; i += 4) difference += data[i] - data[i + 2];
+  return difference / (data.length / 4);
+}"""
+
+
+def test_the_emotion_slider_of_a_steered_model_redraws_the_same_faces_from_one_class_to_the_other(tmp_path):
+    base = tmp_path / "saved_models" / "colours"
+    export_colour_toy_steered(base / "1")
+    server = Server(base, "--poll-seconds", "0")
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 900, "height": 800})
+            errors = []
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.goto(server.url + "/")
+            sheet_state(page)
+            assert page.locator("#strength").is_visible()
+            assert page.locator("#emotion .slider span").all_inner_texts() == ["blue", "red"]
+            readings = {}
+            for value in ("-3", "3"):
+                page.locator("#strength").fill(value)  # a range input: sets the value and fires "input"
+                klass = "0" if value.startswith("-") else "1"
+                page.wait_for_function("() => document.getElementById('sheet').getAttribute('src')"
+                                       f".endsWith('class={klass}&strength=3')")
+                sheet_state(page)
+                readings[value] = page.locator("#sheet").evaluate(MEAN_RED_MINUS_BLUE)
+            assert page.locator("#class").input_value() == "1"  # the picker follows the slider
+            assert readings["-3"] < -50 and readings["3"] > 50, readings  # blue, then red
+            page.select_option("#class", "0")  # the picker puts the slider at the class's default strength
+            assert page.locator("#strength").input_value() == "-1.5"
+            browser.close()
+        assert errors == []
     finally:
         server.stop()

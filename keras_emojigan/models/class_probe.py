@@ -9,7 +9,22 @@ can be read only against the probe's own held-out accuracy (about what real imag
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+
+class _QuietRetracing(logging.Filter):
+    """Each fit traces its own training loop for its own new variables, as it must; TensorFlow
+    warns about that as "excessive retracing" after five fits (``emojigan directions`` fits one
+    probe per class). Only that warning, about this loop, is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("ClassProbe.train.<locals>.run" in message and "retracing" in message)
+
+
+logging.getLogger("tensorflow").addFilter(_QuietRetracing())
 
 
 class ClassProbe:
@@ -79,6 +94,12 @@ class ClassProbe:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return np.argmax(self.model.predict(self._standardise(features), verbose=0), axis=1)
+
+    def linear(self) -> tuple[np.ndarray, np.ndarray]:
+        """The probe as logits = features @ weights + biases on the raw (unstandardised) features."""
+        kernel, bias = (np.asarray(v, np.float64) for v in self.model.layers[-1].get_weights())
+        weights = kernel / self.scale[:, None]
+        return weights, bias - self.mean @ weights
 
     def accuracy(self, features: np.ndarray, labels: np.ndarray) -> float:
         return float(np.mean(self.predict(features) == np.asarray(labels)))

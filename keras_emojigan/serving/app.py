@@ -6,7 +6,8 @@ Routes (TF Serving's, https://www.tensorflow.org/tfx/serving/api_rest):
 - ``POST /v1/models/NAME[/versions/V]:predict``: row or columnar predict (``rest.py``).
 And ours: ``GET /`` the gallery page, ``GET /sheet.png?seed=S&count=C`` one PNG sheet from the
 ``generate`` signature, ``GET /morph.png?from=A&to=B&steps=N`` a strip morphing between two
-seeds (``interpolate.py``); for a conditional model both take ``class=NAME|INDEX``.
+seeds (``interpolate.py``); for a conditional model both take ``class=NAME|INDEX``, for a
+steered one (``export --directions``) also ``strength=S``.
 Inference runs in a thread pool (TensorFlow releases the GIL), so status, metadata and the
 page answer while a big request computes; a background task polls the model folder for new
 versions (``versions.py``). Labels (``/labels/L``) and ``:classify``/``:regress`` are not
@@ -36,6 +37,8 @@ VERSION = r"{version:[0-9]+}"
 VERSIONS_KEY = web.AppKey("versions", ModelVersions)
 LIMITS_KEY = web.AppKey("limits", Limits)
 EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
+MAX_STRENGTH = 10.0  # a steered model's strength: noise standard deviations past the class boundary
+SLIDER_END = 4.0  # the gallery's emotion slider runs to this strength each way
 
 
 @web.middleware
@@ -152,6 +155,8 @@ async def sheet(request: web.Request) -> web.Response:
     arrays = {"count": np.int32(count), "seed": np.int64(seed)}
     if "label" in served.signatures["generate"].inputs:  # a conditional model: one class, or -1 for a mix
         arrays["label"] = np.int32(_class_query(request, served))
+    if "strength" in served.signatures["generate"].inputs:  # a steered model: how far into the class
+        arrays["strength"] = np.float32(_strength_query(request, served))
     images = (await _run(request, _call, served.signatures["generate"].function, arrays))["images"]
 
     return web.Response(body=await _run(request, _png, images, None, scale), content_type="image/png",
@@ -173,7 +178,10 @@ async def morph(request: web.Request) -> web.Response:
     noise_dim = int(signature.inputs["latent"].shape[1])
     path = await _run(request, lambda: latent_path(seed_noise([first, last], noise_dim), steps))
     arrays = {"latent": path}
-    if "label" in signature.inputs:  # a conditional model morphs within one class (the first without ?class=)
+    if "strength" in signature.inputs:  # a steered model morphs at one class and strength (or its own mix)
+        arrays["label"] = np.full(len(path), _class_query(request, served), np.int32)
+        arrays["strength"] = np.full(len(path), _strength_query(request, served), np.float32)
+    elif "label" in signature.inputs:  # a conditional model morphs within one class (the first without ?class=)
         arrays["label"] = np.full(len(path), max(_class_query(request, served), 0), np.int32)
     images = (await _run(request, _call, signature.function, arrays))["images"]
     return web.Response(body=await _run(request, _png, images, steps + 1, scale), content_type="image/png",
@@ -190,6 +198,20 @@ def _class_query(request: web.Request, served: LoadedVersion) -> int:
         return served.generator.class_index(raw)
     except SavedModelError as err:
         raise RestError(f"class={raw!r}: {err}") from None
+
+
+def _strength_query(request: web.Request, served: LoadedVersion) -> float:
+    """``?strength=S`` of a steered model's page requests (default: the model's own)."""
+    raw = request.query.get("strength", "")
+    if raw == "":
+        return served.generator.default_strength
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RestError(f"strength={raw!r}: give a number") from None
+    if not -MAX_STRENGTH <= value <= MAX_STRENGTH:  # also refuses nan and inf
+        raise RestError(f"strength={raw}: give {-MAX_STRENGTH:g} to {MAX_STRENGTH:g}")
+    return value
 
 
 def _png(images, columns, scale) -> bytes:
@@ -210,6 +232,17 @@ async def gallery(request: web.Request) -> web.Response:
     names = versions.current.generator.class_names
     options = "".join(f'<option value="{i}">{html.escape(n)}</option>' for i, n in enumerate(names))
     page = page.replace("{{CLASS_OPTIONS}}", options).replace("{{CLASS_HIDDEN}}", "" if names else "hidden")
+    # A steered model gets an emotion slider: with two classes it runs from the first (left) to the
+    # second (right), its value the signed strength; with more, the picked class's strength.
+    generator = versions.current.generator
+    two = generator.steered and len(names) == 2
+    slider = {"STRENGTH_HIDDEN": "" if generator.steered else "hidden",
+              "STRENGTH_DEFAULT": f"{generator.default_strength:g}",
+              "STRENGTH_MIN": f"{-SLIDER_END if two else 0:g}", "STRENGTH_MAX": f"{SLIDER_END:g}",
+              "STRENGTH_LEFT": html.escape(names[0]) if two else "0",
+              "STRENGTH_RIGHT": html.escape(names[1]) if two else "more", "TWO_CLASSES": "true" if two else "false"}
+    for key, value in slider.items():
+        page = page.replace("{{" + key + "}}", value)
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

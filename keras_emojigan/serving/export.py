@@ -4,10 +4,11 @@ immutable versions, and the export of a run dir into it (the SavedModel itself i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
-from keras_emojigan.models.savedmodel import export_saved_model
+from keras_emojigan.models.savedmodel import export_saved_model, export_steered
 from keras_emojigan.shipped import version_folders
 
 
@@ -41,3 +42,27 @@ def export_run(run_dir: Path, path: Path, best: bool = False) -> tuple[dict, Pat
     metadata = {"model": config.model, "epochs": epochs, "checkpoint": "best-fid" if best else "latest",
                 "config": config.to_dict(), **({"class_names": classes} if classes else {})}
     return metadata, export_saved_model(gan, path, metadata)
+
+
+def export_directions(model_path: Path, directions: dict, path: Path) -> tuple[dict, Path]:
+    """Write the unconditional SavedModel at ``model_path`` with its class ``directions``
+    (``directions.py``) as a steered SavedModel at ``path``: its signatures take ``label`` and
+    ``strength``, and its metadata names the classes and keeps the directions (normals left out:
+    they are in the graph). Return (metadata, path)."""
+    from keras_emojigan.directions import DIRECTIONS_FILE
+    from keras_emojigan.serving.generator import load_generator
+
+    base = load_generator(model_path)
+    if base.class_names:
+        raise UserInputError(f"{base.path} already takes a class: --directions is for an unconditional model")
+    if int(directions.get("noise_dim", base.noise_dim)) != base.noise_dim:
+        raise UserInputError(f"the directions are for a {directions['noise_dim']}-dimensional noise; {base.path} "
+                             f"takes {base.noise_dim}: find them for this model with `emojigan directions`")
+    names = [c["name"] for c in directions["classes"]]
+    summary = {key: value for key, value in directions.items() if key not in ("classes", "mixture")}
+    summary["classes"] = [{k: v for k, v in c.items() if k not in ("normal", "offset")} for c in directions["classes"]]
+    metadata = {**base.metadata, "num_classes": len(names), "class_names": names, "steered_from": str(base.path),
+                "directions": summary}
+    export_steered(base.path, directions, path, metadata,
+                   files={DIRECTIONS_FILE: json.dumps(directions, indent=1) + "\n"})
+    return metadata, path

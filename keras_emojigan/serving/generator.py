@@ -57,29 +57,57 @@ class LoadedGenerator:
             return int(text)
         raise SavedModelError(f"class {text!r}: {self.path} has {', '.join(f'{i} {n}' for i, n in enumerate(names))}")
 
-    def generate(self, count: int, seed: int = 0, label: int | None = None) -> np.ndarray:
-        """``count`` images for ``seed``; a conditional generator's of class ``label`` (a
-        balanced mix when None)."""
+    @property
+    def steered(self) -> bool:
+        """An unconditional model asked for a class along directions in its noise (``directions.py``):
+        its signatures take a ``strength`` beside ``label``, and label -1 is the model's own mix."""
+        return "strength" in self.module.signatures["generate"].structured_input_signature[1]
+
+    @property
+    def default_strength(self) -> float:
+        return float(self.metadata.get("directions", {}).get("default_strength", 0.0))
+
+    def generate(self, count: int, seed: int = 0, label: int | None = None,
+                 strength: float | None = None) -> np.ndarray:
+        """``count`` images for ``seed``; a conditional generator's of class ``label`` (None: a
+        balanced mix), a steered one's of class ``label`` at ``strength`` (None: its default;
+        label None: the model's own mix)."""
         import tensorflow as tf
 
         inputs = {"count": tf.constant(count, tf.int32), "seed": tf.constant(seed, tf.int64)}
+        self._check_class_inputs(label, strength)
         if self.class_names:
             inputs["label"] = tf.constant(-1 if label is None else label, tf.int32)
-        elif label is not None:
-            raise SavedModelError(f"{self.path} is unconditional: it takes no class")
+        if self.steered:
+            inputs["strength"] = tf.constant(self.default_strength if strength is None else strength, tf.float32)
         return self.module.signatures["generate"](**inputs)["images"].numpy()
 
-    def from_latent(self, latent: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    def from_latent(self, latent: np.ndarray, labels: np.ndarray | None = None,
+                    strengths: np.ndarray | float | None = None) -> np.ndarray:
         """Images of noise vectors (and, for a conditional generator, their classes: a balanced
-        mix when None)."""
+        mix when None; for a steered one, their classes, -1 or None for the model's own mix, and
+        strengths, its default when None)."""
         import tensorflow as tf
 
         inputs = {"latent": tf.constant(latent, tf.float32)}
-        if self.class_names:
+        self._check_class_inputs(labels, strengths)
+        if self.steered:
+            labels = -1 if labels is None else labels
+            strengths = self.default_strength if strengths is None else strengths
+            inputs["label"] = tf.constant(np.broadcast_to(labels, (len(latent),)), tf.int32)
+            inputs["strength"] = tf.constant(np.broadcast_to(strengths, (len(latent),)), tf.float32)
+        elif self.class_names:
             count = len(self.class_names)
             labels = np.arange(len(latent)) % count if labels is None else np.broadcast_to(labels, (len(latent),))
             inputs["label"] = tf.constant(labels, tf.int32)
         return self.module.signatures["serving_default"](**inputs)["images"].numpy()
+
+    def _check_class_inputs(self, label, strength) -> None:
+        if label is not None and not self.class_names:
+            raise SavedModelError(f"{self.path} is unconditional: it takes no class (`emojigan directions` "
+                                  "and `emojigan export --directions` make a version that does)")
+        if strength is not None and not self.steered:
+            raise SavedModelError(f"{self.path} takes no strength: only a model exported with --directions does")
 
 
 def load_generator(path: Path) -> LoadedGenerator:

@@ -1,0 +1,195 @@
+"""Where each class lives in an unconditional generator's noise space (InterFaceGAN).
+
+An unconditional generator trained on labelled images already draws every class; asking it for
+one is a matter of finding where the class lives, not of training it in. ``find_directions``:
+
+1. fits a *labeller* on the real images only: a linear probe (``ClassProbe``) on the shipped
+   emoji classifier's features, with a held-out fifth saying how well it tells the classes apart.
+   The Inception-feature probe is kept for measuring (``evaluate --per-class``), so the
+   measure is not the selector;
+2. draws ``count`` seeded noise rows, generates their images and labels them with the probe;
+3. fits, per class, a linear boundary (one class against the rest: for two classes, the one
+   boundary between them) in the noise space, by logistic regression, and keeps its unit normal
+   and offset: ``n . x + b`` is a row's signed distance from the boundary in noise standard
+   deviations, positive on the class's side. The space is the *noise* the SavedModel takes, the
+   only one an exported model exposes; for a Gaussian latent (``dcgan``, and ``lite`` with it)
+   it is the generator's input itself, for the proposed latent a linear map of it plus a shift.
+   For DeLiGAN's mixture the component index is not a linear coordinate (the components are in
+   no order), so each component's class shares are measured, a class keeps the components
+   whose samples are mostly of it, and the boundary is fitted on the within-component noise;
+4. sweeps the strength on fresh rows through the steered generator itself
+   (``models.savedmodel.SteeredModule``, the graph that is exported) and reads each class's
+   accuracy with the same labeller; the default strength is the smallest at which every class
+   reaches ``TARGET``, else the one whose worst class is best.
+
+The result is a JSON-able dict (``DIRECTIONS_FILE`` beside the model by default); ``emojigan
+export MODEL --directions FILE`` writes the steered SavedModel.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from keras_emojigan.errors import UserInputError
+
+DIRECTIONS_FILE = "directions.json"
+STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+TARGET = 0.9  # the labeller's accuracy the default strength aims at, per class
+CHUNK = 500
+
+
+def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep: int = 256,
+                    strengths=STRENGTHS, extractor=None, log=print) -> dict:
+    """The class directions of ``generator`` (an unconditional ``LoadedGenerator``) for the classes
+    of ``real`` (a labelled ``ImageSet``): see the module docstring. ``extractor`` defaults to the
+    shipped emoji classifier's."""
+    from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.models.class_probe import ClassProbe
+
+    names = list(real.class_names)
+    if len(names) < 2:
+        raise UserInputError(f"{real.source} has no classes: directions need labelled real images (class "
+                             "sub-folders, or the embedded emoji-faces)")
+    if generator.class_names:
+        raise UserInputError(f"{generator.path} already takes a class: directions are for an unconditional model")
+    if count < 10 * len(names):
+        raise UserInputError(f"--count {count}: draw at least {10 * len(names)} latents")
+    extractor = extractor or get_extractor("emoji")
+    labeller = ClassProbe(len(names), seed=seed)
+    fitted = labeller.fit(extractor.features(real.images).pool, np.asarray(real.labels), names)
+    log(f"labeller ({extractor.name} features, fitted on {len(real)} real images): held-out accuracy "
+        f"{fitted['probe_heldout_accuracy']:.1%}")
+
+    noise_dim = generator.noise_dim
+    noise = np.random.default_rng(seed).standard_normal((count, noise_dim)).astype(np.float32)
+    labels = _label(generator.from_latent, noise, labeller, extractor)
+    log(f"labelled {count} generated images: " + ", ".join(
+        f"{name} {np.mean(labels == c):.1%}" for c, name in enumerate(names)))
+
+    mixture = _mixture(generator.metadata)
+    steered = noise[:, : mixture["latent_dim"]] if mixture else noise
+    shares = _component_shares(noise, labels, len(names), mixture) if mixture else None
+    classes = []
+    for c, name in enumerate(names):
+        entry = {"name": name, "share": float(np.mean(labels == c)),
+                 **_boundary(steered, labels == c, name, seed)}
+        if mixture:
+            # the components whose samples are mostly of this class (at least the one with most)
+            mostly = np.flatnonzero(shares[:, c] >= 0.5)
+            entry["components"] = [int(k) for k in mostly] or [int(np.argmax(shares[:, c]))]
+        classes.append(entry)
+        log(f"{name}: boundary held-out accuracy {entry['boundary_heldout_accuracy']:.1%}"
+            + (f", {len(entry['components'])} of {mixture['components']} components" if mixture else ""))
+    if mixture:
+        mixture["component_shares"] = shares.tolist()
+    directions = {
+        "model": str(generator.path), "seed": seed, "latents": count, "noise_dim": noise_dim,
+        "space": "mixture noise" if mixture else "noise",
+        "labeller": {"extractor": extractor.name, "fitted_on": real.source, **fitted},
+        "classes": classes, "mixture": mixture,
+    }
+    directions["selector_curve"] = strength_curve(generator, directions, labeller, extractor, strengths,
+                                                  per_class=sweep, seed=seed + 1)
+    directions["default_strength"] = default_strength(directions["selector_curve"], names)
+    log(f"default strength {directions['default_strength']}: " + ", ".join(
+        f"{name} {directions['selector_curve'][str(directions['default_strength'])][name]:.1%}" for name in names))
+    return directions
+
+
+def steered_module(generator, directions: dict):
+    """The steered generator (``SteeredModule``) around a loaded one, in memory."""
+    from keras_emojigan.models.savedmodel import SteeredModule
+
+    return SteeredModule(generator.module, generator.noise_dim, directions)
+
+
+def strength_curve(generator, directions: dict, labeller, extractor, strengths, *, per_class: int = 256,
+                   seed: int = 1) -> dict:
+    """{strength: {class: share of that class's steered images the labeller reads as it}}."""
+    import tensorflow as tf
+
+    module = steered_module(generator, directions)
+    noise = np.random.default_rng(seed).standard_normal((per_class, generator.noise_dim)).astype(np.float32)
+    curve = {}
+    for strength in strengths:
+        row = {}
+        for c, entry in enumerate(directions["classes"]):
+            def images(rows, c=c, strength=strength):
+                return module.serve(tf.constant(rows), tf.fill([len(rows)], c),
+                                    tf.fill([len(rows)], float(strength)))["images"].numpy()
+            row[entry["name"]] = float(np.mean(_label(images, noise, labeller, extractor) == c))
+        curve[str(float(strength))] = row
+    return curve
+
+
+def default_strength(curve: dict, names) -> float:
+    """The smallest strength at which every class reaches TARGET, else the best worst class."""
+    worst = {float(s): min(row[n] for n in names) for s, row in curve.items()}
+    reaching = [s for s, w in worst.items() if w >= TARGET]
+    return min(reaching) if reaching else max(worst, key=lambda s: (worst[s], -s))
+
+
+def load_directions(path: Path) -> dict:
+    import json
+
+    path = Path(path)
+    try:
+        directions = json.loads(path.read_text())
+        classes = directions["classes"]
+        if not classes or any(len(c["normal"]) < 1 for c in classes):
+            raise ValueError("no classes")
+    except FileNotFoundError:
+        raise UserInputError(f"{path} does not exist: write it with `emojigan directions MODEL -o {path}`") from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserInputError(f"{path} is not a directions file (`emojigan directions` writes one): {err}") from None
+    return directions
+
+
+def _label(images_of, noise, labeller, extractor) -> np.ndarray:
+    """The labeller's class for the image of each noise row (generated in chunks)."""
+    labels = [labeller.predict(extractor.features(images_of(noise[i: i + CHUNK])).pool)
+              for i in range(0, len(noise), CHUNK)]
+    return np.concatenate(labels).astype(np.int32)
+
+
+def _boundary(x: np.ndarray, inside: np.ndarray, name: str, seed: int) -> dict:
+    """A logistic-regression boundary between ``inside`` rows and the rest, as a unit normal
+    (pointing inside) and an offset, with its held-out accuracy on the generated rows."""
+    from keras_emojigan.models.class_probe import ClassProbe
+
+    if inside.all() or not inside.any():
+        raise UserInputError(f"the labeller reads {'every' if inside.all() else 'no'} generated image as {name}: "
+                             "there is no boundary to find (is the model trained on these classes?)")
+    probe = ClassProbe(2, seed=seed)
+    fitted = probe.fit(x, inside.astype(np.int32), ["rest", name])
+    weights, bias = probe.linear()
+    w, b = weights[:, 1] - weights[:, 0], bias[1] - bias[0]
+    norm = float(np.linalg.norm(w))
+    return {"normal": (w / norm).tolist(), "offset": float(b / norm),
+            "boundary_heldout_accuracy": fitted["probe_heldout_accuracy"]}
+
+
+def _mixture(metadata: dict) -> dict | None:
+    """A DeLiGAN model's latent size and component count (from its emojigan.json), else None."""
+    config = metadata.get("config") or {}
+    if metadata.get("model") != "deligan":
+        return None
+    return {"latent_dim": int(config["latent_dim"]), "components": int(config["components"])}
+
+
+def _components_of(noise: np.ndarray, mixture: dict) -> np.ndarray:
+    """Each row's mixture component: ``MixtureLatent.component`` in NumPy."""
+    phi = 0.5 * (1.0 + np.vectorize(math.erf)(noise[:, mixture["latent_dim"]] / math.sqrt(2.0)))
+    return np.clip(np.floor(phi * mixture["components"]), 0, mixture["components"] - 1).astype(int)
+
+
+def _component_shares(noise, labels, num_classes: int, mixture: dict) -> np.ndarray:
+    """[components, classes]: the share of each component's samples the labeller puts in each class."""
+    components = _components_of(noise, mixture)
+    counts = np.zeros((mixture["components"], num_classes))
+    np.add.at(counts, (components, labels), 1)
+    return counts / np.maximum(counts.sum(1, keepdims=True), 1)
+

@@ -1,0 +1,180 @@
+"""Class directions in an unconditional generator's noise (``emojigan directions``) and the steered
+SavedModel that takes ``label`` and ``strength`` (``export --directions``), on a toy whose class
+is known: its images are red where ``v . noise > 0`` and blue where it is below."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from serving_helpers import COLOUR_TOY, export_colour_toy
+
+from keras_emojigan.cli import main
+from keras_emojigan.data.sources import load_images
+from keras_emojigan.directions import find_directions
+from keras_emojigan.metrics.extractors import Extractor
+from keras_emojigan.models.savedmodel import SteeredModule
+from keras_emojigan.serving.export import export_directions
+from keras_emojigan.serving.generator import load_generator
+from keras_emojigan.serving.launcher import Server, http
+
+NOISE_DIM, SIZE, V = COLOUR_TOY["noise_dim"], COLOUR_TOY["resolution"], COLOUR_TOY["direction"]
+
+
+class MeanColour(Extractor):
+    """Features a linear probe separates red from blue with: the mean of each channel."""
+
+    name = "mean-colour"
+
+    def _batch(self, images):
+        return tf.reduce_mean(tf.cast(images, tf.float32), axis=[1, 2]), None
+
+
+def _colour_data(path, labelled=True):
+    """Real images: 30 reddish and 30 bluish squares of varied brightness, labelled blue/red."""
+    rng = np.random.default_rng(0)
+    images, labels = [], []
+    for label in (0, 1):
+        for _ in range(30):
+            colour = np.array([0, rng.integers(0, 60), 0])
+            colour[2 - 2 * label] = rng.integers(150, 256)  # blue (label 0) or red (label 1)
+            images.append(np.broadcast_to(colour, (SIZE, SIZE, 3)).astype(np.uint8))
+            labels.append(label)
+    fields = {"labels": np.array(labels), "class_names": np.array(["blue", "red"])} if labelled else {}
+    np.savez(path, images=np.stack(images), **fields)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("directions")
+    model = export_colour_toy(root / "toy")
+    data = _colour_data(root / "colours.npz")
+    directions = find_directions(load_generator(model), load_images(data, SIZE), count=400, sweep=64,
+                                 extractor=MeanColour(), log=lambda line: None)
+    steered = export_directions(model, directions, root / "steered" / "1")[1]
+    return model, data, directions, steered
+
+
+def test_directions_recover_a_separable_attribute_and_strength_moves_the_reading(toy):
+    _, _, directions, _ = toy
+    blue, red = directions["classes"]
+    assert [blue["name"], red["name"]] == ["blue", "red"] and directions["space"] == "noise"
+    assert np.dot(red["normal"], V) > 0.95 and np.dot(blue["normal"], V) < -0.95  # the hidden direction, both ways
+    assert abs(red["offset"]) < 0.3 and red["boundary_heldout_accuracy"] > 0.9
+    assert 0.3 < red["share"] < 0.7 and directions["labeller"]["probe_heldout_accuracy"] == 1.0
+    curve = directions["selector_curve"]
+    # on the boundary the image is grey and the reading a coin toss; 2 deviations in, all of the class
+    assert curve["2.0"]["red"] == 1.0 and curve["2.0"]["blue"] == 1.0
+    assert curve["0.0"]["red"] < 0.9 or curve["0.0"]["blue"] < 0.9
+    assert 0 < directions["default_strength"] <= 2.0
+
+
+def test_the_steered_saved_model_takes_label_and_strength(toy):
+    model, _, directions, steered = toy
+    generator, base = load_generator(steered), load_generator(model)
+    assert generator.steered and generator.class_names == ["blue", "red"]
+    assert generator.default_strength == directions["default_strength"]
+    inputs = {name: set(generator.module.signatures[name].structured_input_signature[1])
+              for name in ("serving_default", "generate")}
+    assert inputs == {"serving_default": {"latent", "label", "strength"},
+                      "generate": {"count", "seed", "label", "strength"}}
+    red = generator.generate(16, seed=3, label=1, strength=2.0).astype(int)
+    blue = generator.generate(16, seed=3, label=0, strength=2.0).astype(int)
+    assert (red[..., 0] > red[..., 2] + 100).all() and (blue[..., 2] > blue[..., 0] + 100).all()
+    # label -1 (None) is the model's own mix: exactly the unsteered model's images
+    np.testing.assert_array_equal(generator.generate(16, seed=3), base.generate(16, seed=3))
+    # strength moves each row to that distance from the boundary and keeps what lies along it
+    noise = np.random.default_rng(1).standard_normal((8, NOISE_DIM)).astype(np.float32)
+    module = SteeredModule(base.module, NOISE_DIM, directions)
+    moved = module.steer(tf.constant(noise), tf.fill([8], 1), tf.fill([8], 1.5)).numpy()
+    normal, offset = np.array(directions["classes"][1]["normal"]), directions["classes"][1]["offset"]
+    np.testing.assert_allclose(moved @ normal + offset, 1.5, atol=1e-5)
+    np.testing.assert_allclose(moved - np.outer(moved @ normal, normal), noise - np.outer(noise @ normal, normal),
+                               atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="label must be below 2"):
+        generator.generate(2, label=2)
+
+
+def test_a_mixture_latent_is_steered_into_the_class_components():
+    """DeLiGAN: noise dimension latent_dim picks the component through the normal CDF; a steered
+    row lands in one of its class's components, and label -1 keeps its own."""
+    from keras_emojigan.models.latents import MixtureLatent
+
+    latent = MixtureLatent(4, components=5)
+    latent.build()
+
+    class Base(tf.Module):
+        @tf.function
+        def serve(self, rows):
+            return {"images": rows}
+
+    directions = {"mixture": {"latent_dim": 4, "components": 5},
+                  "classes": [{"name": "a", "normal": [1.0, 0, 0, 0], "offset": 0.0, "components": [0, 3]},
+                              {"name": "b", "normal": [-1.0, 0, 0, 0], "offset": 0.0, "components": [2]}]}
+    module = SteeredModule(Base(), 5, directions)
+    noise = tf.constant(np.random.default_rng(0).standard_normal((200, 5)).astype(np.float32))
+    for label, allowed in ((0, {0, 3}), (1, {2})):
+        moved = module.serve(noise, tf.fill([200], label), tf.fill([200], 0.5))["images"]
+        components = set(latent.component(moved).numpy().tolist())
+        assert components == allowed
+    kept = module.serve(noise, tf.fill([200], -1), tf.fill([200], 0.5))["images"]
+    np.testing.assert_array_equal(kept.numpy(), noise.numpy())
+
+
+def test_the_cli_finds_exports_samples_and_sweeps_and_refuses_unlabelled_data(toy, tmp_path):
+    model, data, _, steered = toy
+    runner = CliRunner()
+    found = tmp_path / "directions.json"
+    result = runner.invoke(main, ["directions", str(model), "--data", data, "-n", "200", "-o", str(found)])
+    assert result.exit_code == 0, result.output
+    assert "default strength" in result.output and json.loads(found.read_text())["latents"] == 200
+    out = tmp_path / "steered"
+    result = runner.invoke(main, ["export", str(model), "--directions", str(found), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "directions.json").exists() and load_generator(out).class_names == ["blue", "red"]
+    grid = tmp_path / "red.png"
+    result = runner.invoke(main, ["sample", str(steered), "--class", "RED", "--strength", "3", "-n", "4",
+                                  "-o", str(grid)])
+    assert result.exit_code == 0, result.output
+    sweep = tmp_path / "sweep.png"
+    result = runner.invoke(main, ["interpolate", str(steered), "--seeds", "1,2", "--emotion", "blue:red",
+                                  "--steps", "4", "-o", str(sweep)])
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    with Image.open(sweep) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    first, last = pixels[4, 4], pixels[4, image.width - 6]  # the first and the last frame of seed 1's row
+    assert first[2] > first[0] + 100 and last[0] > last[2] + 100  # blue to red
+    unlabelled = _colour_data(tmp_path / "plain.npz", labelled=False)
+    for args, message in ((["directions", str(model), "--data", unlabelled], "has no classes"),
+                          (["directions", str(steered)], "already takes a class"),
+                          (["sample", str(model), "--class", "red", "-o", str(grid)], "is unconditional"),
+                          (["sample", str(steered), "--strength", "2", "-o", str(grid)],
+                           "--strength goes with --class"),
+                          (["interpolate", str(model), "--seeds", "1", "--emotion", "blue:red", "-o", str(sweep)],
+                           "takes no emotion"),
+                          (["export", str(model), "--directions", str(tmp_path / "none.json"),
+                            "-o", str(tmp_path / "x")], "does not exist")):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_the_server_answers_a_steered_model_by_class_and_strength(toy):
+    _, _, _, steered = toy
+    server = Server(steered.parent, "--poll-seconds", "0")
+    try:
+        body = {"signature_name": "generate", "inputs": {"count": 4, "seed": 5, "label": 1, "strength": 2.0}}
+        status, answer, _ = http("POST", server.url + "/v1/models/steered:predict", body)
+        assert status == 200, answer
+        images = np.array(answer["outputs"], dtype=int)
+        assert images.shape == (4, SIZE, SIZE, 3) and (images[..., 0] > images[..., 2] + 100).all()
+        assert http("GET", server.url + "/sheet.png?seed=1&count=4&class=blue&strength=2")[0] == 200
+        status, answer, _ = http("GET", server.url + "/sheet.png?class=blue&strength=nan")
+        assert status == 400 and "strength" in answer["error"]
+        assert http("GET", server.url + "/morph.png?from=1&to=2&class=red&strength=1")[0] == 200
+    finally:
+        server.stop()
