@@ -686,7 +686,9 @@ def _evaluate_per_class(generator, real, extractor, num_samples, seed, as_json):
         kid = "n/a" if row["kid"] is None else f"{row['kid']:.4g}"
         judged = (f"class accuracy {row['class_accuracy']:.1%}" if "class_accuracy" in row
                   else f"probe's share {row['share']:.1%}")
-        click.echo(f"{name:12s} FID {fid}  KID {kid}  {judged}  "
+        diversity = ("" if row.get("recall") is None else
+                     f"  recall {row['recall']:.2f}  near-duplicates {row['near_duplicate_share']:.1%}")
+        click.echo(f"{name:12s} FID {fid}  KID {kid}{diversity}  {judged}  "
                    f"({row['num_fake']} generated vs {row['num_real']} real)")
 
 

@@ -232,7 +232,7 @@ def published_grid(image: Image.Image, resolution: int, classes: int = 0) -> Ima
     return kept
 
 
-def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print):
+def checkpoint_meter(name: str | None, samples: int, log=print):
     """The CheckpointMeter of ``name`` (default: fid-inception when its weights are here), or None."""
     from keras_emojigan.metrics import fid_inception
     from keras_emojigan.metrics.extractors import get_extractor
@@ -246,9 +246,7 @@ def checkpoint_meter(name: str | None, data: str | None, samples: int, log=print
                 "(`emojigan extractors fetch fid-inception`, then rerun compare, adds them)")
             return None
         name = "fid-inception"
-    from keras_emojigan.data.sources import EMBEDDED, load_images
-
-    return CheckpointMeter(get_extractor(name), load_images(data or EMBEDDED).images, samples=samples)
+    return CheckpointMeter(get_extractor(name), samples=samples)
 
 
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,
@@ -270,7 +268,7 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
             raise ConfigError("compare needs per-epoch metrics: eval_every must be >= 1")
 
     eval_samples = next(iter(configs.values())).eval_samples
-    meter = checkpoint_meter(checkpoint_extractor, data, eval_samples, log)
+    meter = checkpoint_meter(checkpoint_extractor, eval_samples, log)
     measured = {}
 
     def finished(name):

@@ -22,7 +22,9 @@ def weights_differ(first: keras.Model, second: keras.Model) -> bool:
                for x, y in zip(first.trainable_weights, second.trainable_weights, strict=True))
 
 
-def smoke_fit_args(run_dir, *settings, model="deligan"):
-    """`emojigan fit` of the smoke preset, class-conditional, with ``--set`` for each of ``settings``."""
+def smoke_fit_args(run_dir, *settings, model="deligan", data=None):
+    """`emojigan fit` of the smoke preset, class-conditional, with ``--set`` for each of ``settings``;
+    ``data`` (e.g. the ``tiny_data`` fixture) trains on that source at 32x32 instead."""
     sets = [arg for setting in ("conditional=true", *settings) for arg in ("--set", setting)]
-    return ["fit", "--model", model, "--preset", "smoke", *sets, "--run-dir", str(run_dir), "--quiet"]
+    tiny = ["--data", str(data), "--resolution", "32"] if data is not None else []
+    return ["fit", "--model", model, "--preset", "smoke", *tiny, *sets, "--run-dir", str(run_dir), "--quiet"]

@@ -66,12 +66,12 @@ def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_guide_weight=1.0)
 
 
-def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tmp_path):
+def test_a_guided_conditional_fit_records_the_guide_and_resumes_with_it(tiny_data, tmp_path):
     from keras_emojigan.training.history import read_history
     from keras_emojigan.training.rundir import restore_gan
 
     run_dir = tmp_path / "guided"
-    args = smoke_fit_args(run_dir, "class_guide_weight=0.5")
+    args = smoke_fit_args(run_dir, "class_guide_weight=0.5", data=tiny_data)
     result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     record = json.loads((run_dir / "class_guide.json").read_text())
@@ -154,12 +154,12 @@ def test_a_robust_guide_is_fine_tuned_all_through_measured_under_attack_and_froz
 def test_a_robust_guided_fit_records_it_and_resumes_with_the_fine_tuned_guide(tmp_path):
     from keras_emojigan.training.rundir import restore_gan
 
-    images, labels = _flat_two_colour_images(70, resolution=64)
+    images, labels = _flat_two_colour_images(70)
     data = tmp_path / "two.npz"
     np.savez(data, images=images, labels=labels, class_names=np.array(["dark", "bright"]))
     run_dir = tmp_path / "robust"
-    args = smoke_fit_args(run_dir, f"data={data}", "class_guide_weight=0.5", "class_guide_robust=4",
-                          "class_guide_robust_epochs=2")
+    args = smoke_fit_args(run_dir, "class_guide_weight=0.5", "class_guide_robust=4", "class_guide_robust_epochs=2",
+                          data=data)
     result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     record = json.loads((run_dir / "class_guide.json").read_text())
@@ -167,7 +167,7 @@ def test_a_robust_guided_fit_records_it_and_resumes_with_the_fine_tuned_guide(tm
     assert json.loads((run_dir / "config.json").read_text())["class_guide_robust"] == 4.0
     assert record["robust_epochs"] == 2  # the config's class_guide_robust_epochs reached the fine-tune
     conv = restore_gan(run_dir)[0].class_guide.get_layer("guide_features").get_layer("conv0a").get_weights()[0]
-    shipped = build_class_guide(2).get_layer("guide_features").get_layer("conv0a").get_weights()[0]
+    shipped = build_class_guide(2, resolution=32).get_layer("guide_features").get_layer("conv0a").get_weights()[0]
     assert not np.array_equal(conv, shipped)  # the checkpoint holds the fine-tuned body, not the shipped one
     resumed = CliRunner().invoke(main, [*args, "--epochs", "2"])
     assert resumed.exit_code == 0, resumed.output

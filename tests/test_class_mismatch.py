@@ -49,11 +49,11 @@ def test_the_mismatch_term_joins_ds_loss_on_real_images_under_other_labels():
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_mismatch_weight=1.0)
 
 
-def test_a_fit_with_a_matching_aware_d_records_it_resumes_and_is_refused_unconditional(tmp_path):
+def test_a_fit_with_a_matching_aware_d_records_it_resumes_and_is_refused_unconditional(tiny_data, tmp_path):
     from keras_emojigan.training.history import read_history
 
     run_dir = tmp_path / "matching"
-    args = smoke_fit_args(run_dir, "class_mismatch_weight=1")
+    args = smoke_fit_args(run_dir, "class_mismatch_weight=1", data=tiny_data)
     result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     assert json.loads((run_dir / "config.json").read_text())["class_mismatch_weight"] == 1.0

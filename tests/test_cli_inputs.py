@@ -15,18 +15,19 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def test_fit_honours_set_for_fields_that_have_their_own_flag(tmp_path):
+def test_fit_honours_set_for_fields_that_have_their_own_flag(tiny_data, tmp_path):
     result = run("fit", "--preset", "smoke", "--set", "lr=0.001", "--set", "seed=7", "--set", "epochs=1",
-                 "--set", "eval_every=0", "--run-dir", tmp_path / "try-set", "--quiet")
+                 "--set", "eval_every=0", "--set", f"data={tiny_data}", "--set", "resolution=32",
+                 "--run-dir", tmp_path / "try-set", "--quiet")
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "try-set" / "config.json").read_text())
     assert (config["lr"], config["seed"], config["epochs"], config["eval_every"]) == (0.001, 7, 1, 0)
 
 
-def test_fit_output_to_a_pipe_is_plain_and_says_what_next(tmp_path):
+def test_fit_output_to_a_pipe_is_plain_and_says_what_next(tiny_data, tmp_path):
     run_dir = tmp_path / "run"
     result = run("fit", "--model", "dcgan", "--preset", "smoke", "--epochs", "1", "--eval-every", "0",
-                 "--run-dir", run_dir)
+                 "--data", tiny_data, "--resolution", "32", "--run-dir", run_dir)
     assert result.exit_code == 0, result.output
     assert "\r" not in result.output and "\x1b" not in result.output  # no live bar into a file or pipe
     assert "Epochs are numbered from 0" in result.output
@@ -59,13 +60,13 @@ def test_fit_refuses_bad_set_values_before_training(tmp_path, args, message):
     (["--data", "/nonexistent-emoji"], "does not exist"),
     (["--batch-size", "5000"], "batch size 5000 is larger than the"),
 ])
-def test_a_refused_fit_leaves_no_run_behind(tmp_path, args, message):
+def test_a_refused_fit_leaves_no_run_behind(tiny_data, tmp_path, args, message):
     run_dir = tmp_path / "run"
     refused = run("fit", "--model", "dcgan", "--preset", "smoke", *args, "--run-dir", run_dir)
     assert refused.exit_code == 2 and message in refused.output, refused.output
     assert not (run_dir / "config.json").exists()
     corrected = run("fit", "--model", "dcgan", "--preset", "smoke", "--epochs", "1", "--eval-every", "0",
-                    "--run-dir", run_dir, "--quiet")
+                    "--data", tiny_data, "--resolution", "32", "--run-dir", run_dir, "--quiet")
     assert corrected.exit_code == 0, corrected.output
 
 
@@ -100,10 +101,11 @@ def test_variants_name_runs_and_rows():
         parse_variant("dcgan:epochs=3")
 
 
-def test_compare_runs_variants_and_publishes_their_records(tmp_path):
+def test_compare_runs_variants_and_publishes_their_records(tiny_data, tmp_path):
     out, published = tmp_path / "out", tmp_path / "docs"
+    tiny = ["--data", tiny_data, "--set", "resolution=32", "--set", "batch_size=16"]
     result = run("compare", "--preset", "smoke", "--models", "proposed:N=1,proposed:N=2", "--seeds", "0",
-                 "--epochs", "2", "--out", out, "--publish", published, "--checkpoint-extractor", "emoji")
+                 "--epochs", "2", *tiny, "--out", out, "--publish", published, "--checkpoint-extractor", "emoji")
     assert result.exit_code == 0, result.output
     for name in ("proposed-N1-s0", "proposed-N2-s0"):
         assert json.loads((out / "runs" / name / "config.json").read_text())["latent_n"] == int(name[10])
@@ -124,7 +126,7 @@ def test_compare_runs_variants_and_publishes_their_records(tmp_path):
     for slug in ("proposed-N1", "proposed-N2"):
         assert (published / f"nearest_{slug}.png").exists()
     rerun = run("compare", "--preset", "smoke", "--models", "proposed:N=1,proposed:N=2", "--seeds", "0",
-                "--epochs", "2", "--out", out, "--checkpoint-extractor", "emoji")
+                "--epochs", "2", *tiny, "--out", out, "--checkpoint-extractor", "emoji")
     assert rerun.exit_code == 0 and ": emoji best" not in rerun.output  # measured once, then read back
     assert "wall time of this call" in result.output and "whole experiment" in result.output
 

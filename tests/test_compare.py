@@ -91,11 +91,11 @@ def test_killed_compare_restarts_without_redoing_finished_runs(tiny_data, tmp_pa
     assert (tmp_path / "table.md").exists()
 
 
-def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tmp_path):
+def test_a_new_machine_rebuilds_the_tables_from_the_published_records(tiny_data, tmp_path):
     """OUT is gone (a replaced machine), the published folder is committed: compare restores the
     finished runs from their records, trains nothing again, and writes the same table."""
     args = ["compare", "--preset", "smoke", "--models", "dcgan", "--seeds", "0,1", "--epochs", "2",
-            "--checkpoint-extractor", "none"]
+            "--checkpoint-extractor", "none", "--data", tiny_data, "--set", "resolution=32", "--set", "batch_size=16"]
     first, published = tmp_path / "first", tmp_path / "published"
     result = CliRunner().invoke(main, [*args, "--out", str(first), "--publish", str(published)],
                                 catch_exceptions=False)

@@ -77,11 +77,11 @@ def test_class_batch_norm_sets_each_channel_gain_and_bias_from_the_class(tmp_pat
                                atol=1e-6)
 
 
-def test_a_conditional_fit_with_class_batch_norm_records_it_resumes_and_exports(tmp_path):
+def test_a_conditional_fit_with_class_batch_norm_records_it_resumes_and_exports(tiny_data, tmp_path):
     from keras_emojigan.training.rundir import restore_gan
 
     run_dir = tmp_path / "cbn"
-    args = smoke_fit_args(run_dir, "class_batch_norm=true", model="proposed")
+    args = smoke_fit_args(run_dir, "class_batch_norm=true", model="proposed", data=tiny_data)
     assert CliRunner().invoke(main, [*args, "--epochs", "1"]).exit_code == 0
     resumed = CliRunner().invoke(main, [*args, "--epochs", "2"])
     assert resumed.exit_code == 0, resumed.output
@@ -96,11 +96,12 @@ def test_a_conditional_fit_with_class_batch_norm_records_it_resumes_and_exports(
     assert refused.exit_code == 2 and "class_batch_norm" in refused.output and "conditional=true" in refused.output
 
 
-def test_a_conditional_fit_with_acgan_class_losses_logs_them(tmp_path):
+def test_a_conditional_fit_with_acgan_class_losses_logs_them(tiny_data, tmp_path):
     from keras_emojigan.training.history import read_history
 
     run_dir = tmp_path / "acgan"
-    result = CliRunner().invoke(main, [*smoke_fit_args(run_dir, "class_loss_weight=0.5"), "--epochs", "1"])
+    args = smoke_fit_args(run_dir, "class_loss_weight=0.5", data=tiny_data)
+    result = CliRunner().invoke(main, [*args, "--epochs", "1"])
     assert result.exit_code == 0, result.output
     row = read_history(run_dir)[0]
     assert row["d_class_loss"] > 0 and row["g_class_loss"] > 0

@@ -112,12 +112,12 @@ def test_a_robust_class_guide_is_fine_tuned_under_the_mirrored_strategy(tmp_path
     import numpy as np
 
     labels = np.arange(68) % 2
-    images = (np.random.default_rng(0).integers(10, 60, (68, 64, 64, 3)) + labels[:, None, None, None] * 180)
+    images = (np.random.default_rng(0).integers(10, 60, (68, 32, 32, 3)) + labels[:, None, None, None] * 180)
     np.savez(tmp_path / "two.npz", images=images.astype(np.uint8), labels=labels,
              class_names=np.array(["dark", "bright"]))
     run_dir = tmp_path / "robust"
     done = run([*FIT, "--model", "deligan", "--strategy", "mirrored", "--epochs", "1", "--run-dir", str(run_dir),
-                "--set", "conditional=true", "--set", f"data={tmp_path / 'two.npz'}",
+                "--resolution", "32", "--set", "conditional=true", "--set", f"data={tmp_path / 'two.npz'}",
                 "--set", "class_guide_weight=0.5", "--set", "class_guide_robust=4",
                 "--set", "class_guide_robust_epochs=2"],
                env={**ENV, "EMOJIGAN_CPU_REPLICAS": "2"})
@@ -137,15 +137,16 @@ def _free_ports(count):
     return ports
 
 
-def test_multiworker_two_processes_on_loopback_agree(tmp_path):
+def test_multiworker_two_processes_on_loopback_agree(tiny_data, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     run_dir = tmp_path / "multi"
     processes = []
     for index in range(2):
         env = {**ENV, "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
                                                "task": {"type": "worker", "index": index}})}
-        processes.append(subprocess.Popen([*FIT, "--strategy", "multiworker", "--epochs", "1", "--run-dir",
-                                           str(run_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        command = [*FIT, "--data", tiny_data, "--resolution", "32", "--strategy", "multiworker", "--epochs", "1",
+                   "--run-dir", str(run_dir)]
+        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True))
     outputs = [p.communicate(timeout=900) for p in processes]
     for process, (_, stderr) in zip(processes, outputs, strict=True):

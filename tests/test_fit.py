@@ -79,27 +79,31 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tiny_dat
     assert len(list(singles.glob("*.png"))) == 3
 
 
-def test_killed_run_resumes_and_finishes_with_the_right_epochs(tmp_path):
+def test_killed_run_resumes_and_finishes_with_the_right_epochs(tiny_data, tmp_path):
     run_dir = tmp_path / "killed"
+    epochs = 8  # on the tiny source an epoch is short: enough of them that the kill lands mid-run
     args = [sys.executable, "-m", "keras_emojigan.cli", "fit", "--preset", "smoke", "--model", "proposed",
-            "--epochs", "5", "--run-dir", str(run_dir), "--quiet"]
+            "--data", tiny_data, "--resolution", "32", "--batch-size", "16", "--eval-every", "0",
+            "--epochs", str(epochs), "--run-dir", str(run_dir), "--quiet"]
     proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while not (run_dir / "checkpoints" / "ckpt-2.index").exists():
         assert proc.poll() is None, "fit ended before it could be killed"
         assert time.time() < deadline
         time.sleep(0.05)
-    time.sleep(0.4)  # into epoch 3
+    time.sleep(0.1)  # into epoch 3
+    assert proc.poll() is None, "fit ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert not (run_dir / "summary.json").exists()  # killed mid-run, not after the end
     result = subprocess.run(args, env=ENV, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resuming" in result.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["epochs_done"] == 5 and summary["status"] == "finished"
-    epochs = [int(line.split(",")[0]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
-    assert epochs == [0, 1, 2, 3, 4]
-    assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 5
+    assert summary["epochs_done"] == epochs and summary["status"] == "finished"
+    done = [int(line.split(",")[0]) for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert done == list(range(epochs))
+    assert len(list((run_dir / "samples").glob("epoch_*.png"))) == epochs
     # the killed call wrote no summary, so wall_seconds misses it; epoch_seconds counts every kept epoch
     seconds = [row["seconds"] for row in read_history(run_dir)]
     assert summary["epoch_seconds"] == pytest.approx(sum(seconds), abs=0.1) and all(t > 0 for t in seconds)
@@ -118,8 +122,9 @@ def test_resume_is_exact(tiny_data, tmp_path):
     np.testing.assert_allclose(split["last_epoch"]["d_loss"], straight["last_epoch"]["d_loss"], rtol=1e-4)
 
 
-def test_r1_fit_logs_its_penalty(tmp_path):
-    config = make_config("smoke", model="dcgan", epochs=1, r1_gamma=1.0)
+def test_r1_fit_logs_its_penalty(tiny_data, tmp_path):
+    config = make_config("smoke", model="dcgan", epochs=1, r1_gamma=1.0, data=tiny_data, resolution=32,
+                         batch_size=16, eval_every=0)
     summary = fit_module.fit(config, tmp_path / "r1", verbose=0, log=lambda *_: None)
     rows = read_history(tmp_path / "r1")
     assert summary["status"] == "finished" and rows[0]["r1_penalty"] > 0
@@ -142,10 +147,11 @@ class PoisonDiscriminator(keras.callbacks.Callback):
             weight.assign(np.full(weight.shape, np.nan, np.float32))
 
 
-def test_nan_stops_the_run_cleanly_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_nan_stops_the_run_cleanly_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path):
     run_dir = tmp_path / "nan"
+    tiny = {"data": tiny_data, "resolution": 32, "batch_size": 16}  # 4 steps an epoch
     with pytest.raises(fit_module.TrainingDiverged, match="non-finite at epoch 1"):
-        fit_module.fit(make_config("smoke", model="dcgan", epochs=3), run_dir, verbose=0,
+        fit_module.fit(make_config("smoke", model="dcgan", epochs=3, **tiny), run_dir, verbose=0,
                        callbacks=[PoisonDiscriminator(1, 3)], log=lambda *_: None)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "diverged" and summary["epochs_done"] == 1
@@ -189,10 +195,10 @@ def test_bad_flags_are_click_errors_not_tracebacks(args, message, tmp_path):
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_export_in_tf_serving_layout(tmp_path):
+def test_export_in_tf_serving_layout(tiny_data, tmp_path):
     run_dir = tmp_path / "run"
     assert cli("fit", "--preset", "smoke", "--model", "dcgan", "--epochs", 1, "--set", "eval_every=0",
-               "--run-dir", run_dir, "--quiet").exit_code == 0
+               "--data", tiny_data, "--resolution", 32, "--run-dir", run_dir, "--quiet").exit_code == 0
     models = tmp_path / "saved_models"
     for expected in ("1", "2"):
         result = cli("export", run_dir, "--name", "emoji", "--saved-models", models)

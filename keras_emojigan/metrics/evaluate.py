@@ -98,7 +98,7 @@ def evaluate_classes_unconditional(fake: np.ndarray, real: np.ndarray, real_labe
             entry.update(_class_metrics(real_features, real_labels == index, subset(fake_features, chosen)))
         else:
             entry.update({"num_real": int((real_labels == index).sum()), "num_fake": int(chosen.sum()),
-                          "fid": None, "kid": None})
+                          "fid": None, "kid": None, "recall": None, "near_duplicate_share": None})
         results["classes"][name] = entry
     return results
 
@@ -114,9 +114,10 @@ def _class_probe(real, real_labels, class_names, extractor, seed):
 
 
 def _class_metrics(real_features: Features, members: np.ndarray, fake_features: Features) -> dict:
-    metrics = compare_features(subset(real_features, members), fake_features, ("fid", "kid"))
-    return {"num_real": int(members.sum()), "num_fake": int(len(fake_features.pool)),
-            "fid": metrics["fid"], "kid": metrics["kid"]}
+    """FID and KID against the class's real images, with the diversity beside them: precision and
+    recall against those images and the near-duplicate share among the class's generated ones."""
+    metrics = compare_features(subset(real_features, members), fake_features, ("fid", "kid", "pr", "dup"))
+    return {"num_real": int(members.sum()), "num_fake": int(len(fake_features.pool)), **metrics}
 
 
 def split_halves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

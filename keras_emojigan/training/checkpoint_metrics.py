@@ -24,17 +24,28 @@ DIVERSITY = ("recall", "near_duplicate_share")  # measured since these were adde
 
 
 class CheckpointMeter:
-    def __init__(self, extractor, real_images, samples: int = 800, seed: int = 0):
-        self.extractor, self.real_images, self.samples, self.seed = extractor, real_images, samples, seed
-        self.real_features = None
+    """Measures runs against the real images each was trained on: its config's data source at its
+    resolution (loaded, and their features computed, once per source and resolution)."""
+
+    def __init__(self, extractor, samples: int = 800, seed: int = 0):
+        self.extractor, self.samples, self.seed = extractor, samples, seed
+        self._real = {}  # (data, resolution) -> (images, features)
+
+    def real(self, data: str, resolution: int):
+        if (data, resolution) not in self._real:
+            from keras_emojigan.data.sources import load_images
+
+            images = load_images(data, resolution).images
+            self._real[(data, resolution)] = images, self.extractor.features(images)
+        return self._real[(data, resolution)]
 
     def __call__(self, run_dir: Path, log=print) -> dict:
         """{"best": {...}, "last": {...}} for this extractor (from the cache when it is there)."""
         import keras
 
-        from keras_emojigan.config import ConfigError
+        from keras_emojigan.config import ConfigError, TrainConfig
         from keras_emojigan.metrics.evaluate import evaluate_images
-        from keras_emojigan.training.rundir import restore_gan
+        from keras_emojigan.training.rundir import CONFIG, restore_gan
 
         run_dir = Path(run_dir)
         path = run_dir / FILE
@@ -42,8 +53,8 @@ class CheckpointMeter:
         entry = cached.get(self.extractor.name)
         if entry and all(key in part for part in entry.values() for key in DIVERSITY):
             return entry
-        if self.real_features is None:
-            self.real_features = self.extractor.features(self.real_images)
+        config = TrainConfig.load(run_dir / CONFIG)
+        real_images, real_features = self.real(config.data, config.resolution)
         measured = {}
         for which in ("best", "last"):
             started = time.perf_counter()
@@ -52,8 +63,8 @@ class CheckpointMeter:
             except ConfigError:  # no best-FID checkpoint (a run that was never evaluated)
                 continue
             fake = gan.generate(self.samples, seed=self.seed)
-            result = evaluate_images(self.real_images, fake, self.extractor, seed=self.seed,
-                                     metrics=("is", "fid", "kid", "pr", "dup"), real_features=self.real_features,
+            result = evaluate_images(real_images, fake, self.extractor, seed=self.seed,
+                                     metrics=("is", "fid", "kid", "pr", "dup"), real_features=real_features,
                                      memorisation=True,
                                      nearest=run_dir / NEAREST_FIGURE if which == "best" else None)
             measured[which] = {"epoch": epochs - 1, "samples": self.samples,

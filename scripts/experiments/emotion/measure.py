@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Measure a steered generator (``emojigan export MODEL --directions FILE``) class by class, with
+a judge that did not choose its directions: a linear probe on FID-Inception features, fitted on
+the real images only (its held-out accuracy is printed beside every number).
+
+    python scripts/experiments/emotion/measure.py STEERED --out DIR [--per-class 800] [--seed 0]
+
+Writes DIR/results.json, DIR/README.md (the tables) and DIR/<class>.png (64 images of each class
+at the default strength). Measured:
+- the curve over strengths: per class, the share the Inception probe reads as the class asked
+  for, the same for the emoji probe (the selector, ``directions.py``), and how often the two
+  probes agree;
+- at the default strength, per class: FID-Inception and KID against that class's real images,
+  precision/recall against them and the near-duplicate share among the class's samples, beside
+  the unconditional model's samples that the Inception probe sorts into that class (the same
+  numbers for ``2 * per_class`` of its samples).
+Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from keras_emojigan.data.sources import load_images  # noqa: E402
+from keras_emojigan.grid import image_grid  # noqa: E402
+from keras_emojigan.metrics.evaluate import compare_features, subset  # noqa: E402
+from keras_emojigan.metrics.extractors import get_extractor  # noqa: E402
+from keras_emojigan.models.class_probe import ClassProbe  # noqa: E402
+from keras_emojigan.serving.generator import load_generator  # noqa: E402
+
+STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+CURVE_IMAGES = 400  # per class and strength
+METRICS = ("fid", "kid", "pr", "dup")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("steered", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--per-class", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    generator = load_generator(args.steered)
+    if not generator.steered:
+        raise SystemExit(f"{args.steered} takes no strength: export it with `emojigan export MODEL --directions FILE`")
+    base = load_generator(Path(generator.metadata["steered_from"]))
+    names = generator.class_names
+    real = load_images((generator.metadata.get("config") or {}).get("data", "emoji-faces"), generator.resolution)
+    labels = np.asarray(real.labels)
+    judges = {}
+    for name in ("fid-inception", "emoji"):
+        extractor = get_extractor(name)
+        features = extractor.features(real.images)
+        probe = ClassProbe(len(names), seed=args.seed)
+        judges[name] = (extractor, features, probe, probe.fit(features.pool, labels, names))
+        print(f"{name} probe: held-out accuracy {judges[name][3]['probe_heldout_accuracy']:.1%}", flush=True)
+
+    def read(images):
+        """Each probe's classes for ``images``."""
+        return {name: probe.predict(extractor.features(images).pool)
+                for name, (extractor, _, probe, _) in judges.items()}
+
+    curve = {}
+    for strength in STRENGTHS:
+        curve[str(strength)] = {}
+        for c, name in enumerate(names):
+            readings = read(generator.generate(CURVE_IMAGES, args.seed + 1, c, strength))
+            inception, emoji = readings["fid-inception"], readings["emoji"]
+            curve[str(strength)][name] = {"inception_accuracy": float(np.mean(inception == c)),
+                                          "emoji_accuracy": float(np.mean(emoji == c)),
+                                          "probes_agree": float(np.mean(inception == emoji))}
+        print(f"strength {strength}: " + ", ".join(f"{n} {v['inception_accuracy']:.1%}"
+                                                   for n, v in curve[str(strength)].items()), flush=True)
+
+    extractor, real_features, probe, _ = judges["fid-inception"]
+    default = generator.default_strength
+    unconditional = extractor.features(base.generate(2 * args.per_class, args.seed))
+    sorted_into = probe.predict(unconditional.pool)
+    classes = {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    for c, name in enumerate(names):
+        images = generator.generate(args.per_class, args.seed, c, default)
+        image_grid(images[:64], 8).save(args.out / f"{name.lower()}.png")
+        features = extractor.features(images)
+        members = labels == c
+        steered = compare_features(subset(real_features, members), features, METRICS)
+        steered["inception_accuracy"] = float(np.mean(probe.predict(features.pool) == c))
+        mine = sorted_into == c
+        plain = (compare_features(subset(real_features, members), subset(unconditional, mine), METRICS)
+                 if mine.sum() >= 2 else {})
+        classes[name] = {"num_real": int(members.sum()), "steered": {"num_fake": args.per_class, **steered},
+                         "unconditional": {"num_fake": int(mine.sum()), **plain}}
+        print(f"{name}: FID-Inception {steered['fid']:.1f} (unconditional {plain.get('fid', float('nan')):.1f}), "
+              f"recall {steered['recall']:.2f}, near-duplicates {steered['near_duplicate_share']:.1%}", flush=True)
+    results = {"steered": str(args.steered), "steered_from": generator.metadata["steered_from"],
+               "default_strength": default, "seed": args.seed, "per_class": args.per_class,
+               "curve_images": CURVE_IMAGES, "real": real.source,
+               "probes": {name: judge[3] for name, judge in judges.items()}, "curve": curve, "classes": classes}
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "README.md").write_text(tables(results))
+    print(f"wrote {args.out}")
+
+
+def tables(results: dict) -> str:
+    """The results as Markdown: the curve over strengths, then the classes at the default strength."""
+    probes = results["probes"]
+    lines = [f"# `{results['steered']}`, class by class", "",
+             f"Generated by `scripts/experiments/emotion/measure.py {results['steered']} --per-class "
+             f"{results['per_class']} --seed {results['seed']}`. The judge is a linear probe on FID-Inception "
+             f"features fitted on the real images only (held-out accuracy "
+             f"{probes['fid-inception']['probe_heldout_accuracy']:.1%}); the emoji probe chose the directions "
+             f"(held-out {probes['emoji']['probe_heldout_accuracy']:.1%}).", "",
+             f"## Class accuracy over strengths ({results['curve_images']} images per class and strength)", "",
+             "| strength | " + " | ".join(f"{n}: Inception / emoji / agree" for n in next(iter(
+                 results["curve"].values()))) + " |",
+             "|---|" + "---|" * len(next(iter(results["curve"].values())))]
+    for strength, row in results["curve"].items():
+        lines.append(f"| {strength} | " + " | ".join(
+            f"{v['inception_accuracy']:.1%} / {v['emoji_accuracy']:.1%} / {v['probes_agree']:.1%}"
+            for v in row.values()) + " |")
+    lines += ["", f"## Each class at the default strength ({results['default_strength']:g})", "",
+              "Against that class's real images; the unconditional rows are the model's own samples that the "
+              "Inception probe sorts into the class.", "",
+              "| class | samples | Inception accuracy | FID-Inception | KID | precision | recall | near-duplicates |",
+              "|---|---|---|---|---|---|---|---|"]
+    for name, entry in results["classes"].items():
+        for kind in ("steered", "unconditional"):
+            row = entry[kind]
+            if "fid" not in row:
+                lines.append(f"| {name}, {kind} | {row['num_fake']} | | | | | | |")
+                continue
+            accuracy = f"{row['inception_accuracy']:.1%}" if "inception_accuracy" in row else ""
+            lines.append(f"| {name}, {kind} | {row['num_fake']} | {accuracy} | {row['fid']:.1f} | {row['kid']:.4f} | "
+                         f"{row['precision']:.2f} | {row['recall']:.2f} | {row['near_duplicate_share']:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
