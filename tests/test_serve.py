@@ -130,6 +130,30 @@ def test_unknown_model_version_route_and_method(served):
     assert http("GET", server.url + "/v1/nothing")[0] == 404
     assert http("GET", server.url + "/v1/models/emoji:predict")[0] == 405
     assert http("GET", server.url + "/sheet.png?count=zero")[0] == 400
+    assert http("GET", server.url + "/v1/models/emoji/versions/001")[0] == 200  # as int("001") reads it
+    huge = "9" * 5000  # more digits than Python's int() takes: a clear 4xx, not a 500
+    status, answer, _ = http("GET", server.url + f"/v1/models/emoji/versions/{huge}")
+    assert status == 404 and "Specific(emoji" in answer["error"]
+    status, answer, _ = http("POST", server.url + "/v1/models/emoji:predict",
+                             raw=f'{{"signature_name": "generate", "inputs": {{"count": 1, "seed": {huge}}}}}'.encode())
+    assert status == 400 and "JSON Parse error" in answer["error"]
+    status, answer, _ = http("GET", server.url + f"/sheet.png?seed={huge}")
+    assert status == 400 and "seed=" in answer["error"]
+
+
+def test_a_model_name_full_of_markup_is_escaped_on_the_gallery_page(tmp_path):
+    name = '<img src=y onerror="alert(1)">"+alert(2)+"'  # a folder name: anything but "/"
+    export_tiny(tmp_path / name, 1)
+    server = Server(tmp_path / name, "--poll-seconds", "0")
+    try:
+        status, page, _ = http("GET", server.url + "/")
+        page = page.decode()
+        assert status == 200 and "<img src=y" not in page and '"+alert(2)+"' not in page
+        assert "&lt;img src=y onerror=&quot;alert(1)&quot;&gt;&quot;+alert(2)+&quot;" in page  # shown as text
+        # in the script, one JSON string
+        assert 'encodeURIComponent("\\u003cimg src=y onerror=\\"alert(1)\\">\\"+alert(2)+\\"")' in page
+    finally:
+        server.stop()
 
 
 def test_inference_does_not_block_status_or_page(tmp_path):

@@ -73,7 +73,8 @@ def _served(request: web.Request) -> LoadedVersion:
     if name != versions.name:
         spec = f"Specific({name}, {wanted})" if wanted else f"Latest({name})"
         raise RestError(f"Servable not found for request: {spec}; this server serves '{versions.name}'", 404)
-    if wanted is not None and int(wanted) != current.version:
+    # (compared as text: int() refuses more than 4,300 digits, and versions are plain numbers)
+    if wanted is not None and wanted.lstrip("0") != str(current.version):
         raise RestError(f"Servable not found for request: Specific({name}, {wanted}); "
                         f"version {current.version} is served", 404)
     return current
@@ -228,7 +229,11 @@ def _png(images, columns, scale) -> bytes:
 async def gallery(request: web.Request) -> web.Response:
     page = resources.files("keras_emojigan.serving").joinpath("gallery.html").read_text(encoding="utf-8")
     versions = request.app[VERSIONS_KEY]
-    page = page.replace("{{MODEL}}", versions.name).replace("{{MAX_COUNT}}", str(request.app[LIMITS_KEY].max_count))
+    # The model's name is a folder name: anything may be in it. Escaped for HTML, and as a JSON
+    # string (with "<" escaped, so no "</script>" ends the script) where the script uses it.
+    script_name = json.dumps(versions.name).replace("<", "\\u003c")
+    page = (page.replace("{{MODEL_JSON}}", script_name).replace("{{MODEL}}", html.escape(versions.name))
+            .replace("{{MAX_COUNT}}", str(request.app[LIMITS_KEY].max_count)))
     names = versions.current.generator.class_names
     options = "".join(f'<option value="{i}">{html.escape(n)}</option>' for i, n in enumerate(names))
     page = page.replace("{{CLASS_OPTIONS}}", options).replace("{{CLASS_HIDDEN}}", "" if names else "hidden")

@@ -60,6 +60,8 @@ def parse_body(body: bytes) -> dict:
         request = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise RestError(f"JSON Parse error: {err}") from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits (Python's int limit)
+        raise RestError(f"JSON Parse error: {err}") from None
     except RecursionError:
         raise RestError("JSON Parse error: the request nests too deeply") from None
     if not isinstance(request, dict):
