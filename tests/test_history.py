@@ -40,3 +40,28 @@ def test_a_run_begun_by_an_older_version_keeps_its_columns(tmp_path):
     lines = (tmp_path / HISTORY).read_text().splitlines()
     assert lines[0] == ",".join(old) and len(lines[2].split(",")) == len(old)
     assert read_history(tmp_path)[1]["seconds"] == 2.0
+
+
+def test_a_last_row_cut_short_is_dropped_and_a_damaged_row_before_it_named(tmp_path):
+    import pytest
+
+    from keras_emojigan.errors import UserInputError
+    from keras_emojigan.training.callbacks import append_history_row
+
+    _write(tmp_path, [{"epoch": e, "d_loss": e} for e in range(3)])
+    path = tmp_path / HISTORY
+    whole = path.read_text()
+    path.write_text(whole + "3,0.7,1")  # epoch 3's row, cut by a kill before its newline (and its checkpoint)
+    assert [r["epoch"] for r in read_history(tmp_path)] == [0, 1, 2]
+    truncate_history(tmp_path, before=3)  # what a resume from ckpt-3 does before it appends
+    assert path.read_text() == whole
+    append_history_row(path, {"epoch": 3, "d_loss": 0.5})
+    assert [r["epoch"] for r in read_history(tmp_path)] == [0, 1, 2, 3]
+    path.write_text(",".join(COLUMNS[:4]))  # even the header cut: no rows, and a resume starts the file again
+    assert read_history(tmp_path) == []
+    truncate_history(tmp_path, before=0)
+    assert not path.exists()
+    lines = whole.splitlines()
+    path.write_text("\n".join([lines[0], lines[1], "1,0.5", lines[3]]) + "\n")  # a short row in the middle
+    with pytest.raises(UserInputError, match=r"history.csv, line 3: 2 fields where the header has \d+"):
+        read_history(tmp_path)

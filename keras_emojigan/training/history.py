@@ -7,8 +7,10 @@ the instability flags, IS/FID/KID when the epoch was evaluated (empty otherwise)
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.metrics.diversity import COLLAPSED_SHARE
 
 HISTORY = "history.csv"
@@ -18,9 +20,24 @@ COLUMNS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "colla
            "near_duplicate_share", "near_duplicate_groups")
 
 
-def _raw_rows(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+def _raw_rows(path: Path) -> tuple[list[dict], list[str], bool]:
+    """The rows, the header's columns, and whether a last line was cut short. A row is appended
+    whole and flushed before its epoch's checkpoint, so a kill (or a full disk) can cut only the
+    last line, and that epoch has no checkpoint: a last line without its newline is dropped. A
+    damaged row before it is an error that names the line."""
+    text = path.read_text()
+    cut = bool(text) and not text.endswith("\n")
+    if cut:
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    columns = list(reader.fieldnames or [])
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():
+            fields = len(row.get(None, [])) + sum(v is not None for k, v in row.items() if k is not None)
+            raise UserInputError(f"{path}, line {line}: {fields} fields where the header has {len(columns)}; "
+                                 "repair or delete that line and the run resumes from its checkpoints")
+    return rows, columns, cut
 
 
 def read_history(run_dir: Path) -> list[dict]:
@@ -28,8 +45,11 @@ def read_history(run_dir: Path) -> list[dict]:
     path = Path(run_dir) / HISTORY
     if not path.exists():
         return []
-    return [{k: (int(v) if k == "epoch" else float(v) if v != "" else None) for k, v in row.items()}
-            for row in _raw_rows(path)]
+    try:
+        return [{k: (int(v) if k == "epoch" else float(v) if v != "" else None) for k, v in row.items()}
+                for row in _raw_rows(path)[0]]
+    except ValueError as err:
+        raise UserInputError(f"{path}: a value is not a number ({err}); repair or delete that line") from None
 
 
 def truncate_history(run_dir: Path, before: int) -> None:
@@ -38,12 +58,14 @@ def truncate_history(run_dir: Path, before: int) -> None:
     path = Path(run_dir) / HISTORY
     if not path.exists():
         return
-    raw = _raw_rows(path)
+    raw, columns, cut = _raw_rows(path)
     kept = [row for row in raw if int(row["epoch"]) < before]
-    if len(kept) != len(raw):
+    if not columns:  # even the header was cut short: the next row writes a new one
+        path.unlink()
+    elif cut or len(kept) != len(raw):
         tmp = path.with_suffix(".csv.tmp")
         with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(raw[0]))
+            writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             writer.writerows(kept)
         tmp.replace(path)
