@@ -70,6 +70,21 @@ def test_a_refused_fit_leaves_no_run_behind(tiny_data, tmp_path, args, message):
     assert corrected.exit_code == 0, corrected.output
 
 
+def test_a_one_image_source_is_refused_before_training_when_it_cannot_be_evaluated(tmp_path):
+    import numpy as np
+
+    one = tmp_path / "one.npz"
+    np.savez(one, images=np.full((1, 32, 32, 3), 200, np.uint8))
+    run_dir = tmp_path / "run"
+    common = ["fit", "--model", "dcgan", "--preset", "smoke", "--data", one, "--resolution", "32", "--batch-size", "1",
+              "--epochs", "1", "--run-dir", run_dir, "--quiet"]
+    refused = run(*common)
+    assert refused.exit_code == 2 and "holds 1 image" in refused.output and "--eval-every 0" in refused.output
+    assert not (run_dir / "config.json").exists()  # nothing trained, nothing to block the corrected command
+    corrected = run(*common, "--eval-every", "0")
+    assert corrected.exit_code == 0, corrected.output
+
+
 @pytest.mark.parametrize("args,message", [
     (["--set", "seed=1"], "--set seed=...: seed is set per run by --seeds"),
     (["--set", "model=dcgan"], "set per run by --models"),

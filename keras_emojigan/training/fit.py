@@ -96,6 +96,9 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
     # command is not refused as "a different configuration" of a run that never started.
     image_set = load_images(config.data, config.resolution)
     check_batch_size(config.batch_size, len(image_set))
+    if config.eval_every and len(image_set) < 2:
+        raise ConfigError(f"{config.data} holds {len(image_set)} image: the per-epoch evaluation needs at least 2 "
+                          "real images; add images, or train without it (--eval-every 0)")
     class_names = check_classes(config, image_set)
     extractor = _extractor(config) if config.eval_every else None
     _prepare_run_dir(config, run_dir)
