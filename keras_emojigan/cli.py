@@ -7,6 +7,7 @@ code 2, never a traceback.
 from __future__ import annotations
 
 import collections
+import errno
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,12 @@ def _load(source, resolution=64):
 SOURCE = click.argument("source", default=sources.EMBEDDED, required=False)
 
 
+# errno values that say the disk is full or may not be written (not a bug: the user can act on them)
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# TensorFlow's errors for the same when its C++ writes a file (a checkpoint, a SavedModel)
+TF_FILE_ERRORS = {"ResourceExhaustedError", "PermissionDeniedError"}
+
+
 class Commands(click.Group):
     """Every command's UserInputError (a bad flag, file, folder or model) becomes one ``Error:``
     line and exit code 2; anything else is a bug and keeps its traceback. TensorFlow starts
@@ -51,9 +58,18 @@ class Commands(click.Group):
         except UserInputError as err:
             raise UserError(str(err)) from None
         except OSError as err:  # a path the user named cannot be read or written (permissions, a full disk)
-            if err.filename is None:
+            if err.filename is not None:
+                raise UserError(f"{err.filename}: {err.strerror or err}") from None
+            if err.errno in DISK_ERRNOS:  # a write without a file name (e.g. a flush) on a full or read-only disk
+                raise UserError(f"{err.strerror or err}: free some space or write somewhere else") from None
+            raise
+        except Exception as err:  # TensorFlow's own file errors (SaveV2 on a full disk, a read-only folder)
+            if type(err).__name__ not in TF_FILE_ERRORS or not hasattr(err, "message"):
                 raise
-            raise UserError(f"{err.filename}: {err.strerror or err}") from None
+            first = next((line for line in err.message.splitlines() if line.strip()), type(err).__name__)
+            hint = ("out of memory: a smaller --batch-size or resolution" if "OOM" in first
+                    else "free some space, or write somewhere you may")
+            raise UserError(f"{first.strip()} ({type(err).__name__}): {hint}") from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

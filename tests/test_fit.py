@@ -221,6 +221,30 @@ def test_sample_and_export_errors(tmp_path):
     assert result.exit_code == 2 and "not a run dir" in result.output
 
 
+@pytest.mark.parametrize("error,message", [
+    (lambda: OSError(28, "No space left on device"), "No space left on device: free some space"),
+    (lambda: __import__("tensorflow").errors.ResourceExhaustedError(
+        None, None, "/full/variables/variables_temp/part-00000-of-00001.data-00000-of-00001; No space left on device"),
+     "No space left on device (ResourceExhaustedError): free some space"),
+    (lambda: __import__("tensorflow").errors.PermissionDeniedError(
+        None, None, "/readonly/.1.partial/variables; Permission denied"),
+     "Permission denied (PermissionDeniedError): free some space, or write somewhere you may"),
+])
+def test_a_full_or_read_only_disk_is_an_error_line_not_a_traceback(error, message, tmp_path, monkeypatch):
+    """Root runs the tests, for whom no folder is read-only, and no test may fill a disk: the
+    writer's errors are raised where export writes, as TensorFlow and Python raise them."""
+    from keras_emojigan.serving import export
+
+    def fail(*args, **kwargs):
+        raise error()
+
+    monkeypatch.setattr(export, "export_run", fail)
+    (tmp_path / "run").mkdir()
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_instability_definition():
     tracker = InstabilityTracker()
     collapsed, healthy = (0.01, 0.01), (0.6, 0.4)
