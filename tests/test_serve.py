@@ -285,3 +285,49 @@ def test_a_float_too_large_for_float32_is_refused(served):
     row[0] = 1e40
     status, answer, _ = predict(server, {"instances": [row]})
     assert status == 400 and "too large" in answer["error"], answer
+
+
+def _foreign_saved_model(path):
+    """Any SavedModel that is not an emojigan generator: a tf.Module with one signature of its own."""
+    import tensorflow as tf
+
+    class Doubler(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+        def double(self, x):
+            return {"y": 2 * x}
+
+    module = Doubler()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.double})
+    return path
+
+
+def test_a_foreign_or_damaged_saved_model_is_refused_by_name_and_never_served(tmp_path):
+    from click.testing import CliRunner
+
+    from keras_emojigan.cli import main
+
+    foreign = _foreign_saved_model(tmp_path / "foreign")
+    damaged = export_tiny(tmp_path / "damaged", 1)
+    (damaged / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    runner = CliRunner()
+    for args in (["sample", str(foreign), "-o", str(tmp_path / "x.png")],
+                 ["interpolate", str(foreign), "--seeds", "1,2", "-o", str(tmp_path / "x.png")],
+                 ["evaluate", str(foreign), "-n", "4"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and "is not an emojigan generator" in result.output, (args, result.output)
+        assert "'generate' signature" in result.output or "signature takes x" in result.output
+    result = runner.invoke(main, ["sample", str(damaged), "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and "could not be read" in result.output and "Traceback" not in result.output
+    base = tmp_path / "saved_models" / "emoji"
+    export_tiny(base, 1)
+    server = Server(base, "--poll-seconds", "0.3")
+    try:
+        _foreign_saved_model(base / "2")  # a new version that is not a generator: logged, skipped
+        time.sleep(2.5)
+        assert http("GET", server.url + "/")[0] == 200
+        assert http("GET", server.url + "/morph.png?from=1&to=2")[0] == 200
+        status, answer, _ = http("GET", server.url + "/v1/models/emoji")
+        assert status == 200 and answer["model_version_status"][0]["version"] == "1"
+        assert any("is not an emojigan generator" in line for line in server.stderr_lines)
+    finally:
+        server.stop()

@@ -148,8 +148,6 @@ async def sheet(request: web.Request) -> web.Response:
     """One PNG sheet of ``count`` images for ``seed`` from the ``generate`` signature."""
     served = request.app[VERSIONS_KEY].current
     limits = request.app[LIMITS_KEY]
-    if "generate" not in served.signatures:
-        raise RestError("this model has no 'generate' signature: export it with `emojigan export`", 404)
     seed = _int_query(request, "seed", 0, -(2**63), 2**63 - 1)
     count = _int_query(request, "count", 16, 1, limits.max_count)
     scale = _int_query(request, "scale", 1, 1, 4)
@@ -169,8 +167,6 @@ async def morph(request: web.Request) -> web.Response:
     from keras_emojigan.interpolate import latent_path, seed_noise
 
     served = request.app[VERSIONS_KEY].current
-    if "serving_default" not in served.signatures:
-        raise RestError("this model has no 'serving_default' signature", 404)
     first = _int_query(request, "from", 0, -(2**63), 2**63 - 1)
     last = _int_query(request, "to", 1, -(2**63), 2**63 - 1)
     steps = _int_query(request, "steps", 8, 1, min(64, request.app[LIMITS_KEY].max_count - 1))

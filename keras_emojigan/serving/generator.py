@@ -22,9 +22,35 @@ class LoadedGenerator:
         import tensorflow as tf
 
         self.path = Path(path)
-        self.module = tf.saved_model.load(str(self.path))
+        try:
+            self.module = tf.saved_model.load(str(self.path))
+        except (tf.errors.OpError, ValueError, OSError) as err:  # a damaged or unreadable file
+            reason = getattr(err, "message", str(err)).strip().splitlines()[0]
+            raise SavedModelError(f"{self.path}: the SavedModel could not be read ({type(err).__name__}: "
+                                  f"{reason}); export it again") from None
+        self._check_signatures()
         metadata = self.path / METADATA_FILE
-        self.metadata = json.loads(metadata.read_text()) if metadata.exists() else {}
+        try:
+            self.metadata = json.loads(metadata.read_text()) if metadata.exists() else {}
+        except (ValueError, OSError) as err:
+            raise SavedModelError(f"{metadata}: not readable JSON ({err}); export the model again") from None
+
+    def _check_signatures(self) -> None:
+        """An emojigan generator has ``serving_default`` (``latent`` -> ``images``) and ``generate``
+        (``count``, ``seed`` -> ``images``); any other SavedModel is refused here, by name."""
+        signatures = self.module.signatures
+        wanted = {"serving_default": {"latent"}, "generate": {"count", "seed"}}
+        for name, inputs in wanted.items():
+            if name not in signatures:
+                raise SavedModelError(f"{self.path} is not an emojigan generator: it has no {name!r} signature "
+                                      f"(it has {', '.join(sorted(signatures)) or 'none'}); make one with "
+                                      "`emojigan export RUN_DIR`")
+            given = set(signatures[name].structured_input_signature[1])
+            if not inputs <= given or "images" not in signatures[name].structured_outputs:
+                raise SavedModelError(f"{self.path} is not an emojigan generator: its {name!r} signature takes "
+                                      f"{', '.join(sorted(given)) or 'nothing'} and returns "
+                                      f"{', '.join(sorted(signatures[name].structured_outputs))}, not "
+                                      f"{', '.join(sorted(inputs))} -> images")
 
     @property
     def noise_dim(self) -> int:

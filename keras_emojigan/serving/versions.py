@@ -68,8 +68,6 @@ def load_version(version: int, path: Path) -> LoadedVersion:
     generator = LoadedGenerator(path)
     signatures = {name: Signature.from_concrete_function(name, fn)
                   for name, fn in generator.module.signatures.items()}
-    if not signatures:
-        raise ValueError(f"{path} has no signatures: export it with `emojigan export` or with signatures=")
     return LoadedVersion(version, path, signatures, signature_defs(path), generator)
 
 
