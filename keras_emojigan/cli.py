@@ -7,6 +7,7 @@ code 2, never a traceback.
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import json
 import sys
@@ -264,7 +265,7 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 def export_command(source, output, name, version, saved_models, best, overwrite, directions_file):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel; with
     --directions, an unconditional SavedModel (or run dir) as one that takes a class."""
-    from keras_emojigan.serving.export import export_directions, export_run, serving_path
+    from keras_emojigan.serving.export import export_directions, export_run, serving_path, version_lock
 
     if (output is None) == (name is None):
         raise click.UsageError("give either -o DIR or --name NAME")
@@ -275,15 +276,21 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
     if output is not None and output.exists() and any(output.iterdir()) and not overwrite:
         raise UserError(f"-o {output}: the folder exists and is not empty; give --overwrite to replace it, "
                         "or another folder")
-    output = output or serving_path(saved_models, name, version)
+    directions = None
     if directions_file is not None:
         from keras_emojigan.directions import load_directions
 
-        metadata, _ = export_directions(source, load_directions(directions_file), output)
+        directions = load_directions(directions_file)
+    with version_lock(saved_models / name) if name else contextlib.nullcontext():
+        output = output or serving_path(saved_models, name, version)
+        if directions is not None:
+            metadata, _ = export_directions(source, directions, output)
+        else:
+            metadata, _ = export_run(source, output, best=best)
+    if directions is not None:
         click.echo(f"wrote {output} ({metadata['steered_from']} asked for {', '.join(metadata['class_names'])}; "
                    f"default strength {metadata['directions']['default_strength']})")
         return
-    metadata, _ = export_run(source, output, best=best)
     epochs = metadata["epochs"]
     click.echo(f"wrote {output} ({metadata['model']}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
                f"{epochs - 1}, {epochs} epochs trained); inspect it with: saved_model_cli show --dir {output} --all")

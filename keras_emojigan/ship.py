@@ -185,12 +185,19 @@ def keep_previous_card(base: Path, previous: int) -> None:
 def ship(run_dir: Path, name: str, *, saved_models: Path = Path("saved_models"),
          extractors=("fid-inception", "emoji"), notes: str = "", checkpoint: str = "auto", log=print) -> Path:
     """Export, measure and card ``run_dir`` as the next version of ``saved_models/name``; its path."""
+    from keras_emojigan.serving.export import version_lock
+
+    base = Path(saved_models) / name
+    with version_lock(base):
+        return _ship(run_dir, base, name, extractors=extractors, notes=notes, checkpoint=checkpoint, log=log)
+
+
+def _ship(run_dir: Path, base: Path, name: str, *, extractors, notes: str, checkpoint: str, log) -> Path:
     from keras_emojigan.grid import image_grid
     from keras_emojigan.metrics.diversity import groups_figure
     from keras_emojigan.serving.export import export_run, next_version
     from keras_emojigan.serving.generator import load_generator
 
-    base = Path(saved_models) / name
     version_number = next_version(base)
     version = base / str(version_number)
     best, why = choose_checkpoint(run_dir, checkpoint)

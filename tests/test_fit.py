@@ -91,12 +91,14 @@ def test_killed_run_resumes_and_finishes_with_the_right_epochs(tiny_data, tmp_pa
         assert proc.poll() is None, "fit ended before it could be killed"
         assert time.time() < deadline
         time.sleep(0.05)
-    time.sleep(0.1)  # into epoch 3
+    # a second fit of the same run dir while the first trains is refused (its epochs would interleave)
+    second = CliRunner().invoke(main, args[3:])
+    assert second.exit_code == 2 and f"run dir {run_dir} is in use by another process (pid {proc.pid})" in second.output
     assert proc.poll() is None, "fit ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run_dir / "summary.json").exists()  # killed mid-run, not after the end
-    result = subprocess.run(args, env=ENV, capture_output=True, text=True)
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True)  # the killed holder's lock is gone
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resuming" in result.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -200,11 +202,15 @@ def test_export_in_tf_serving_layout(tiny_data, tmp_path):
     assert cli("fit", "--preset", "smoke", "--model", "dcgan", "--epochs", 1, "--set", "eval_every=0",
                "--data", tiny_data, "--resolution", 32, "--run-dir", run_dir, "--quiet").exit_code == 0
     models = tmp_path / "saved_models"
-    for expected in ("1", "2"):
-        result = cli("export", run_dir, "--name", "emoji", "--saved-models", models)
-        assert result.exit_code == 0 and (models / "emoji" / expected / "saved_model.pb").exists()
+    # two exports at once take two versions; neither replaces the other's
+    both = [subprocess.Popen([sys.executable, "-m", "keras_emojigan.cli", "export", str(run_dir), "--name", "emoji",
+                              "--saved-models", str(models)], env=ENV, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    said = sorted(p.communicate(timeout=300)[0].split(" (")[0] for p in both)
+    assert [p.returncode for p in both] == [0, 0]
+    assert said == [f"wrote {models / 'emoji' / v}" for v in ("1", "2")]
     assert cli("export", run_dir, "--name", "emoji", "--version", 7, "--saved-models", models).exit_code == 0
-    assert sorted(p.name for p in (models / "emoji").iterdir()) == ["1", "2", "7"]  # no partial folders left
+    assert sorted(p.name for p in (models / "emoji").iterdir()) == [".export.lock", "1", "2", "7"]  # no partials
     taken = CliRunner().invoke(main, ["export", str(run_dir), "--name", "emoji", "--version", "2",
                                       "--saved-models", str(models)])
     assert taken.exit_code == 2 and "immutable" in taken.output and "--version 8" in taken.output

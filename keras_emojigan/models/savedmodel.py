@@ -17,6 +17,7 @@ renamed, so a half-written export is never at the final path.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _write(module: tf.Module, path: Path, metadata: dict, files: dict | None = N
     at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.partial"
+    tmp = path.parent / f".{path.name}.partial-{os.getpid()}"  # this process's own: two writers never share one
     shutil.rmtree(tmp, ignore_errors=True)
     tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve,
                                                       "generate": module.generate})
@@ -92,7 +93,7 @@ def _write(module: tf.Module, path: Path, metadata: dict, files: dict | None = N
     for name, text in (files or {}).items():
         (tmp / name).write_text(text)
     if path.exists():
-        old = path.parent / f".{path.name}.old"
+        old = path.parent / f".{path.name}.old-{os.getpid()}"
         shutil.rmtree(old, ignore_errors=True)
         path.rename(old)
         tmp.rename(path)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
+from keras_emojigan.filelock import exclusive
 from keras_emojigan.models.savedmodel import export_saved_model, export_steered
 from keras_emojigan.shipped import version_folders
 
@@ -15,6 +16,15 @@ from keras_emojigan.shipped import version_folders
 def next_version(model_base: Path) -> int:
     """The next free numeric version under ``model_base`` (TF Serving serves the highest)."""
     return max(version_folders(model_base), default=0) + 1
+
+
+EXPORT_LOCK = ".export.lock"  # in saved_models/NAME: held while a version is chosen and written
+
+
+def version_lock(model_base: Path):
+    """Held while the next version of ``model_base`` is chosen and written, so two exports at once
+    take two versions (the second waits) and neither replaces the other's."""
+    return exclusive(Path(model_base) / EXPORT_LOCK, f"{model_base}", wait=True)
 
 
 def serving_path(saved_models: Path, name: str, version: int | None = None) -> Path:

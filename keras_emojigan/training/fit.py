@@ -4,6 +4,7 @@ written; a killed run resumes from its last checkpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import tensorflow as tf
 from keras_emojigan.config import ConfigError, TrainConfig
 from keras_emojigan.data.pipeline import check_batch_size, training_stream
 from keras_emojigan.data.sources import load_images
+from keras_emojigan.filelock import exclusive
 from keras_emojigan.models.gan import EmojiGAN
 from keras_emojigan.training.callbacks import Checkpoints, EpochRecorder, Evaluator, SampleWriter
 from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history, truncate_history
@@ -76,12 +78,21 @@ def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> None:
     config.save(run_dir / CONFIG)
 
 
+LOCK = ".lock"  # in the run dir: held while a process trains it (filelock.py)
+
+
 def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log=print,
         strategy: str = "default") -> dict:
     """Train (or resume) the run in ``run_dir``; return its summary. Raises TrainingDiverged.
 
     ``strategy`` (``strategies.py``) may change between a run and its resume: checkpoints
-    hold plain values. ``config.batch_size`` is the global batch."""
+    hold plain values. ``config.batch_size`` is the global batch. One process at a time trains
+    a run dir: a second is refused (its epochs would interleave with the first's)."""
+    with contextlib.ExitStack() as held:
+        return _fit(config, run_dir, held, callbacks=callbacks, verbose=verbose, log=log, strategy=strategy)
+
+
+def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log, strategy) -> dict:
     config.validate()
     distribution = make_strategy(strategy)
     replicas = distribution.num_replicas_in_sync
@@ -101,6 +112,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
                           "real images; add images, or train without it (--eval-every 0)")
     class_names = check_classes(config, image_set)
     extractor = _extractor(config) if config.eval_every else None
+    held.enter_context(exclusive(run_dir / LOCK, f"run dir {run_dir}"))
     _prepare_run_dir(config, run_dir)
     if class_names:
         write_json(run_dir / CLASSES, {"class_names": class_names})
