@@ -303,8 +303,8 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
 @click.option("-n", "--count", type=click.IntRange(min=20), default=20000, show_default=True,
               help="Generated images to label.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The directions file to write (default: MODEL/directions.json).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The directions file to write (a shipped version's folder is left as it is).")
 def directions_command(model_path, data, count, seed, output):
     """Find where each class of the training data lives in MODEL's noise space (an unconditional
     SavedModel or run dir; default: the shipped saved_models/emoji-faces): a linear boundary per
@@ -312,14 +312,13 @@ def directions_command(model_path, data, count, seed, output):
     `emojigan export MODEL --directions FILE --name NAME` makes a version that takes a class."""
     import json
 
-    from keras_emojigan.directions import DIRECTIONS_FILE, find_directions
+    from keras_emojigan.directions import find_directions
     from keras_emojigan.serving.generator import load_generator
 
     generator = load_generator(_model_or_shipped(model_path))
     source = data or (generator.metadata.get("config") or {}).get("data") or sources.EMBEDDED
     real = _load(source, generator.resolution)
     directions = find_directions(generator, real, count=count, seed=seed, log=click.echo)
-    output = output or generator.path / DIRECTIONS_FILE
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(directions, indent=1) + "\n")
     click.echo(f"wrote {output}; next: emojigan export {generator.path} --directions {output} --name NAME")

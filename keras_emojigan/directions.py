@@ -22,8 +22,8 @@ one is a matter of finding where the class lives, not of training it in. ``find_
    accuracy with the same labeller; the default strength is the smallest at which every class
    reaches ``TARGET``, else the one whose worst class is best.
 
-The result is a JSON-able dict (``DIRECTIONS_FILE`` beside the model by default); ``emojigan
-export MODEL --directions FILE`` writes the steered SavedModel.
+The result is a JSON-able dict (``emojigan directions MODEL -o FILE`` writes it); ``emojigan export
+MODEL --directions FILE`` writes the steered SavedModel, with the file beside it as ``DIRECTIONS_FILE``.
 """
 
 from __future__ import annotations

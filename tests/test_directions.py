@@ -149,8 +149,9 @@ def test_the_cli_finds_exports_samples_and_sweeps_and_refuses_unlabelled_data(to
     first, last = pixels[4, 4], pixels[4, image.width - 6]  # the first and the last frame of seed 1's row
     assert first[2] > first[0] + 100 and last[0] > last[2] + 100  # blue to red
     unlabelled = _colour_data(tmp_path / "plain.npz", labelled=False)
-    for args, message in ((["directions", str(model), "--data", unlabelled], "has no classes"),
-                          (["directions", str(steered)], "already takes a class"),
+    elsewhere = ["-o", str(tmp_path / "other.json")]
+    for args, message in ((["directions", str(model), "--data", unlabelled, *elsewhere], "has no classes"),
+                          (["directions", str(steered), *elsewhere], "already takes a class"),
                           (["sample", str(model), "--class", "red", "-o", str(grid)], "is unconditional"),
                           (["sample", str(steered), "--strength", "2", "-o", str(grid)],
                            "--strength goes with --class"),
