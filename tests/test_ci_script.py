@@ -40,7 +40,7 @@ def _run_ci(tmp_path: Path, failing: str | None) -> subprocess.CompletedProcess:
 def test_ci_run_fails_when_a_step_of_the_test_command_fails(tmp_path, failing):
     result = _run_ci(tmp_path, failing)
     assert result.returncode != 0, result.stdout + result.stderr
-    assert "ci: finished" not in result.stdout
+    assert "ci: finished" not in result.stdout and "ci: failed (exit 1) after" in result.stdout
 
 
 def test_ci_run_passes_and_runs_every_step_when_all_pass(tmp_path):
