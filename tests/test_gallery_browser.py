@@ -4,6 +4,7 @@ Skipped when no Chromium is found, except under CI=true, where a missing browser
 screenshot goes to ``$EMOJIGAN_ARTIFACTS`` (default ``test-artifacts/``) for a person to look at.
 """
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -50,9 +51,10 @@ def sheet_state(page):
     return image.get_attribute("src"), image.evaluate(PIXEL_SPREAD, TILE), image.evaluate("i => i.naturalWidth")
 
 
-def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
-    base = tmp_path / "saved_models" / "emoji"
-    export_tiny(base, 1, contrast=40.0)
+@contextlib.contextmanager
+def gallery_page(base):
+    """``emojigan serve BASE`` and a headless Chromium page on its gallery: (page, server, errors),
+    where errors collects the page's script errors and any request that leaves the server."""
     server = Server(base, "--poll-seconds", "0")
     try:
         with sync_api.sync_playwright() as playwright:
@@ -63,41 +65,49 @@ def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
             page.on("request", lambda req: errors.append(f"external request {req.url}")
                     if not req.url.startswith(server.url) else None)
             page.goto(server.url + "/")
-            first_src, first_spread, width = sheet_state(page)
-            assert width > 0 and first_spread > 20, f"the sheet looks blank (pixel spread {first_spread:.1f})"
-            page.wait_for_function("() => document.getElementById('version').textContent.startsWith('version 1')")
-            first_pixels = page.locator("#sheet").screenshot()
-
-            page.click("#new-batch")
-            page.wait_for_function(f"() => document.getElementById('sheet').getAttribute('src') !== {first_src!r}")
-            second_src, second_spread, _ = sheet_state(page)
-            assert second_spread > 20 and second_src != first_src
-            assert page.locator("#sheet").screenshot() != first_pixels, "the new batch looks the same"
-
-            page.fill("#count", "4")
-            page.click("#show")
-            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').includes('count=4&')")
-            assert sheet_state(page)[2] < width  # a 2x2 sheet is narrower than 4x4
-
-            page.fill("#from", "3")
-            page.fill("#to", "11")
-            page.fill("#steps", "6")
-            page.click("#morph-show")
-            page.wait_for_function("() => { const i = document.getElementById('morph'); "
-                                   "return i.complete && i.naturalWidth > 0 && i.src.includes('steps=6') }")
-            morph = page.locator("#morph")
-            assert morph.evaluate("i => i.naturalWidth") > 6 * morph.evaluate("i => i.naturalHeight")  # 7 in a row
-
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.fill("#count", "16")
-            page.click("#show")
-            sheet_state(page)
-            page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+            yield page, server, errors
             browser.close()
-        assert errors == []
-        assert (ARTIFACTS / "gallery.png").stat().st_size > 1000
     finally:
         server.stop()
+
+
+def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
+    base = tmp_path / "saved_models" / "emoji"
+    export_tiny(base, 1, contrast=40.0)
+    with gallery_page(base) as (page, _, errors):
+        first_src, first_spread, width = sheet_state(page)
+        assert not page.locator("#class").is_visible() and not page.locator("#strength").is_visible()
+        assert width > 0 and first_spread > 20, f"the sheet looks blank (pixel spread {first_spread:.1f})"
+        page.wait_for_function("() => document.getElementById('version').textContent.startsWith('version 1')")
+        first_pixels = page.locator("#sheet").screenshot()
+
+        page.click("#new-batch")
+        page.wait_for_function(f"() => document.getElementById('sheet').getAttribute('src') !== {first_src!r}")
+        second_src, second_spread, _ = sheet_state(page)
+        assert second_spread > 20 and second_src != first_src
+        assert page.locator("#sheet").screenshot() != first_pixels, "the new batch looks the same"
+
+        page.fill("#count", "4")
+        page.click("#show")
+        page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').includes('count=4&')")
+        assert sheet_state(page)[2] < width  # a 2x2 sheet is narrower than 4x4
+
+        page.fill("#from", "3")
+        page.fill("#to", "11")
+        page.fill("#steps", "6")
+        page.click("#morph-show")
+        page.wait_for_function("() => { const i = document.getElementById('morph'); "
+                               "return i.complete && i.naturalWidth > 0 && i.src.includes('steps=6') }")
+        morph = page.locator("#morph")
+        assert morph.evaluate("i => i.naturalWidth") > 6 * morph.evaluate("i => i.naturalHeight")  # 7 in a row
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.fill("#count", "16")
+        page.click("#show")
+        sheet_state(page)
+        page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+    assert errors == []
+    assert (ARTIFACTS / "gallery.png").stat().st_size > 1000
 
 
 def test_the_gallery_of_a_conditional_model_has_a_class_picker(tmp_path):
@@ -107,21 +117,14 @@ def test_the_gallery_of_a_conditional_model_has_a_class_picker(tmp_path):
     gan = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2)
     base = tmp_path / "saved_models" / "faces"
     export_saved_model(gan, base / "1", {"class_names": ["Negative", "Positive"]})
-    server = Server(base, "--poll-seconds", "0")
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 900, "height": 800})
-            page.goto(server.url + "/")
-            sheet_state(page)
-            assert page.locator("#class").is_visible()
-            assert page.locator("#class option").all_inner_texts() == ["a mix", "Negative", "Positive"]
-            page.select_option("#class", "1")
-            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('class=1')")
-            assert sheet_state(page)[2] > 0
-            browser.close()
-    finally:
-        server.stop()
+    with gallery_page(base) as (page, _, errors):
+        sheet_state(page)
+        assert page.locator("#class").is_visible() and not page.locator("#strength").is_visible()
+        assert page.locator("#class option").all_inner_texts() == ["a mix", "Negative", "Positive"]
+        page.select_option("#class", "1")
+        page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').endsWith('class=1')")
+        assert sheet_state(page)[2] > 0
+    assert errors == []
 
 
 MEAN_RED_MINUS_BLUE = """img => {
@@ -139,30 +142,20 @@ MEAN_RED_MINUS_BLUE = """img => {
 def test_the_emotion_slider_of_a_steered_model_redraws_the_same_faces_from_one_class_to_the_other(tmp_path):
     base = tmp_path / "saved_models" / "colours"
     export_colour_toy_steered(base / "1")
-    server = Server(base, "--poll-seconds", "0")
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 900, "height": 800})
-            errors = []
-            page.on("pageerror", lambda err: errors.append(str(err)))
-            page.goto(server.url + "/")
+    with gallery_page(base) as (page, _, errors):
+        sheet_state(page)
+        assert page.locator("#strength").is_visible()
+        assert page.locator("#emotion .slider span").all_inner_texts() == ["blue", "red"]
+        readings = {}
+        for value in ("-3", "3"):
+            page.locator("#strength").fill(value)  # a range input: sets the value and fires "input"
+            klass = "0" if value.startswith("-") else "1"
+            page.wait_for_function("() => document.getElementById('sheet').getAttribute('src')"
+                                   f".endsWith('class={klass}&strength=3')")
             sheet_state(page)
-            assert page.locator("#strength").is_visible()
-            assert page.locator("#emotion .slider span").all_inner_texts() == ["blue", "red"]
-            readings = {}
-            for value in ("-3", "3"):
-                page.locator("#strength").fill(value)  # a range input: sets the value and fires "input"
-                klass = "0" if value.startswith("-") else "1"
-                page.wait_for_function("() => document.getElementById('sheet').getAttribute('src')"
-                                       f".endsWith('class={klass}&strength=3')")
-                sheet_state(page)
-                readings[value] = page.locator("#sheet").evaluate(MEAN_RED_MINUS_BLUE)
-            assert page.locator("#class").input_value() == "1"  # the picker follows the slider
-            assert readings["-3"] < -50 and readings["3"] > 50, readings  # blue, then red
-            page.select_option("#class", "0")  # the picker puts the slider at the class's default strength
-            assert page.locator("#strength").input_value() == "-1.5"
-            browser.close()
-        assert errors == []
-    finally:
-        server.stop()
+            readings[value] = page.locator("#sheet").evaluate(MEAN_RED_MINUS_BLUE)
+        assert page.locator("#class").input_value() == "1"  # the picker follows the slider
+        assert readings["-3"] < -50 and readings["3"] > 50, readings  # blue, then red
+        page.select_option("#class", "0")  # the picker puts the slider at the class's default strength
+        assert page.locator("#strength").input_value() == "-1.5"
+    assert errors == []
