@@ -28,7 +28,6 @@ MODEL --directions FILE`` writes the steered SavedModel, with the file beside it
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -181,9 +180,12 @@ def _mixture(metadata: dict) -> dict | None:
 
 
 def _components_of(noise: np.ndarray, mixture: dict) -> np.ndarray:
-    """Each row's mixture component: ``MixtureLatent.component`` in NumPy."""
-    phi = 0.5 * (1.0 + np.vectorize(math.erf)(noise[:, mixture["latent_dim"]] / math.sqrt(2.0)))
-    return np.clip(np.floor(phi * mixture["components"]), 0, mixture["components"] - 1).astype(int)
+    """Each row's mixture component, by the latent layer's own rule (``MixtureLatent.component``:
+    it reads only the noise, so an unbuilt layer of the same sizes gives the trained model's)."""
+    from keras_emojigan.models.latents import MixtureLatent
+
+    layer = MixtureLatent(mixture["latent_dim"], components=mixture["components"])
+    return np.asarray(layer.component(noise)).astype(int)
 
 
 def _component_shares(noise, labels, num_classes: int, mixture: dict) -> np.ndarray:

@@ -74,12 +74,16 @@ def save_sweep(images: np.ndarray, path: Path, scale: int = 1) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows, frames = images.shape[:2]
     if path.suffix.lower() == ".gif":
-        pictures = [image_grid(images[:, f], columns=rows) for f in range(frames)]
-        pictures = [_scaled(p, scale) for p in pictures]
-        sequence = pictures + pictures[-2:0:-1]
-        sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=120, loop=0)
-        return path
+        return _there_and_back([_scaled(image_grid(images[:, f], columns=rows), scale) for f in range(frames)],
+                               path, duration=120)
     _scaled(image_grid(images.reshape(rows * frames, *images.shape[2:]), columns=frames), scale).save(path)
+    return path
+
+
+def _there_and_back(pictures, path: Path, duration: int) -> Path:
+    """An endlessly looping GIF of ``pictures`` forwards, then backwards without repeating the ends."""
+    sequence = pictures + pictures[-2:0:-1]
+    sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=duration, loop=0)
     return path
 
 
@@ -101,10 +105,7 @@ def save_strip(images: np.ndarray, path: Path, steps: int, scale: int = 1) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".gif":
-        frames = [_scaled(Image.fromarray(image), scale) for image in images]
-        sequence = frames + frames[-2:0:-1]
-        sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=80, loop=0)
-        return path
+        return _there_and_back([_scaled(Image.fromarray(image), scale) for image in images], path, duration=80)
     rows = [images[i:i + steps + 1] for i in range(0, len(images) - 1, steps)]
     _scaled(image_grid(np.concatenate(rows), columns=steps + 1), scale).save(path)
     return path

@@ -183,10 +183,9 @@ class SteeredModule(tf.Module):
                             tf.fill([count], strength))
 
 
-def export_steered(base_path: Path, directions: dict, path: Path, metadata: dict, files: dict | None = None) -> Path:
-    """Write an unconditional SavedModel (at ``base_path``) with ``directions`` as a steered one
-    at ``path`` (``SteeredModule``); ``metadata`` goes into its emojigan.json, ``files`` beside it."""
-    base = tf.saved_model.load(str(base_path))
-    noise_dim = int(base.signatures["serving_default"].structured_input_signature[1]["latent"].shape[1])
-    module = SteeredModule(base, noise_dim, directions)
-    return _write(module, path, metadata, files)
+def export_steered(base, noise_dim: int, directions: dict, path: Path, metadata: dict,
+                   files: dict | None = None) -> Path:
+    """Write ``base`` (a loaded unconditional SavedModel taking ``noise_dim`` noise) with
+    ``directions`` as a steered one at ``path`` (``SteeredModule``); ``metadata`` goes into its
+    emojigan.json, ``files`` beside it."""
+    return _write(SteeredModule(base, noise_dim, directions), path, metadata, files)

@@ -73,6 +73,6 @@ def export_directions(model_path: Path, directions: dict, path: Path) -> tuple[d
     summary["classes"] = [{k: v for k, v in c.items() if k not in ("normal", "offset")} for c in directions["classes"]]
     metadata = {**base.metadata, "num_classes": len(names), "class_names": names, "steered_from": str(base.path),
                 "directions": summary}
-    export_steered(base.path, directions, path, metadata,
+    export_steered(base.module, base.noise_dim, directions, path, metadata,
                    files={DIRECTIONS_FILE: json.dumps(directions, indent=1) + "\n"})
     return metadata, path
