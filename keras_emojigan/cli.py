@@ -442,14 +442,22 @@ def _emotion_classes(generator, emotion: str) -> tuple[int, int]:
 @click.option("--max-count", type=click.IntRange(min=1), default=256, show_default=True,
               help="Images per generate call and per gallery sheet.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Inference threads.")
+@click.option("--max-pending", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Generations in flight (queued, computing or being sent); past it, 503 with Retry-After.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds for a request's headers to arrive, and idle seconds between requests.")
+@click.option("--body-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds for a request's body to arrive (else 408).")
+@click.option("--write-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds a reply may wait for the client to read it; then the connection is dropped.")
 def serve_command(model_base, host, port, model_name, poll_seconds, max_body_bytes, max_instances, max_count,
-                  workers):
+                  workers, max_pending, header_timeout, body_timeout, write_timeout):
     """Serve the newest version under MODEL_BASE (saved_models/NAME, laid out as NAME/1, NAME/2, ...;
     default: the shipped saved_models/emoji-faces) with TF Serving's REST API, plus a gallery page
     at /; new versions load without a restart."""
     import logging
 
-    from keras_emojigan.serving.app import serve
+    from keras_emojigan.serving.app import Bounds, serve
     from keras_emojigan.serving.rest import Limits
     from keras_emojigan.serving.versions import ModelVersions
 
@@ -468,7 +476,9 @@ def serve_command(model_base, host, port, model_name, poll_seconds, max_body_byt
 
     try:
         serve(versions, host=host, port=port, on_ready=ready, poll_seconds=poll_seconds, workers=workers,
-              limits=Limits(max_body_bytes=max_body_bytes, max_instances=max_instances, max_count=max_count))
+              limits=Limits(max_body_bytes=max_body_bytes, max_instances=max_instances, max_count=max_count),
+              bounds=Bounds(max_pending=max_pending, header_timeout=header_timeout, body_timeout=body_timeout,
+                            write_timeout=write_timeout))
     except OSError as err:
         raise UserError(f"cannot listen on {host}:{port}: {err.strerror or err} (try another --port)") from None
 

@@ -1,11 +1,13 @@
 """TF Serving's REST rules for signatures with several inputs and outputs (our exports have one
 batched input; TF Serving's documented examples have several)."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_emojigan.serving.rest import Limits, RestError, Signature, request_tensors, response_body
+from keras_emojigan.serving.rest import Limits, RestError, Signature, request_tensors, response_json
 
 TWO_INPUTS = Signature("two", {"a": tf.TensorSpec([None, 2], tf.float32), "b": tf.TensorSpec([None], tf.int32)},
                        {"y": tf.TensorSpec([None], tf.float32), "z": tf.TensorSpec([None, 2], tf.float32)}, None)
@@ -42,8 +44,47 @@ def test_several_inputs_errors(request_body, message):
 
 def test_responses_for_several_outputs():
     outputs = {"y": np.array([1.0, 2.0]), "z": np.array([[1, 2], [3, 4]])}
-    assert response_body(outputs, "row") == {"predictions": [{"y": 1.0, "z": [1, 2]}, {"y": 2.0, "z": [3, 4]}]}
-    assert response_body(outputs, "columnar") == {"outputs": {"y": [1.0, 2.0], "z": [[1, 2], [3, 4]]}}
+    assert json.loads(response_json(outputs, "row")) == {"predictions": [{"y": 1.0, "z": [1, 2]},
+                                                                         {"y": 2.0, "z": [3, 4]}]}
+    assert json.loads(response_json(outputs, "columnar")) == {"outputs": {"y": [1.0, 2.0], "z": [[1, 2], [3, 4]]}}
+
+
+@pytest.mark.parametrize("layout", ["row", "columnar"])
+@pytest.mark.parametrize("shapes", [{"images": (3, 4, 4, 3)}, {"images": (2, 4, 4, 3), "label": (2,)},
+                                    {"x": (0, 2)}, {"x": (5,)}, {"images": (40, 64, 64, 3)},
+                                    {"pixels": (40, 8, 8, 3)}, {"pixels": (3, 2), "label": (3,)}])
+def test_responses_give_every_number_back_exactly(layout, shapes, monkeypatch):
+    """Numbers formatted by TensorFlow's ops, a block of rows at a time (blocks made small here so the
+    40-image cases span several): the JSON parses back to exactly the arrays, NaN and infinities as
+    ``json.dumps`` writes them, integers (uint8 pixels, int32 labels) as integers."""
+    monkeypatch.setattr("keras_emojigan.serving.rest.NUMBERS_PER_BLOCK", 3 * 12288)
+    rng = np.random.default_rng(0)
+    outputs = {name: (rng.integers(-9, 9, size=shape).astype(np.int32) if name == "label" else
+                      rng.integers(0, 256, size=shape).astype(np.uint8) if name == "pixels" else
+                      (rng.normal(size=shape) * 10.0 ** rng.integers(-30, 30, size=shape)).astype(np.float32))
+               for name, shape in shapes.items()}
+    if "images" in outputs:
+        outputs["images"].flat[:5] = [np.nan, np.inf, -np.inf, -0.0, np.float32(0.1)]
+    answer = json.loads(response_json(outputs, layout))
+    key = "outputs" if layout == "columnar" else "predictions"
+    names = list(outputs)
+    if len(names) == 1:
+        got = {names[0]: answer[key]}
+    elif layout == "columnar":
+        got = answer[key]
+    else:
+        got = {n: [row[n] for row in answer[key]] for n in names}
+    for name, array in outputs.items():
+        assert np.asarray(got[name]).dtype.kind == ("f" if array.dtype.kind == "f" else "i"), name
+        back = np.array(got[name], dtype=array.dtype).reshape(array.shape)
+        assert np.array_equal(back, array, equal_nan=True), name
+    if "images" in outputs:  # 9 significant digits: float32's 0.1, not float64's 0.10000000149011612
+        assert b"[[[NaN, Infinity, -Infinity], [-0, 0.100000001, " in response_json(outputs, layout)
+
+
+def test_subnormal_numbers_which_tensorflow_flushes_to_zero_come_back_too():
+    array = np.array([[1e-40, -3e-39, 0.5]], np.float32)
+    assert np.array_equal(np.array(json.loads(response_json({"x": array}, "columnar"))["outputs"], np.float32), array)
 
 
 def _random_json(rng, depth=0):

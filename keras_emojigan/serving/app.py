@@ -8,10 +8,16 @@ And ours: ``GET /`` the gallery page, ``GET /sheet.png?seed=S&count=C`` one PNG 
 ``generate`` signature, ``GET /morph.png?from=A&to=B&steps=N`` a strip morphing between two
 seeds (``interpolate.py``); for a conditional model both take ``class=NAME|INDEX``, for a
 steered one (``export --directions``) also ``strength=S``.
-Inference runs in a thread pool (TensorFlow releases the GIL), so status, metadata and the
-page answer while a big request computes; a background task polls the model folder for new
-versions (``versions.py``). Labels (``/labels/L``) and ``:classify``/``:regress`` are not
-supported: a generator has no use for them.
+Inference, JSON parsing and encoding run in a thread pool (TensorFlow releases the GIL), so
+status, metadata and the page answer while a big request computes; a background task polls the
+model folder for new versions (``versions.py``).
+What one client can hold is bounded (``Bounds``): at most ``max_pending`` generations in flight
+(queued, computing or being sent; past it a 503 with Retry-After), a request's headers within
+``header_timeout`` (also the idle time allowed between requests: aiohttp's keep-alive timer,
+which also closes a connection whose headers never complete), its body within ``body_timeout``
+(408), and a reply the client does not read is dropped after ``write_timeout``, its memory freed.
+Labels (``/labels/L``) and ``:classify``/``:regress`` are not supported: a generator has no use
+for them.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ import io
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 from aiohttp import web
 
 from keras_emojigan.serving.generator import SavedModelError
-from keras_emojigan.serving.rest import Limits, RestError, parse_body, pick_signature, request_tensors, response_body
+from keras_emojigan.serving.rest import Limits, RestError, parse_body, pick_signature, request_tensors, response_json
 from keras_emojigan.serving.versions import LoadedVersion, ModelVersions
 
 log = logging.getLogger("keras_emojigan.serve")
@@ -39,6 +46,88 @@ LIMITS_KEY = web.AppKey("limits", Limits)
 EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
 MAX_STRENGTH = 10.0  # a steered model's strength: noise standard deviations past the class boundary
 SLIDER_END = 4.0  # the gallery's emotion slider runs to this strength each way
+# Connections the kernel queues before we accept them (aiohttp's default is 128): past it, a new
+# client's SYN is dropped and it retries after 1-3 s, so a burst of idle connections would delay
+# everyone's status request by seconds although the server is answering.
+BACKLOG = 1024
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one client may hold on the server; each is a ``serve`` option of the same name."""
+
+    max_pending: int = 8  # generations in flight: predicts, sheets and morphs, queued or being sent
+    header_timeout: float = 15.0  # seconds to send a request's headers, and to stay idle between requests
+    body_timeout: float = 30.0  # seconds to send a request's body
+    write_timeout: float = 30.0  # seconds a reply may wait for the client to read it
+
+
+class _InFlight:
+    """The count of generations in flight (the event loop's thread only, so no lock)."""
+
+    def __init__(self):
+        self.count = 0
+
+
+BOUNDS_KEY = web.AppKey("bounds", Bounds)
+IN_FLIGHT_KEY = web.AppKey("in_flight", _InFlight)
+
+
+@web.middleware
+async def bounded(request: web.Request, handler):
+    """Refuse a generation past ``max_pending`` (503, Retry-After), and send every reply here
+    within ``write_timeout``: a client that does not read is dropped (the connection aborted, its
+    buffered reply freed) instead of holding the reply's memory for as long as it likes. A
+    generation's slot is held until its reply is sent, so the slots bound the memory too."""
+    bounds, in_flight = request.app[BOUNDS_KEY], request.app[IN_FLIGHT_KEY]
+    generation = getattr(request.match_info, "handler", None) in (predict, sheet, morph)
+    if generation and in_flight.count >= bounds.max_pending:
+        response = web.json_response({"error": f"{in_flight.count} generations are in flight, the most this "
+                                               f"server takes (--max-pending): retry shortly"},
+                                     status=503, headers={"Retry-After": "1"})
+        return await _send(request, response, bounds.write_timeout)
+    in_flight.count += int(generation)
+    try:
+        response = await _send(request, await handler(request), bounds.write_timeout)
+        if response.status == 408 and request.protocol is not None:  # not 10 s more reading a late body
+            request.protocol.force_close()
+        return response
+    finally:
+        in_flight.count -= int(generation)
+
+
+async def _send(request: web.Request, response: web.StreamResponse, seconds: float) -> web.StreamResponse:
+    """Write ``response`` (if aiohttp has not yet), or abort the connection after ``seconds``, and
+    return what was sent. A big body goes out in slices as the client reads (not copied whole into
+    the socket's buffer). After an abort aiohttp's own write fails as a reset connection, which it
+    expects and logs quietly."""
+    if response.prepared:
+        return response
+    body = response.body if isinstance(response, web.Response) else None
+    if isinstance(body, bytes) and len(body) > SLICE_BYTES:
+        sliced = web.StreamResponse(status=response.status, headers=response.headers)
+        sliced.content_length = len(body)
+        response = sliced
+    try:
+        await asyncio.wait_for(_write(request, response, body), seconds)
+    except asyncio.TimeoutError:
+        log.warning("dropped %s %s from %s: the reply was not read within %g s (--write-timeout)",
+                    request.method, request.path, request.remote, seconds)
+        if request.transport is not None:
+            request.transport.abort()
+    return response
+
+
+SLICE_BYTES = 1 << 20
+
+
+async def _write(request: web.Request, response: web.StreamResponse, body) -> None:
+    await response.prepare(request)
+    if not isinstance(response, web.Response):
+        view = memoryview(body)
+        for start in range(0, len(view), SLICE_BYTES):
+            await response.write(view[start:start + SLICE_BYTES])
+    await response.write_eof()
 
 
 @web.middleware
@@ -102,12 +191,16 @@ async def predict(request: web.Request) -> web.Response:
     limits = request.app[LIMITS_KEY]
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=limits.max_body_bytes, actual_size=request.content_length)
-    body = parse_body(await request.read())
+    seconds = request.app[BOUNDS_KEY].body_timeout
+    try:
+        raw = await asyncio.wait_for(request.read(), seconds)
+    except asyncio.TimeoutError:
+        raise RestError(f"the request body did not arrive within {seconds:g} s (--body-timeout)", 408) from None
+    body = await _run(request, parse_body, raw)  # 8 MB of JSON is seconds of parsing: off the event loop
     signature = pick_signature(body, served.signatures)
     arrays, layout = request_tensors(body, signature, limits)
     outputs = await _run(request, _call, signature.function, arrays)
-    # Encoding 100 images is ~1M numbers: done off the event loop too.
-    body = await _run(request, lambda: json.dumps(response_body(outputs, layout)).encode())
+    body = await _run(request, response_json, outputs, layout)  # 256 images are 3M numbers: off the loop too
     return web.Response(body=body, content_type="application/json")
 
 
@@ -258,14 +351,16 @@ async def _poll_forever(app: web.Application, seconds: float):
                 log.exception("polling %s failed", versions.base)
 
 
-def make_app(versions: ModelVersions, *, limits: Limits | None = None, workers: int = 2,
-             poll_seconds: float = 2.0) -> web.Application:
-    """The aiohttp application; ``versions`` must already hold a loaded version."""
+def make_app(versions: ModelVersions, *, limits: Limits | None = None, bounds: Bounds | None = None,
+             workers: int = 2, poll_seconds: float = 2.0) -> web.Application:
+    """The aiohttp application; ``versions`` must already hold a loaded version. ``bounds``'s
+    header timeout is the server's (``serve``), not the application's."""
     limits = limits or Limits()
     if versions.current is None:
         raise ValueError("load a version first (ModelVersions.load_initial)")
-    app = web.Application(middlewares=[json_errors], client_max_size=limits.max_body_bytes)
+    app = web.Application(middlewares=[bounded, json_errors], client_max_size=limits.max_body_bytes)
     app[VERSIONS_KEY], app[LIMITS_KEY] = versions, limits
+    app[BOUNDS_KEY], app[IN_FLIGHT_KEY] = bounds or Bounds(), _InFlight()
     app[EXECUTOR_KEY] = ThreadPoolExecutor(workers, thread_name_prefix="inference")
     for prefix in (f"/v1/models/{NAME}", f"/v1/models/{NAME}/versions/{VERSION}"):
         app.router.add_get(prefix, status)
@@ -286,14 +381,34 @@ def make_app(versions: ModelVersions, *, limits: Limits | None = None, workers: 
     return app
 
 
+def _return_freed_memory_to_the_os() -> None:
+    """glibc raises its mmap threshold after big blocks are freed (up to 32 MB) and gives each thread
+    an arena, so the memory of big replies, once freed, stays in the process: after a burst of
+    256-image requests RSS stayed ~660 MB above idle (``load_test_serve.py --hostile``). A fixed
+    128 KiB threshold (what ``MALLOC_MMAP_THRESHOLD_`` sets) and two arenas return it. Not glibc: nothing."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_mmap_threshold, m_arena_max = -3, -8  # glibc's malloc.h
+    mallopt(m_mmap_threshold, 128 << 10)
+    mallopt(m_arena_max, 2)
+
+
 def serve(versions: ModelVersions, *, host: str, port: int, on_ready=None, **options) -> None:
     """Run until interrupted; ``on_ready(url)`` is called once the socket listens (port 0 picks one)."""
+    _return_freed_memory_to_the_os()
     app = make_app(versions, **options)
 
     async def main():
-        runner = web.AppRunner(app, access_log=None)
+        # aiohttp's keep-alive timer runs from the connection's start and from each reply, and closes
+        # a connection still waiting for a complete request then: the header timeout and idle timeout.
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=app[BOUNDS_KEY].header_timeout)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, backlog=BACKLOG)
         await site.start()
         bound = runner.addresses[0]
         if on_ready:

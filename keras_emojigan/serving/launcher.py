@@ -58,8 +58,8 @@ class Server:
                 self.process.kill()
 
 
-def http(method: str, url: str, body=None, raw: bytes | None = None, timeout: float = 120):
-    """(status, parsed JSON or raw bytes, headers) of one request."""
+def http(method: str, url: str, body=None, raw: bytes | None = None, timeout: float = 120, parse: bool = True):
+    """(status, parsed JSON or raw bytes, headers) of one request (``parse`` False: always the bytes)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
@@ -67,6 +67,6 @@ def http(method: str, url: str, body=None, raw: bytes | None = None, timeout: fl
             status, payload, headers = answer.status, answer.read(), answer.headers
     except urllib.error.HTTPError as err:
         status, payload, headers = err.code, err.read(), err.headers
-    if headers.get("Content-Type", "").startswith("application/json"):
+    if parse and headers.get("Content-Type", "").startswith("application/json"):
         payload = json.loads(payload)
     return status, payload, headers
