@@ -19,6 +19,12 @@ from PIL import Image  # noqa: E402
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The ``heavy`` tests first (their order kept), so xdist's workers end on short tests instead
+    of one worker finishing a minute-long fit while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 def _png_bytes(image: Image.Image, fmt="PNG", **kwargs) -> bytes:
     buf = io.BytesIO()
     image.save(buf, fmt, **kwargs)

@@ -151,6 +151,7 @@ def test_a_robust_guide_is_fine_tuned_all_through_measured_under_attack_and_froz
     assert {"conv0a", "bn0a", "conv3b", "features"} <= changed  # every layer trained, batch norm too
 
 
+@pytest.mark.heavy
 def test_a_robust_guided_fit_records_it_and_resumes_with_the_fine_tuned_guide(tmp_path):
     from keras_emojigan.training.rundir import restore_gan
 

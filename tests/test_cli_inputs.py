@@ -116,6 +116,7 @@ def test_variants_name_runs_and_rows():
         parse_variant("dcgan:epochs=3")
 
 
+@pytest.mark.heavy
 def test_compare_runs_variants_and_publishes_their_records(tiny_data, tmp_path):
     out, published = tmp_path / "out", tmp_path / "docs"
     tiny = ["--data", tiny_data, "--set", "resolution=32", "--set", "batch_size=16"]

@@ -30,6 +30,7 @@ def comparison(tmp_path_factory, tiny_data):
     return out, result.output
 
 
+@pytest.mark.heavy
 def test_compare_writes_tables_and_figures(comparison):
     out, output = comparison
     for model in ("dcgan", "deligan", "proposed"):
@@ -67,6 +68,7 @@ def test_compare_skips_finished_runs(comparison, tiny_data):
     assert (out / "runs" / "dcgan-s0" / "summary.json").stat().st_mtime == before
 
 
+@pytest.mark.heavy
 def test_killed_compare_restarts_without_redoing_finished_runs(tiny_data, tmp_path):
     args = [sys.executable, "-m", "keras_emojigan.cli", "compare", "--preset", "smoke", "--models",
             "dcgan,proposed", "--seeds", "0", "--epochs", "3", "--data", tiny_data, "--set", "resolution=32",

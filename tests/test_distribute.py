@@ -79,6 +79,7 @@ def test_mirrored_step_over_two_cpus_equals_one_device(model):
         assert np.linalg.norm(b) / np.linalg.norm(a) == pytest.approx(1.0, abs=0.05)
 
 
+@pytest.mark.heavy
 def test_mirrored_adam_steps_track_one_device():
     """Three Adam steps (the real optimiser): the logged losses agree. Not bit-exact: float
     rounding in the all-reduced batch-norm moments grows over steps at init, where the signals
@@ -88,6 +89,7 @@ def test_mirrored_adam_steps_track_one_device():
         assert mirrored["logs"][key] == pytest.approx(one["logs"][key], rel=1e-3), key
 
 
+@pytest.mark.heavy
 def test_fit_cli_mirrored_checkpoints_and_resumes(tiny_data, tmp_path):
     env = {**ENV, "EMOJIGAN_CPU_REPLICAS": "2"}
     run_dir = tmp_path / "mirrored"
@@ -107,6 +109,7 @@ def test_fit_cli_mirrored_checkpoints_and_resumes(tiny_data, tmp_path):
     assert odd.returncode == 2 and "does not split over 2 replicas" in odd.stderr
 
 
+@pytest.mark.heavy
 def test_a_robust_class_guide_is_fine_tuned_under_the_mirrored_strategy(tmp_path):
     """The guide's variables are mirrored there; the fine-tune must still reach them."""
     import numpy as np
@@ -137,6 +140,7 @@ def _free_ports(count):
     return ports
 
 
+@pytest.mark.heavy
 def test_multiworker_two_processes_on_loopback_agree(tiny_data, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     run_dir = tmp_path / "multi"

@@ -27,6 +27,7 @@ def cli(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("model", ["dcgan", "deligan", "proposed"])
 def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tiny_data, tmp_path):
     run_dir = tmp_path / model
@@ -64,12 +65,13 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tiny_dat
     export = tmp_path / "export"
     assert cli("export", run_dir, "-o", export).exit_code == 0
     assert (export / "saved_model.pb").exists() and (export / "emojigan.json").exists()
-    cli_tool = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    shown = subprocess.run([cli_tool, "show", "--dir", str(export), "--all"], capture_output=True, text=True,
-                           env=ENV, check=True).stdout
-    assert "signature_def['serving_default']" in shown and "signature_def['generate']" in shown
-    assert "inputs['latent']" in shown and "inputs['count']" in shown and "inputs['seed']" in shown
-    assert shown.count("DT_UINT8") >= 2
+    if model == "dcgan":  # TF's own tool reads the signatures (one export path for all three; a process each)
+        cli_tool = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+        shown = subprocess.run([cli_tool, "show", "--dir", str(export), "--all"], capture_output=True, text=True,
+                               env=ENV, check=True).stdout
+        assert "signature_def['serving_default']" in shown and "signature_def['generate']" in shown
+        assert "inputs['latent']" in shown and "inputs['count']" in shown and "inputs['seed']" in shown
+        assert shown.count("DT_UINT8") >= 2
     # fit's own export holds the weights of the last checkpoint, from which `export` builds
     from keras_emojigan.serving.generator import load_generator
 
@@ -79,6 +81,7 @@ def test_smoke_fit_writes_the_whole_run_dir_and_a_servable_model(model, tiny_dat
     assert len(list(singles.glob("*.png"))) == 3
 
 
+@pytest.mark.heavy
 def test_killed_run_resumes_and_finishes_with_the_right_epochs(tiny_data, tmp_path):
     run_dir = tmp_path / "killed"
     epochs = 8  # on the tiny source an epoch is short: enough of them that the kill lands mid-run

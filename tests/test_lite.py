@@ -107,6 +107,7 @@ def test_xflip_changes_only_the_pipeline():
     np.testing.assert_array_equal(np.stack(flipped[4:]), np.stack(resumed))  # a resumed run sees the same flips
 
 
+@pytest.mark.heavy
 def test_a_lite_run_resumes_exactly_with_hinge_lecam_and_xflip(tiny_data, tmp_path):
     """Two epochs then one more equals three epochs straight."""
     settings = {**LITE, "data": tiny_data, "resolution": 32, "loss": "hinge", "lecam_weight": 0.3, "xflip": True,
@@ -128,6 +129,7 @@ def test_a_lite_run_resumes_exactly_with_hinge_lecam_and_xflip(tiny_data, tmp_pa
     _exports_todays_signatures(b, tmp_path / "export" / "1", "dcgan")  # the dcgan latent's tiny lite fit
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("model", ["deligan", "proposed"])  # dcgan's: the resume test above
 def test_a_tiny_lite_fit_per_latent_exports_todays_signatures(model, tiny_data, tmp_path):
     config = make_config("smoke", model=model, epochs=1, data=tiny_data, resolution=32, batch_size=16,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from keras_emojigan.data.sources import load_images
 from keras_emojigan.training.history import read_history
@@ -21,6 +22,7 @@ def _fit(run_dir, data):
     return read_history(run_dir)[0]
 
 
+@pytest.mark.heavy
 def test_a_modern_run_is_reproduced_exactly(tmp_path):
     images = load_images("emoji-faces", 64).images[:280]
     np.savez(tmp_path / "part.npz", images=images)
