@@ -204,8 +204,19 @@ def test_load_500_requests_8_at_a_time_no_errors_flat_memory(served):
     assert after - before < 64 << 20, f"RSS grew {(after - before) / 2**20:.1f} MiB over 500 requests"
 
 
-def test_new_version_is_picked_up_and_half_written_ones_are_not(served, tmp_path):
-    server, base = served
+@pytest.fixture
+def reloading(tmp_path):
+    """A server of its own: the versions it gains would change what the shared one serves (under
+    xdist's work stealing a test of this module can run after this one on the same worker)."""
+    base = tmp_path / "saved_models" / "emoji"
+    export_tiny(base, 1)
+    server = Server(base, "--poll-seconds", "0.3")
+    yield server, base
+    server.stop()
+
+
+def test_new_version_is_picked_up_and_half_written_ones_are_not(reloading, tmp_path):
+    server, base = reloading
 
     def version():
         return http("GET", server.url + "/v1/models/emoji")[1]["model_version_status"][0]["version"]
