@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Measure each finished row of the lite-backbone comparison as it would ship, and write the table.
+
+    python scripts/experiments/lite-backbone/measure_rows.py [RUNS [PUBLISH [WORK]]]
+    # defaults: runs/lite-backbone docs/results/lite-backbone runs/lite-backbone/measured
+
+For every finished run under RUNS/runs/ (``summary.json``), with the FID-Inception extractor:
+the checkpoint ``emojigan ship`` would take (``--checkpoint auto``: best or last by the rule
+that never prefers a collapsed checkpoint) exported to WORK/NAME, then everything its card
+would hold (``ship.measure``: FID/KID against each real half beside the real-vs-real floor,
+precision/recall and the near-duplicate share of 800 samples beside the real set's, the
+memorisation share), and FID/KID/precision/recall of 2,000 samples against all the real
+images (FID on ~400 images is biased upwards). Writes PUBLISH/runs/NAME/measured.json (a run
+already measured is skipped: rerun after each row finishes) and PUBLISH/table.md.
+Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+LARGE_SAMPLE = 2000
+
+
+def measure_run(run_dir: Path, work: Path) -> dict:
+    from keras_emojigan.config import TrainConfig
+    from keras_emojigan.data.sources import load_images
+    from keras_emojigan.metrics.evaluate import evaluate_images
+    from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.serving.export import export_run
+    from keras_emojigan.serving.generator import load_generator
+    from keras_emojigan.ship import choose_checkpoint, measure
+
+    config = TrainConfig.load(run_dir)
+    best, why = choose_checkpoint(run_dir, "auto")
+    target = work / run_dir.name
+    if target.exists():  # a half-measured earlier attempt
+        shutil.rmtree(target)
+    _, model = export_run(run_dir, target, best=best)
+    results, _, _ = measure(model, config.data, ["fid-inception"], log=lambda line: print(f"{run_dir.name}: {line}"))
+    generator = load_generator(model)
+    real = load_images(config.data, generator.resolution)
+    print(f"{run_dir.name}: {LARGE_SAMPLE} samples against all {len(real.images)} real images ...")
+    large = evaluate_images(real.images, generator.generate(LARGE_SAMPLE, 0), get_extractor("fid-inception"),
+                            seed=0, metrics=("fid", "kid", "pr"))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    history_bf16 = _used_bfloat16(run_dir)
+    return {"run": run_dir.name, "checkpoint": "best" if best else "last", "why": why,
+            "fid_inception": results["extractors"]["fid-inception"],
+            "large": {k: large[k] for k in ("num_real", "num_fake", "fid", "kid", "precision", "recall")},
+            "epochs_done": summary["epochs_done"], "epoch_seconds": summary.get("epoch_seconds"),
+            "bfloat16": history_bf16}
+
+
+def _used_bfloat16(run_dir: Path):
+    from keras_emojigan.training.history import read_history
+
+    values = {row.get("bfloat16") for row in read_history(run_dir)} - {None}
+    return None if not values else bool(max(values))
+
+
+ROWS = [("full recipe", "dcgan"), ("DeLiGAN latent", "deligan"), ("proposed latent", "proposed"),
+        ("lite alone (BCE, no LeCam, no x-flip)", "dcgan:xflip=false:lecam_weight=0:loss=bce"),
+        ("+ hinge", "dcgan:xflip=false:lecam_weight=0"), ("+ LeCam", "dcgan:xflip=false")]
+
+
+def table(publish: Path) -> list[str]:
+    from keras_emojigan.compare import parse_variant
+
+    lines = ["| row | ckpt (epoch) | FID vs halves / floor (ratio) | KID vs halves / floor | FID, 2,000 vs all "
+             "| precision / recall (800; real halves) | near-duplicates of 800 (groups; real) | memorised "
+             "| s per run |", "|---|---|---|---|---|---|---|---|---|"]
+    for label, spec in ROWS:
+        path = publish / "runs" / parse_variant(spec).run_name(0) / "measured.json"
+        if not path.exists():
+            lines.append(f"| {label} (`{spec}`) | not finished | | | | | | | |")
+            continue
+        m = json.loads(path.read_text())
+        h, w, big = m["fid_inception"]["halves"], m["fid_inception"]["whole"], m["large"]
+        seconds = m["epoch_seconds"]
+        lines.append(
+            f"| {label} (`{spec}`) | {m['checkpoint']} ({_epoch_of(m)}) "
+            f"| {h['fid']:.1f} / {h['floor_fid']:.1f} ({h['fid_over_floor']:.2f}x) "
+            f"| {h['kid']:.4f} / {h['floor_kid']:.4f} | {big['fid']:.1f} "
+            f"| {w['precision']:.2f} / {w['recall']:.2f} ({h['floor_precision']:.2f} / {h['floor_recall']:.2f}) "
+            f"| {w['near_duplicate_share']:.1%} ({w['near_duplicate_groups']}; {w['near_duplicate_share_real']:.1%}) "
+            f"| {w['memorised_share']:.1%} | {'n/a' if seconds is None else f'{seconds:.0f}'} |")
+    return lines
+
+
+def _epoch_of(measured: dict) -> str:
+    """The exported checkpoint's epoch, from ``choose_checkpoint``'s reason ("..., epoch N) ...")."""
+    why, which = measured["why"], measured["checkpoint"]
+    found = re.search(r"epoch (\d+)\)", why.split(" vs ")[0 if which == "best" else -1])
+    return found.group(1) if found else "?"
+
+
+def main(argv: list[str]) -> None:
+    runs = Path(argv[0] if argv else "runs/lite-backbone")
+    publish = Path(argv[1] if len(argv) > 1 else "docs/results/lite-backbone")
+    work = Path(argv[2] if len(argv) > 2 else runs / "measured")
+    for run_dir in sorted((runs / "runs").iterdir()):
+        out = publish / "runs" / run_dir.name / "measured.json"
+        if out.exists() or not (run_dir / "summary.json").exists():
+            continue
+        if json.loads((run_dir / "summary.json").read_text()).get("status") != "finished":
+            continue
+        measured = measure_run(run_dir, work)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(measured, indent=2) + "\n")
+        print(f"wrote {out}")
+    (publish / "table.md").write_text("\n".join(table(publish)) + "\n")
+    print(f"wrote {publish / 'table.md'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
