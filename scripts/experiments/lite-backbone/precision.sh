@@ -2,13 +2,13 @@
 # The float32 side of the precision side-by-side: the full `lite` recipe (row 1 of run.sh, which
 # trains in mixed_bfloat16 on a CPU with bf16 instructions) with `precision=float32`, same seed,
 # same data, same 300-epoch schedule, evaluated every 5 epochs as row 1 is; stopped after
-# STOP epochs (default 60). Compare its history.csv with row 1's epoch by epoch (FID, precision,
+# STOP epochs (default 100). Compare its history.csv with row 1's epoch by epoch (FID, precision,
 # recall, near-duplicates). Resumable: rerun the same command.
 #
-#   scripts/experiments/lite-backbone/precision.sh [RUNS [STOP]]   # default: runs/lite-backbone 60
+#   scripts/experiments/lite-backbone/precision.sh [RUNS [STOP]]   # default: runs/lite-backbone 100
 set -euo pipefail
 runs="${1:-runs/lite-backbone}"
-stop="${2:-60}"
+stop="${2:-100}"
 run_dir="$runs/precision/float32-s0"
 emojigan fit --preset lite --model dcgan --epochs 300 --set precision=float32 --run-dir "$run_dir" --quiet &
 fit=$!
