@@ -1,8 +1,9 @@
-"""scripts/experiments/lite-backbone/measure_rows.py's table: one line per row, the numbers a
-measured row holds, and "not finished" for the rest."""
+"""The lite-backbone tables: measure_rows.py's (one line per row, "not finished" for the rest) and
+precision_table.py's (bf16 against float32 at the epochs both evaluated)."""
 
 import json
 
+import pytest
 from script_loader import load_script
 
 measure_rows = load_script("measure_rows")
@@ -36,3 +37,32 @@ def test_the_table_shows_a_measured_row_and_marks_the_others_unfinished(tmp_path
 def test_the_exported_checkpoints_epoch_is_read_from_the_choice():
     assert measure_rows._epoch_of(_measured("best")) == "274"
     assert measure_rows._epoch_of(_measured("last")) == "299"
+
+
+precision_table = load_script("precision_table")
+
+
+def _history(folder, bfloat16: int, fids):
+    folder.mkdir(parents=True)
+    lines = ["epoch,d_loss,fid,precision,recall,near_duplicate_share,seconds,bfloat16"]
+    for epoch in range(10):
+        fid = fids.get(epoch)
+        evaluated = f"{fid},0.7,0.5,0.01" if fid is not None else ",,,"
+        lines.append(f"{epoch},1.0,{evaluated},{10 + bfloat16 * -5},{bfloat16}")
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_the_precision_table_pairs_the_epochs_both_runs_evaluated(tmp_path):
+    _history(tmp_path / "bf16", 1, {4: 100.0, 9: 50.0})
+    _history(tmp_path / "fp32", 0, {4: 110.0})  # still running: one evaluation so far
+    lines = precision_table.table(tmp_path / "bf16", tmp_path / "fp32")
+    assert lines[2].startswith("| 4 | 100.0 / 110.0 | 0.700 / 0.700 | 0.500 / 0.500 | 0.010 / 0.010 |")
+    assert lines[3].startswith("| mean of 1 |") and not any(line.startswith("| 9 ") for line in lines)
+    assert lines[-1] == "Mean seconds per epoch to epoch 4: bfloat16 5.0, float32 10.0."
+
+
+def test_the_precision_table_refuses_runs_in_the_wrong_precisions(tmp_path):
+    _history(tmp_path / "a", 0, {4: 100.0})
+    _history(tmp_path / "b", 0, {4: 110.0})
+    with pytest.raises(SystemExit, match="expected .* in bfloat16"):
+        precision_table.table(tmp_path / "a", tmp_path / "b")
