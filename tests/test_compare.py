@@ -30,8 +30,7 @@ def comparison(tmp_path_factory, tiny_data):
     return out, result.output
 
 
-@pytest.mark.heavy
-def test_compare_writes_tables_and_figures(comparison):
+def test_compare_writes_tables_and_figures(comparison):  # (not heavy: its cost is the shared fixture)
     out, output = comparison
     for model in ("dcgan", "deligan", "proposed"):
         for seed in (0, 1):
