@@ -35,7 +35,7 @@ def measure_run(run_dir: Path, work: Path) -> dict:
     from keras_emojigan.serving.generator import load_generator
     from keras_emojigan.ship import choose_checkpoint, measure
 
-    config = TrainConfig.load(run_dir)
+    config = TrainConfig.load(run_dir / "config.json")
     best, why = choose_checkpoint(run_dir, "auto")
     target = work / run_dir.name
     if target.exists():  # a half-measured earlier attempt
