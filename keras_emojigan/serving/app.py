@@ -46,10 +46,10 @@ LIMITS_KEY = web.AppKey("limits", Limits)
 EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
 MAX_STRENGTH = 10.0  # a steered model's strength: noise standard deviations past the class boundary
 SLIDER_END = 4.0  # the gallery's emotion slider runs to this strength each way
-# Connections the kernel queues before we accept them (aiohttp's default is 128): past it, a new
-# client's SYN is dropped and it retries after 1-3 s, so a burst of idle connections would delay
-# everyone's status request by seconds although the server is answering.
+# Connections the kernel queues before we accept them (aiohttp's default is 128; past it a new
+# client's SYN is dropped and retried a second or more later): room for a burst of hundreds.
 BACKLOG = 1024
+SLICE_BYTES = 1 << 20  # a big reply is written this much at a time, as the client reads
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,9 @@ async def _send(request: web.Request, response: web.StreamResponse, seconds: flo
     return response
 
 
-SLICE_BYTES = 1 << 20
-
-
 async def _write(request: web.Request, response: web.StreamResponse, body) -> None:
     await response.prepare(request)
-    if not isinstance(response, web.Response):
+    if body is not None and not isinstance(response, web.Response):  # the sliced copy made in _send
         view = memoryview(body)
         for start in range(0, len(view), SLICE_BYTES):
             await response.write(view[start:start + SLICE_BYTES])
