@@ -16,7 +16,7 @@ fit=$!
 while kill -0 "$fit" 2>/dev/null; do
   done_epochs=0
   [ -f "$run_dir/history.csv" ] && done_epochs=$(( $(wc -l < "$run_dir/history.csv") - 1 ))
-  if [ "$done_epochs" -ge "$stop" ]; then kill -INT "$fit"; wait "$fit" || true; exit 0; fi
+  if [ "$done_epochs" -ge "$stop" ]; then kill -TERM "$fit"; wait "$fit" || true; exit 0; fi
   sleep 20
 done
 wait "$fit"
