@@ -1,15 +1,13 @@
 """What one client can hold on `emojigan serve`: raw loopback sockets that send headers slowly or
 never, bodies that never arrive, replies never read, and more generations than the server takes."""
 
-import json
 import socket
 import time
-from urllib.parse import urlsplit
 
 import pytest
 from serving_helpers import export_tiny
 
-from keras_emojigan.serving.launcher import Server, http
+from keras_emojigan.serving.launcher import Server, http, json_post, open_connection
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +20,6 @@ def strict(tmp_path_factory):
                     "--write-timeout", "1", "--max-pending", "2", "--max-count", "256")
     yield server
     server.stop()
-
-
-def _connect(server, receive_buffer: int | None = None) -> socket.socket:
-    where = urlsplit(server.url)
-    sock = socket.socket()
-    if receive_buffer:  # set before connecting, so the TCP window stays small
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    sock.settimeout(30)
-    sock.connect((where.hostname, where.port))
-    return sock
 
 
 def _seconds_until_closed(sock: socket.socket, trickle: bytes = b"", every: float = 0.2) -> tuple[float, bytes]:
@@ -63,26 +51,24 @@ def _seconds_until_closed(sock: socket.socket, trickle: bytes = b"", every: floa
 
 
 def test_headers_that_never_complete_or_trickle_in_are_dropped_after_the_header_timeout(strict):
-    partial = _connect(strict)
-    partial.sendall(b"GET /v1/models/emoji HTTP/1.1\r\nHost: loopback\r\n")
+    partial = open_connection(strict.url, b"GET /v1/models/emoji HTTP/1.1\r\nHost: loopback\r\n")
     seconds, received = _seconds_until_closed(partial)
     assert received == b"" and 0.8 < seconds < 5, (seconds, received)
 
-    slow = _connect(strict)  # one byte every 0.2 s of a header that would take 20 s
+    slow = open_connection(strict.url)  # one byte every 0.2 s of a header that would take 20 s
     header = b"GET /v1/models/emoji HTTP/1.1\r\nHost: loopback\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
     seconds, received = _seconds_until_closed(slow, trickle=header)
     assert received == b"" and 0.8 < seconds < 5, (seconds, received)
 
-    idle = _connect(strict)  # after a complete request and its reply, idle for longer than the timeout
-    idle.sendall(b"GET /v1/models/emoji HTTP/1.1\r\nHost: loopback\r\n\r\n")
+    # after a complete request and its reply, idle for longer than the timeout
+    idle = open_connection(strict.url, b"GET /v1/models/emoji HTTP/1.1\r\nHost: loopback\r\n\r\n")
     seconds, received = _seconds_until_closed(idle)
     assert received.startswith(b"HTTP/1.1 200") and 0.8 < seconds < 5, (seconds, received[:40])
 
 
 def test_a_body_that_never_arrives_is_a_408(strict):
-    sock = _connect(strict)
-    sock.sendall(b"POST /v1/models/emoji:predict HTTP/1.1\r\nHost: loopback\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 100\r\n\r\n{\"instances\"")
+    half_body = json_post("/v1/models/emoji:predict", {"instances": [[0] * 40]})[:-20]  # Content-Length says more
+    sock = open_connection(strict.url, half_body)
     seconds, received = _seconds_until_closed(sock)
     assert received.startswith(b"HTTP/1.1 408"), received[:200]
     assert b"--body-timeout" in received and seconds < 5
@@ -90,11 +76,8 @@ def test_a_body_that_never_arrives_is_a_408(strict):
 
 def _stalled_generation(server) -> socket.socket:
     """A client that asks for 256 images and never reads the reply."""
-    body = json.dumps({"signature_name": "generate", "inputs": {"count": 256, "seed": 0}}).encode()
-    sock = _connect(server, receive_buffer=4096)
-    sock.sendall(b"POST /v1/models/emoji:predict HTTP/1.1\r\nHost: loopback\r\nContent-Type: application/json\r\n"
-                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    return sock
+    body = {"signature_name": "generate", "inputs": {"count": 256, "seed": 0}}
+    return open_connection(server.url, json_post("/v1/models/emoji:predict", body), receive_buffer=4096)
 
 
 def test_clients_that_do_not_read_hold_the_slots_until_the_write_timeout_drops_them(strict):

@@ -380,9 +380,10 @@ def make_app(versions: ModelVersions, *, limits: Limits | None = None, bounds: B
 
 def _return_freed_memory_to_the_os() -> None:
     """glibc raises its mmap threshold after big blocks are freed (up to 32 MB) and gives each thread
-    an arena, so the memory of big replies, once freed, stays in the process: after a burst of
-    256-image requests RSS stayed ~660 MB above idle (``load_test_serve.py --hostile``). A fixed
-    128 KiB threshold (what ``MALLOC_MMAP_THRESHOLD_`` sets) and two arenas return it. Not glibc: nothing."""
+    an arena, so the memory of big replies, once freed, stays in the process (docs/serving.md has
+    the load test). A fixed 128 KiB threshold (what ``MALLOC_MMAP_THRESHOLD_`` sets) and two
+    arenas return it. Not glibc: nothing."""
+
     import ctypes
 
     try:

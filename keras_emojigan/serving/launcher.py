@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class Server:
@@ -70,3 +72,25 @@ def http(method: str, url: str, body=None, raw: bytes | None = None, timeout: fl
     if parse and headers.get("Content-Type", "").startswith("application/json"):
         payload = json.loads(payload)
     return status, payload, headers
+
+
+def open_connection(url: str, sent: bytes = b"", receive_buffer: int | None = None,
+                    timeout: float | None = 30) -> socket.socket:
+    """A raw TCP connection to the server at ``url`` that has sent ``sent``: a client that misbehaves
+    (half a header, a reply it never reads). ``receive_buffer``, set before connecting, keeps the
+    TCP window that small."""
+    where = urlsplit(url)
+    sock = socket.socket()
+    if receive_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(timeout)
+    sock.connect((where.hostname, where.port))
+    sock.sendall(sent)
+    return sock
+
+
+def json_post(path: str, body) -> bytes:
+    """The bytes of an HTTP/1.1 request POSTing ``body`` as JSON to ``path``."""
+    data = json.dumps(body).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: loopback\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode() + data

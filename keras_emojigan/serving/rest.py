@@ -181,8 +181,7 @@ def response_json(outputs: dict, layout: str) -> bytes:
     Numbers are written by TensorFlow's string ops in a graph, a block of rows at a time, floats
     with the digits that give each value back exactly (9 significant for float32, 17 for float64):
     a 256-image answer is 3 million numbers, and ``json.dumps`` of them holds the GIL, so the
-    server's event loop, for seconds (status requests waited 10 s behind 8 such answers); a graph
-    releases it."""
+    server's event loop, for seconds; a graph releases it."""
     names = list(outputs)
     if layout == "columnar":
         key = b"outputs"

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
-from keras_emojigan.serving.launcher import Server, http
+from keras_emojigan.serving.launcher import Server, http, json_post, open_connection
 
 
 def main():
@@ -114,16 +112,6 @@ class StatusWatch:
         self.thread.join()
 
 
-def _raw(server, request: bytes, receive_buffer: int | None = None) -> socket.socket:
-    where = urlsplit(server.url)
-    sock = socket.socket()
-    if receive_buffer:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    sock.connect((where.hostname, where.port))
-    sock.sendall(request)
-    return sock
-
-
 def _sockets(server) -> int:
     """The server process's open sockets (its listener, polls and clients)."""
     fds = Path(f"/proc/{server.process.pid}/fd")
@@ -141,9 +129,7 @@ def hostile(args):
     name = args.model_base.resolve().name
     predict_url = f"{server.url}/v1/models/{name}:predict"
     most = {"signature_name": "generate", "inputs": {"count": 256, "seed": 0}}
-    body = json.dumps(most).encode()
-    post = (f"POST /v1/models/{name}:predict HTTP/1.1\r\nHost: loopback\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    post = json_post(f"/v1/models/{name}:predict", most)
     report = {"model": name}
     try:
         with ThreadPoolExecutor(2) as pool:  # warm-up: the largest requests, as many at once as it computes
@@ -164,8 +150,8 @@ def hostile(args):
 
         time.sleep(2)  # phase 2: clients that never read, half headers; until the server holds none of them
         baseline, peak, started = _sockets(server), 0, time.perf_counter()
-        stalled = [_raw(server, post, receive_buffer=4096) for _ in range(args.stalled)]
-        partial = [_raw(server, f"GET /v1/models/{name} HTTP/1.1\r\nHost: loopback\r\n".encode())
+        stalled = [open_connection(server.url, post, receive_buffer=4096) for _ in range(args.stalled)]
+        partial = [open_connection(server.url, f"GET /v1/models/{name} HTTP/1.1\r\nHost: loopback\r\n".encode())
                    for _ in range(args.partial)]
         held = _sockets(server) - baseline
         while held > 0 and time.perf_counter() - started < 600:
