@@ -65,3 +65,11 @@ def test_a_last_row_cut_short_is_dropped_and_a_damaged_row_before_it_named(tmp_p
     path.write_text("\n".join([lines[0], lines[1], "1,0.5", lines[3]]) + "\n")  # a short row in the middle
     with pytest.raises(UserInputError, match=r"history.csv, line 3: 2 fields where the header has \d+"):
         read_history(tmp_path)
+
+
+def test_trained_in_bfloat16_reads_the_column_and_knows_when_it_is_absent():
+    from keras_emojigan.training.history import trained_in_bfloat16
+
+    assert trained_in_bfloat16([{"bfloat16": 0.0}, {"bfloat16": 1.0}]) is True  # moved to a bf16 machine
+    assert trained_in_bfloat16([{"bfloat16": 0.0}, {"bfloat16": 0.0}]) is False
+    assert trained_in_bfloat16([{"epoch": 0}, {"bfloat16": None}]) is None  # recorded before the column

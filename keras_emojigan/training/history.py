@@ -76,6 +76,13 @@ def epoch_seconds(rows: list[dict]) -> float:
     return round(sum(row["seconds"] for row in rows if row.get("seconds") is not None), 1)
 
 
+def trained_in_bfloat16(rows: list[dict]) -> bool | None:
+    """Whether any kept epoch ran in mixed_bfloat16 (the ``bfloat16`` column; None for a run
+    recorded before it existed)."""
+    values = [row["bfloat16"] for row in rows if row.get("bfloat16") is not None]
+    return bool(max(values)) if values else None
+
+
 def collapsed_epochs(rows: list[dict]) -> int:
     """How many epochs were collapsed (D won; training/instability.py)."""
     return sum(1 for row in rows if row.get("collapsed"))

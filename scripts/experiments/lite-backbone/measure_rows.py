@@ -34,6 +34,7 @@ def measure_run(run_dir: Path, work: Path) -> dict:
     from keras_emojigan.serving.export import export_run
     from keras_emojigan.serving.generator import load_generator
     from keras_emojigan.ship import choose_checkpoint, measure
+    from keras_emojigan.training.history import read_history, trained_in_bfloat16
 
     config = TrainConfig.load(run_dir / "config.json")
     best, why = choose_checkpoint(run_dir, "auto")
@@ -48,19 +49,11 @@ def measure_run(run_dir: Path, work: Path) -> dict:
     large = evaluate_images(real.images, generator.generate(LARGE_SAMPLE, 0), get_extractor("fid-inception"),
                             seed=0, metrics=("fid", "kid", "pr"))
     summary = json.loads((run_dir / "summary.json").read_text())
-    history_bf16 = _used_bfloat16(run_dir)
     return {"run": run_dir.name, "checkpoint": "best" if best else "last", "why": why,
             "fid_inception": results["extractors"]["fid-inception"],
             "large": {k: large[k] for k in ("num_real", "num_fake", "fid", "kid", "precision", "recall")},
             "epochs_done": summary["epochs_done"], "epoch_seconds": summary.get("epoch_seconds"),
-            "bfloat16": history_bf16}
-
-
-def _used_bfloat16(run_dir: Path):
-    from keras_emojigan.training.history import read_history
-
-    values = {row.get("bfloat16") for row in read_history(run_dir)} - {None}
-    return None if not values else bool(max(values))
+            "bfloat16": trained_in_bfloat16(read_history(run_dir))}
 
 
 ROWS = [("full recipe", "dcgan"), ("DeLiGAN latent", "deligan"), ("proposed latent", "proposed"),

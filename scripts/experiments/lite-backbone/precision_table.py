@@ -18,25 +18,19 @@ import statistics
 import sys
 from pathlib import Path
 
-from keras_emojigan.training.history import read_history
+from keras_emojigan.training.history import read_history, trained_in_bfloat16
 
 COLUMNS = (("fid", "FID", 1), ("precision", "precision", 3), ("recall", "recall", 3),
            ("near_duplicate_share", "near-duplicates", 3))
 
 
-def evaluated(run_dir: Path) -> dict[int, dict]:
-    """Epoch -> that epoch's history row, for the epochs with an evaluation."""
-    return {row["epoch"]: row for row in read_history(run_dir) if row.get("fid") is not None}
-
-
-def bfloat16_used(run_dir: Path) -> bool:
-    return any(row.get("bfloat16") for row in read_history(run_dir))
-
-
 def table(bf16_dir: Path, float32_dir: Path) -> list[str]:
-    bf16, float32 = evaluated(bf16_dir), evaluated(float32_dir)
-    if bfloat16_used(float32_dir) or not bfloat16_used(bf16_dir):
+    histories = {run: read_history(run) for run in (bf16_dir, float32_dir)}
+    if trained_in_bfloat16(histories[float32_dir]) or not trained_in_bfloat16(histories[bf16_dir]):
         raise SystemExit(f"expected {bf16_dir} in bfloat16 and {float32_dir} in float32 (history.csv's bfloat16)")
+    # epoch -> row, for the epochs with an evaluation
+    bf16, float32 = ({row["epoch"]: row for row in histories[run] if row.get("fid") is not None}
+                     for run in (bf16_dir, float32_dir))
     epochs = sorted(set(bf16) & set(float32))
     if not epochs:
         raise SystemExit(f"no evaluated epoch in both {bf16_dir} and {float32_dir} yet")
@@ -48,7 +42,7 @@ def table(bf16_dir: Path, float32_dir: Path) -> list[str]:
     means = " | ".join(f"{statistics.fmean(bf16[e][key] for e in epochs):.{d}f} / "
                        f"{statistics.fmean(float32[e][key] for e in epochs):.{d}f}" for key, _, d in COLUMNS)
     lines.append(f"| mean of {len(epochs)} | {means} |")
-    seconds = [statistics.fmean(row["seconds"] for row in read_history(run) if row["epoch"] <= epochs[-1])
+    seconds = [statistics.fmean(row["seconds"] for row in histories[run] if row["epoch"] <= epochs[-1])
                for run in (bf16_dir, float32_dir)]
     lines += ["", f"Mean seconds per epoch to epoch {epochs[-1]}: bfloat16 {seconds[0]:.1f}, float32 {seconds[1]:.1f}."]
     return lines
