@@ -18,6 +18,7 @@ import keras
 from keras import layers
 
 from keras_emojigan.config import RESOLUTIONS
+from keras_emojigan.models.fused_batch_norm import FusedBatchNormalization
 
 
 def conv_init(seed):
@@ -25,7 +26,10 @@ def conv_init(seed):
 
 
 def batch_norm(name, seed, synchronized=False):
-    return layers.BatchNormalization(
+    """The networks' batch norm: Keras' maths, computed by one fused op (``FusedBatchNormalization``)
+    unless the statistics are synchronized across replicas."""
+    kind = layers.BatchNormalization if synchronized else FusedBatchNormalization
+    return kind(
         momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=seed),
         synchronized=synchronized, name=name)
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Where a training step's time goes: G and D forward / forward+backward, the whole step, and
-(with --layers) every layer alone; JSON lines.
+(with --layers) every layer alone, or (with --ops) TensorFlow's profiler over whole steps,
+self time per op type; JSON lines.
 
-    python scripts/benchmarks/profile_train_step.py [--model dcgan] [--batch-size 35] [--repeats 10] [--layers]
+    python scripts/benchmarks/profile_train_step.py [--model dcgan] [--batch-size 35] [--repeats 10]
+        [--precision float32|mixed_bfloat16|auto] [--layers | --ops]
 
 Each line is the mean wall time of one compiled (tf.function) call after a warm-up call.
 With ``--layers``, each layer of G and D is timed alone at its input shape in the step,
@@ -10,6 +12,11 @@ forward and forward+backward (gradients to its input and weights), with the GFLO
 conv layers; and each stride-2 transposed conv is timed again as its exact sub-pixel rewrite
 (pad, 2x2 conv to 4C channels, depth_to_space, crop: the same numbers to float rounding), the
 rewrite candidate of the speed issue, kept here with its measurement.
+With ``--ops``, ``repeats`` training steps on one batch run under ``tf.profiler`` and xprof's
+``framework_op_stats`` (``pip install xprof``; not a dependency of the package) gives each
+TensorFlow op's self time; the lines are op types (ms per step, share of the step) and the same
+times by category (``op_category``), the categories ``peer_torch_dcgan.py --profile`` uses for
+PyTorch's step, so the two can be read side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -29,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402
 from keras_emojigan.training.rundir import build_from_config  # noqa: E402
+from op_categories import op_category  # noqa: E402  (beside this script)
 
 
 def mean_seconds(fn, repeats):
@@ -56,9 +65,12 @@ def main():
     parser.add_argument("--preset", default="default")
     parser.add_argument("--batch-size", type=int, default=35)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--precision", default="float32")
     parser.add_argument("--layers", action="store_true", help="also time every layer alone")
+    parser.add_argument("--ops", action="store_true", help="profile whole steps: self time per op type")
     args = parser.parse_args()
-    gan = build_from_config(make_config(args.preset, model=args.model, batch_size=args.batch_size))
+    gan = build_from_config(make_config(args.preset, model=args.model, batch_size=args.batch_size,
+                                        precision=args.precision))
     resolution = gan.generator.output_shape[1]
     real = tf.random.uniform([args.batch_size, resolution, resolution, 3], -1, 1)
     noise = tf.random.normal([args.batch_size, gan.noise_dim])
@@ -69,6 +81,9 @@ def main():
         "D forward+backward": forward_backward(gan.discriminator, real),
         "train_step": tf.function(lambda: gan.train_step(real)),
     }
+    if args.ops:
+        profile_ops(parts["train_step"], args.repeats, args.batch_size)
+        return
     for name, fn in parts.items():
         seconds = mean_seconds(fn, args.repeats)
         print(json.dumps({"part": name, "model": args.model, "batch": args.batch_size,
@@ -77,6 +92,48 @@ def main():
     if args.layers:
         for network in (gan.generator, gan.discriminator):
             profile_layers(network, args.batch_size, args.repeats)
+
+
+def profile_ops(step, repeats, batch):
+    """Trace ``repeats`` calls of ``step`` (after two warm-up calls) and print self ms per step by
+    TensorFlow op type and by ``op_category``, from xprof's framework_op_stats of the trace."""
+    import tempfile
+
+    from xprof.convert import raw_to_tool_data
+
+    for _ in range(2):
+        tf.nest.map_structure(lambda t: t.numpy(), step())
+    logdir = tempfile.mkdtemp(prefix="emojigan-ops-")
+    tf.profiler.experimental.start(logdir)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        out = step()
+    tf.nest.map_structure(lambda t: t.numpy(), out)
+    wall = (time.perf_counter() - started) / repeats
+    tf.profiler.experimental.stop()
+    xplanes = [str(p) for p in Path(logdir).rglob("*.xplane.pb")]
+    data, _ = raw_to_tool_data.xspace_to_tool_data(xplanes, "framework_op_stats", {})
+    table = json.loads(data)
+    table = table[0] if isinstance(table, list) else table
+    columns = [c["id"] for c in table["cols"]]
+    by_type: dict[str, float] = {}
+    for row in table["rows"]:
+        values = dict(zip(columns, [cell.get("v") if cell else None for cell in row["c"]], strict=True))
+        if values.get("host_or_device") not in (None, "Host"):
+            continue
+        op_type = values.get("type") or values.get("operation")
+        by_type[op_type] = by_type.get(op_type, 0.0) + float(values.get("total_self_time") or 0.0) / 1000.0
+    total = sum(by_type.values()) / repeats
+    print(json.dumps({"framework": "tensorflow", "step_ms_wall": round(wall * 1000, 1),
+                      "self_ms_total": round(total, 1), "img_per_s": round(batch / wall, 1)}), flush=True)
+    categories: dict[str, float] = {}
+    for op_type, ms in sorted(by_type.items(), key=lambda kv: -kv[1]):
+        categories[op_category(op_type)] = categories.get(op_category(op_type), 0.0) + ms / repeats
+        if ms / repeats >= 0.2:
+            print(json.dumps({"op": op_type, "category": op_category(op_type), "ms": round(ms / repeats, 2)}),
+                  flush=True)
+    for category, ms in sorted(categories.items(), key=lambda kv: -kv[1]):
+        print(json.dumps({"category": category, "ms": round(ms, 1), "share": round(ms / total, 3)}), flush=True)
 
 
 def subpixel_transpose(x, kernel):
