@@ -11,8 +11,9 @@ Contract: the same maths as ``keras.layers.BatchNormalization`` within the activ
 rounding: training normalises with the batch mean and the *biased* batch variance and moves the
 moving statistics by ``momentum`` towards them (the op returns the Bessel-corrected variance,
 which is converted back); inference uses the moving statistics. The weights, their names and
-``get_config`` are Keras', so a checkpoint of either class restores into the other. Inputs that are not 4-D channels-last, masked calls, renorm, synchronized statistics
-and other backends go to Keras' implementation.
+``get_config`` are Keras', so a checkpoint of either class restores into the other. Inputs
+that are not 4-D channels-last, masked calls, renorm, synchronized statistics and other
+backends go to Keras' implementation.
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ import keras_emojigan  # noqa: E402,F401,I001  (first: it sets the oneDNN defaul
 # isort: split
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from op_categories import op_category  # noqa: E402  (beside this script)
 
 from keras_emojigan.config import make_config  # noqa: E402
 from keras_emojigan.training.rundir import build_from_config  # noqa: E402
-from op_categories import op_category  # noqa: E402  (beside this script)
 
 
 def mean_seconds(fn, repeats):
