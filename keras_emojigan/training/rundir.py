@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from keras_emojigan.config import ConfigError, TrainConfig
 from keras_emojigan.models.gan import EmojiGAN, build_gan
+from keras_emojigan.training.fused_adam import FusedAdam
 from keras_emojigan.training.precision import resolve_precision
 
 SUMMARY, CONFIG = "summary.json", "config.json"
@@ -34,13 +35,13 @@ CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
 
 def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
     """The compiled GAN of ``config``: its precision policy (``auto`` resolved on this CPU), seed,
-    networks and both Adam optimizers."""
+    networks and both Adam optimizers (``FusedAdam``: Keras' Adam, one op per variable)."""
     keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
                     num_classes=num_classes if config.conditional else 0)
-    gan.compile(keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="g_adam"),
-                keras.optimizers.Adam(config.lr, config.beta1, config.beta2, name="d_adam"))
+    gan.compile(FusedAdam(config.lr, config.beta1, config.beta2, name="g_adam"),
+                FusedAdam(config.lr, config.beta1, config.beta2, name="d_adam"))
     return gan
 
 

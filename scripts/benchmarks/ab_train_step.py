@@ -13,6 +13,8 @@ JSON line: each side's best and median ms, and the median of the per-pair ratios
 Changes (each is on in the package; A switches it off):
   fused-bn   networks' batch norm as one FusedBatchNormV3 op (models/fused_batch_norm.py)
              against Keras' BatchNormalization
+  fused-adam Adam's update as one ResourceApplyAdam per variable (training/fused_adam.py)
+             against Keras' Adam
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402
 from keras_emojigan.models import networks  # noqa: E402
-from keras_emojigan.training.rundir import build_from_config  # noqa: E402
+from keras_emojigan.training import rundir  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -49,12 +51,23 @@ def keras_batch_norm():
         networks.FusedBatchNormalization = saved
 
 
-CHANGES = {"fused-bn": keras_batch_norm}
+@contextlib.contextmanager
+def keras_adam():
+    """Build with Keras' Adam (the step before the fused Adam)."""
+    saved = rundir.FusedAdam
+    rundir.FusedAdam = keras.optimizers.Adam
+    try:
+        yield
+    finally:
+        rundir.FusedAdam = saved
+
+
+CHANGES = {"fused-bn": keras_batch_norm, "fused-adam": keras_adam}
 
 
 def compiled_step(config, without=None):
     with without() if without else contextlib.nullcontext():
-        gan = build_from_config(config)
+        gan = rundir.build_from_config(config)
     real = tf.random.stateless_uniform([config.batch_size, config.resolution, config.resolution, 3], [1, 2], -1, 1)
     return tf.function(lambda: gan.train_step(real))
 
