@@ -25,6 +25,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from keras_emojigan.models.matmul_kernel_gradient import Conv2D, Conv2DTranspose
 from keras_emojigan.models.networks import batch_norm, blocks, conv_init
 
 RECONSTRUCTION = "d_reconstruction"  # the discriminator's second output: its rebuilt real image
@@ -51,7 +52,7 @@ class GLU(layers.Layer):
 
 
 @keras.saving.register_keras_serializable("keras_emojigan")
-class SpectralConv2D(layers.Conv2D):
+class SpectralConv2D(Conv2D):
     """A Conv2D whose kernel is divided by its largest singular value (Miyato et al. 2018),
     estimated by one power iteration per training call, as PyTorch's ``spectral_norm`` does.
     The gradient flows through the division. Keras' own ``SpectralNormalization`` wrapper
@@ -91,7 +92,7 @@ def _up_block(x, width: int, name: str, seed: int, convs: int):
     """Nearest x2, then ``convs`` times a 3x3 conv to 2 x width, BN and GLU."""
     x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
     for j in range(convs):
-        x = layers.Conv2D(2 * width, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + j),
+        x = Conv2D(2 * width, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + j),
                           name=f"{name}_conv{j}")(x)
         x = batch_norm(f"{name}_bn{j}", seed + 50 + j)(x)
         x = GLU(name=f"{name}_glu{j}")(x)
@@ -102,10 +103,10 @@ def _excitation(small, big, name: str, seed: int):
     """SLE: ``big`` times a per-channel gate computed from ``small`` (4x4 or 8x8 features)."""
     if small.shape[1] > 4:
         small = layers.AveragePooling2D(small.shape[1] // 4, name=f"{name}_pool")(small)
-    gate = layers.Conv2D(big.shape[-1], 4, padding="valid", kernel_initializer=conv_init(seed),
+    gate = Conv2D(big.shape[-1], 4, padding="valid", kernel_initializer=conv_init(seed),
                          name=f"{name}_conv4")(small)
     gate = layers.Activation("swish", name=f"{name}_swish")(gate)
-    gate = layers.Conv2D(big.shape[-1], 1, kernel_initializer=conv_init(seed + 1), name=f"{name}_conv1")(gate)
+    gate = Conv2D(big.shape[-1], 1, kernel_initializer=conv_init(seed + 1), name=f"{name}_conv1")(gate)
     gate = layers.Activation("sigmoid", name=f"{name}_sigmoid")(gate)
     return layers.Multiply(name=f"{name}_gate")([big, gate])
 
@@ -114,7 +115,7 @@ def lite_generator_body(latent_vector, resolution: int = 64, ngf: int = 64, seed
     """latent vector [B, d] -> float32 tanh image [B, R, R, 3] (functional)."""
     ups = blocks(resolution)
     x = layers.Reshape((1, 1, -1), name="to_1x1")(latent_vector)
-    x = layers.Conv2DTranspose(2 * _width(G_WIDTHS[4], ngf), 4, padding="valid", use_bias=False,
+    x = Conv2DTranspose(2 * _width(G_WIDTHS[4], ngf), 4, padding="valid", use_bias=False,
                                kernel_initializer=conv_init(seed), name="g_init_conv")(x)
     x = batch_norm("g_init_bn", seed + 100)(x)
     features = {4: GLU(name="g_init_glu")(x)}
@@ -128,7 +129,7 @@ def lite_generator_body(latent_vector, resolution: int = 64, ngf: int = 64, seed
         if size == resolution:
             x = _excitation(features[8], x, f"g_sle{size}", seed + 500 + i)
         features[size] = x
-    x = layers.Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + 99),
+    x = Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + 99),
                       name="g_to_rgb")(x)
     return layers.Activation("tanh", dtype="float32", name="g_tanh")(x)
 
@@ -170,7 +171,7 @@ def build_lite_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0)
     decoder_width = max(2, _width(D_WIDTHS[16], ndf) // 4)
     for size in (16, RECONSTRUCTION_SIZE):
         decoded = _up_block(decoded, decoder_width, f"d_decode{size}", seed + 400 + size, convs=1)
-    decoded = layers.Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + 499),
+    decoded = Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + 499),
                             name="d_decode_rgb")(decoded)
     reconstruction = layers.Activation("tanh", dtype="float32", name=RECONSTRUCTION)(decoded)
     return keras.Model(image, [logit, reconstruction], name="discriminator")

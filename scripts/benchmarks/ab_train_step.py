@@ -13,6 +13,8 @@ JSON line: each side's best and median ms, and the median of the per-pair ratios
 Changes (each is on in the package; A switches it off):
   fused-bn   networks' batch norm as one FusedBatchNormV3 op (models/fused_batch_norm.py)
              against Keras' BatchNormalization
+  matmul-kernel-gradient  in bfloat16, the kernel gradient of convs with 4x4 maps as one matmul
+             (models/matmul_kernel_gradient.py) against TensorFlow's Conv2DBackpropFilter
   fused-adam Adam's update as one ResourceApplyAdam per variable (training/fused_adam.py)
              against Keras' Adam
 """
@@ -36,7 +38,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402
-from keras_emojigan.models import networks  # noqa: E402
+from keras_emojigan.models import matmul_kernel_gradient, networks  # noqa: E402
 from keras_emojigan.training import rundir  # noqa: E402
 
 
@@ -62,14 +64,29 @@ def keras_adam():
         rundir.FusedAdam = saved
 
 
-CHANGES = {"fused-bn": keras_batch_norm, "fused-adam": keras_adam}
+@contextlib.contextmanager
+def tensorflow_kernel_gradient():
+    """Build with no layer small enough for the matmul kernel gradient (TensorFlow's own)."""
+    saved = matmul_kernel_gradient.SMALL_MAP
+    matmul_kernel_gradient.SMALL_MAP = 0
+    try:
+        yield
+    finally:
+        matmul_kernel_gradient.SMALL_MAP = saved
+
+
+CHANGES = {"fused-bn": keras_batch_norm, "fused-adam": keras_adam,
+           "matmul-kernel-gradient": tensorflow_kernel_gradient}
 
 
 def compiled_step(config, without=None):
+    """The GAN's train_step as a tf.function, built and traced (one call) inside ``without``."""
+    real = tf.random.stateless_uniform([config.batch_size, config.resolution, config.resolution, 3], [1, 2], -1, 1)
     with without() if without else contextlib.nullcontext():
         gan = rundir.build_from_config(config)
-    real = tf.random.stateless_uniform([config.batch_size, config.resolution, config.resolution, 3], [1, 2], -1, 1)
-    return tf.function(lambda: gan.train_step(real))
+        step = tf.function(lambda: gan.train_step(real))
+        timed(step)
+    return step
 
 
 def timed(step) -> float:

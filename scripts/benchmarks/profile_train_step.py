@@ -68,7 +68,12 @@ def main():
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--layers", action="store_true", help="also time every layer alone")
     parser.add_argument("--ops", action="store_true", help="profile whole steps: self time per op type")
+    parser.add_argument("--inter-op", type=int, default=0,
+                        help="TensorFlow's inter-op threads (0: its default); 1 runs one op at a time, so the "
+                             "ops' self times add up to the step, as PyTorch's do")
     args = parser.parse_args()
+    if args.inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     gan = build_from_config(make_config(args.preset, model=args.model, batch_size=args.batch_size,
                                         precision=args.precision))
     resolution = gan.generator.output_shape[1]
@@ -117,12 +122,17 @@ def profile_ops(step, repeats, batch):
     table = table[0] if isinstance(table, list) else table
     columns = [c["id"] for c in table["cols"]]
     by_type: dict[str, float] = {}
+    by_name: dict[str, float] = {}
     for row in table["rows"]:
         values = dict(zip(columns, [cell.get("v") if cell else None for cell in row["c"]], strict=True))
         if values.get("host_or_device") not in (None, "Host"):
             continue
         op_type = values.get("type") or values.get("operation")
-        by_type[op_type] = by_type.get(op_type, 0.0) + float(values.get("total_self_time") or 0.0) / 1000.0
+        ms = float(values.get("total_self_time") or 0.0) / 1000.0
+        by_type[op_type] = by_type.get(op_type, 0.0) + ms
+        if op_category(op_type).startswith("conv"):
+            name = f"{op_type} {values.get('operation')}"
+            by_name[name] = by_name.get(name, 0.0) + ms
     total = sum(by_type.values()) / repeats
     print(json.dumps({"framework": "tensorflow", "step_ms_wall": round(wall * 1000, 1),
                       "self_ms_total": round(total, 1), "img_per_s": round(batch / wall, 1)}), flush=True)
@@ -134,6 +144,8 @@ def profile_ops(step, repeats, batch):
                   flush=True)
     for category, ms in sorted(categories.items(), key=lambda kv: -kv[1]):
         print(json.dumps({"category": category, "ms": round(ms, 1), "share": round(ms / total, 3)}), flush=True)
+    for name, ms in sorted(by_name.items(), key=lambda kv: -kv[1]):  # each convolution op of the step
+        print(json.dumps({"conv_op": name, "ms": round(ms / repeats, 2)}), flush=True)
 
 
 def subpixel_transpose(x, kernel):
