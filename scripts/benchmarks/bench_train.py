@@ -2,7 +2,7 @@
 """Time EmojiGAN's training step against the PyTorch reference DCGAN, in one run; JSON lines.
 
     python scripts/benchmarks/bench_train.py [--models dcgan,deligan,proposed] [--precisions float32,mixed_bfloat16]
-                                  [--onednn 1] [--epochs 4] [--peer-steps 30] [--torch-python PATH]
+                                  [--archs dcgan] [--onednn 1] [--rounds 6] [--peer-steps 22] [--torch-python PATH]
 
 Prints, in order:
 - one ``machine`` line: the CPU, its vector ISA, and the float32 matmul GFLOP/s TensorFlow
@@ -16,21 +16,25 @@ Prints, in order:
 - ``torch-default``: the plain fp32 step; ``torch-tuned``: the fastest configuration that ran,
   named;
 - one line per EmojiGAN case (model x precision x oneDNN setting): img/s on the real pipeline
-  (the embedded data, ``emojigan fit``'s default preset) over timed epochs after a warm-up
+  (the embedded data, ``emojigan fit``'s default preset), one epoch per round after a warm-up
   epoch, with ``x_default_peer`` / ``x_tuned_peer`` ratios (``x_same_precision_peer``: to the
   fastest PyTorch configuration of the same precision) and the share of the matmul ceiling the
   step reaches.
 
-Rates are the best timed epoch (ours) or step (the peers'), and the ceiling is the best matmul
-seen in the run (measured at the start and again inside each case): on the shared VMs this
-project runs on, the same matmul runs at ~105 or ~215 GFLOP/s from one minute to the next, and
-the best is the one least disturbed. Medians are printed beside them.
+Every case is a process of its own (the oneDNN switch and the precision policy are
+process-wide), started once, warmed up (one epoch or three steps), then kept waiting. The cases
+are timed in rounds, one at a time, each round visiting every case in turn (the order rotating
+by one each round): one epoch of ours (the pipeline of ``fit``, 22 steps) or ``--peer-steps``
+of a peer's. On the shared VMs this project runs on, the speed of the same matmul changes 2x
+from one minute to the next; cases timed minutes apart, as they were when each ran all its
+epochs at once, compared the machine's phases as much as the code. Interleaved, every case sees
+the same phases. Rates are the best round (the least disturbed; the ratios use them), with the
+median round beside them; the ceiling is the best matmul seen in the run (at the start and by
+each case before it waits).
 
-Every case runs in its own subprocess (the oneDNN switch and the precision policy are
-process-wide), one after another, so they do not compete for the cores. The peers need
-``torch``: ``--torch-python`` names a Python that has it; without it, the script uses a venv at
-``~/.cache/keras_emojigan/torch-venv``, creating it with ``pip install torch==2.13.0 numpy``
-(a CPU build on this machine) the first time.
+The peers need ``torch``: ``--torch-python`` names a Python that has it; without it, the script
+uses a venv at ``~/.cache/keras_emojigan/torch-venv``, creating it with ``pip install
+torch==2.13.0 numpy`` (a CPU build on this machine) the first time.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import itertools
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
@@ -111,38 +116,30 @@ def step_gflop(gan) -> float:
     return (g + 2 * d + 2 * 2 * d + d + d + 2 * g) / 1e9
 
 
-def run_case(model: str, precision: str, epochs: int, batch_size: int, preset: str, arch: str = "dcgan") -> dict:
+def serve_case(model: str, precision: str, batch_size: int, preset: str, arch: str = "dcgan"):
+    """The child of one EmojiGAN case: build, warm up one epoch, print a ``ready`` line (with
+    the step's GFLOP and the ceilings), then time one epoch per ``go`` line on stdin."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras  # the parent set TF_ENABLE_ONEDNN_OPTS for this child
 
     from keras_emojigan.config import make_config
     from keras_emojigan.data.pipeline import training_stream
     from keras_emojigan.data.sources import load_images
     from keras_emojigan.training.rundir import build_from_config
 
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.started)
-
     config = make_config(preset, model=model, precision=precision, batch_size=batch_size, arch=arch)
     gan = build_from_config(config)
     images = load_images(config.data, config.resolution).images
     steps = len(images) // batch_size
-    timer = EpochTimer()
-    gan.fit(training_stream(images, batch_size, seed=0, first_epoch=0, epochs=epochs), epochs=epochs,
-            steps_per_epoch=steps, verbose=0, callbacks=[timer], shuffle=False)
-    rates = [steps * batch_size / s for s in timer.seconds[1:]]
-    return {"img_per_s": round(max(rates), 1), "img_per_s_median": round(statistics.median(rates), 1),
-            "step_gflop": round(step_gflop(gan), 1), "steps_per_epoch": steps,
-            "epoch_seconds": [round(s, 2) for s in timer.seconds],
-            **ceilings(precision == "mixed_bfloat16")}
+    stream = training_stream(images, batch_size, seed=0, first_epoch=0, epochs=10_000)
+    gan.fit(stream.take(steps), epochs=1, verbose=0)
+    print(json.dumps({"ready": True, "step_gflop": round(step_gflop(gan), 1), "steps_per_epoch": steps,
+                      **ceilings(precision == "mixed_bfloat16")}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        started = time.perf_counter()
+        gan.fit(stream.take(steps), epochs=1, verbose=0)
+        print(json.dumps({"seconds": time.perf_counter() - started, "images": steps * batch_size}), flush=True)
 
 
 def ceilings(bf16: bool) -> dict:
@@ -168,15 +165,54 @@ def torch_python(explicit: str | None) -> str:
     return str(python)
 
 
-def run_child(command: list[str], timeout: float, env: dict | None = None) -> dict:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish within {timeout:.0f} s"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:300]}
-    return json.loads(lines[-1])
+class Case:
+    """One case's resident child process: started, warmed up, then timed on request."""
+
+    def __init__(self, name: str, command: list[str], timeout: float, env: dict | None = None, **info):
+        self.name, self.timeout, self.info, self.rounds = name, timeout, info, []
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env)
+        self.ready = self.read()
+
+    def read(self) -> dict:
+        """The child's next JSON line, or an ``error`` (the last stderr line, or a timeout)."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            line = self.process.stdout.readline()
+            if not line:  # the child ended
+                self.process.wait()
+                stderr = self.process.stderr.read().strip().splitlines()
+                return {"error": (stderr or ["ended without output"])[-1][:300]}
+            if line.startswith("{"):
+                return json.loads(line)
+        self.close()
+        return {"error": f"no answer within {self.timeout:.0f} s"}
+
+    @property
+    def alive(self) -> bool:
+        return "error" not in self.ready and self.process.poll() is None
+
+    def time_once(self):
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        answer = self.read()
+        if "error" in answer:
+            self.ready = answer
+        else:
+            self.rounds.append(answer)
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def rates(self) -> tuple[float, float]:
+        """Images/s: the best round and the median round."""
+        per_round = [r["images"] / r["seconds"] for r in self.rounds]
+        return max(per_round), statistics.median(per_round)
 
 
 def main():
@@ -188,14 +224,14 @@ def main():
                              "instructions (avx512_bf16 or amx_bf16); without them bf16 is emulated and "
                              "runs many times slower")
     parser.add_argument("--onednn", default="1", help="TF_ENABLE_ONEDNN_OPTS values to try, e.g. 0,1")
-    parser.add_argument("--epochs", type=int, default=4, help="timed epochs + 1 warm-up epoch")
+    parser.add_argument("--rounds", type=int, default=6, help="timed rounds over all cases")
     parser.add_argument("--batch-size", type=int, default=35)
     parser.add_argument("--preset", default="default")
-    parser.add_argument("--peer-steps", type=int, default=30)
+    parser.add_argument("--peer-steps", type=int, default=22, help="a peer's steps per round (22: one epoch of ours)")
     parser.add_argument("--no-peer", action="store_true", help="skip the PyTorch peers")
     parser.add_argument("--torch-python", help="a Python with torch installed (default: see above)")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per case")
-    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case as a child
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per answer of a case")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: serve one case as a child
     parser.add_argument("--matmul", action="store_true", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
 
@@ -206,12 +242,14 @@ def main():
         return
     if args.case:
         model, precision, arch = args.case.split(":")
-        print(json.dumps(run_case(model, precision, args.epochs, args.batch_size, args.preset, arch)), flush=True)
+        serve_case(model, precision, args.batch_size, args.preset, arch)
         return
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     machine = {"case": "machine", **cpu_description()}
-    machine.update(run_child([sys.executable, __file__, "--matmul"], args.timeout))
+    probe = Case("matmul", [sys.executable, __file__, "--matmul"], args.timeout)
+    machine.update(probe.ready)
+    probe.close()
     print(json.dumps(machine), flush=True)
     best_ceiling = {"float32": machine.get("matmul_gflops"), "mixed_bfloat16": machine.get("matmul_gflops_bf16")}
     has_bf16 = bool({"avx512_bf16", "amx_bf16"} & set(machine["isa"]))
@@ -219,7 +257,7 @@ def main():
     if precisions == "auto":
         precisions = "float32,mixed_bfloat16" if has_bf16 else "float32"
 
-    peers, references = {}, {}  # configuration -> (img/s, precision); torch-default/tuned -> the same
+    cases = []
     if not args.no_peer:
         python = torch_python(args.torch_python)
         configurations = [("torch-fp32", []), ("torch-fp32-channels-last", ["--channels-last"]),
@@ -228,46 +266,72 @@ def main():
         if has_bf16:
             configurations += [("torch-bf16", ["--bf16"]), ("torch-bf16-channels-last", ["--bf16", "--channels-last"])]
         for name, flags in configurations:
-            result = run_child([python, str(PEER_SCRIPT), "--batch", str(args.batch_size),
-                                "--steps", str(args.peer_steps), *flags], args.timeout)
-            rate = result.get("images_per_s_best") or result.get("images_per_s")
-            if rate:
-                peers[name] = (rate, "mixed_bfloat16" if "--bf16" in flags else "float32")
-            print(json.dumps({"case": name, **result}), flush=True)
-        if "torch-fp32" in peers:
-            print(json.dumps({"case": "torch-default", "is": "torch-fp32",
-                              "images_per_s_best": peers["torch-fp32"][0]}), flush=True)
-        if peers:
-            tuned = max(peers, key=lambda name: peers[name][0])
-            print(json.dumps({"case": "torch-tuned", "is": tuned, "images_per_s_best": peers[tuned][0]}), flush=True)
-            references = {"torch-default": peers.get("torch-fp32"), "torch-tuned": peers[tuned]}
-
+            cases.append(Case(name, [python, str(PEER_SCRIPT), "--batch", str(args.batch_size), "--serve",
+                                     "--steps", str(args.peer_steps), *flags], args.timeout,
+                              precision="mixed_bfloat16" if "--bf16" in flags else "float32", peer=True))
     for onednn in args.onednn.split(","):
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn}
         for arch, model, precision in itertools.product(args.archs.split(","), args.models.split(","),
                                                         precisions.split(",")):
-            result = run_child([sys.executable, __file__, "--case", f"{model}:{precision}:{arch}",
-                                "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-                                "--preset", args.preset], args.timeout, env)
             name = f"emojigan-{model}-{precision}" + ("" if arch == "dcgan" else f"-{arch}")
-            line = {"case": name, "arch": arch, "onednn": onednn, "batch": args.batch_size, **result}
-            rate = result.get("img_per_s")
-            if rate:
-                for peer, key in (("torch-default", "x_default_peer"), ("torch-tuned", "x_tuned_peer")):
-                    if references.get(peer):
-                        line[key] = round(rate / references[peer][0], 2)
-                same = [v for v, p in peers.values() if p == precision]
-                if same:
-                    line["x_same_precision_peer"] = round(rate / max(same), 2)
-                key = "matmul_gflops_bf16" if precision == "mixed_bfloat16" else "matmul_gflops"
-                ceiling = max(filter(None, [best_ceiling.get(precision), result.get(key)]), default=None)
-                best_ceiling[precision] = ceiling
-                if ceiling:  # each precision against its own matmul ceiling
-                    achieved = result["step_gflop"] * rate / args.batch_size
-                    line["gflops"] = round(achieved, 1)
-                    line["of_matmul_ceiling"] = round(achieved / ceiling, 2)
-                    line["ceiling"] = "bfloat16 matmul" if key.endswith("bf16") else "float32 matmul"
-            print(json.dumps(line), flush=True)
+            cases.append(Case(name, [sys.executable, __file__, "--case", f"{model}:{precision}:{arch}",
+                                     "--batch-size", str(args.batch_size), "--preset", args.preset],
+                              args.timeout, env, precision=precision, peer=False, arch=arch, onednn=onednn))
+    for round_index in range(args.rounds):
+        shift = round_index % len(cases)
+        for case in cases[shift:] + cases[:shift]:
+            if case.alive:
+                case.time_once()
+    for case in cases:
+        case.close()
+    report(cases, best_ceiling, args.batch_size)
+
+
+def report(cases, best_ceiling, batch_size):
+    """One line per peer, ``torch-default`` / ``torch-tuned``, then one per EmojiGAN case with
+    its ratios to them and its share of its precision's matmul ceiling."""
+    peers = {}  # name -> (best img/s, precision)
+    for case in (c for c in cases if c.info["peer"]):
+        line = {"case": case.name, **{k: v for k, v in case.ready.items() if k != "ready"}}
+        if case.rounds:
+            best, median = case.rates()
+            peers[case.name] = (best, case.info["precision"])
+            line.update(images_per_s_best=round(best, 2), images_per_s_median=round(median, 2), rounds=len(case.rounds))
+        print(json.dumps(line), flush=True)
+    references = {}
+    if "torch-fp32" in peers:
+        references["torch-default"] = peers["torch-fp32"]
+        print(json.dumps({"case": "torch-default", "is": "torch-fp32", "images_per_s_best": peers["torch-fp32"][0]}))
+    if peers:
+        tuned = max(peers, key=lambda name: peers[name][0])
+        references["torch-tuned"] = peers[tuned]
+        print(json.dumps({"case": "torch-tuned", "is": tuned, "images_per_s_best": peers[tuned][0]}), flush=True)
+    for case in (c for c in cases if not c.info["peer"]):
+        precision = case.info["precision"]
+        line = {"case": case.name, "arch": case.info["arch"], "onednn": case.info["onednn"], "batch": batch_size}
+        if not case.rounds:
+            print(json.dumps({**line, "error": case.ready.get("error", "not timed")}), flush=True)
+            continue
+        rate, median = case.rates()
+        line.update(img_per_s=round(rate, 1), img_per_s_median=round(median, 1), rounds=len(case.rounds),
+                    step_gflop=case.ready["step_gflop"])
+        for peer, key in (("torch-default", "x_default_peer"), ("torch-tuned", "x_tuned_peer")):
+            if references.get(peer):
+                line[key] = round(rate / references[peer][0], 2)
+        same = [v for v, p in peers.values() if p == precision]
+        if same:
+            line["x_same_precision_peer"] = round(rate / max(same), 2)
+            line["x_same_precision_peer_median"] = round(median / max(
+                case_median for c in cases if c.info["peer"] and c.info["precision"] == precision and c.rounds
+                for case_median in [c.rates()[1]]), 2)
+        key = "matmul_gflops_bf16" if precision == "mixed_bfloat16" else "matmul_gflops"
+        ceiling = max(filter(None, [best_ceiling.get(precision), case.ready.get(key)]), default=None)
+        best_ceiling[precision] = ceiling
+        if ceiling:  # each precision against its own matmul ceiling
+            achieved = line["step_gflop"] * rate / batch_size
+            line.update(gflops=round(achieved, 1), of_matmul_ceiling=round(achieved / ceiling, 2),
+                        ceiling="bfloat16 matmul" if key.endswith("bf16") else "float32 matmul")
+        print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":
