@@ -1,11 +1,13 @@
 """Convolutions whose kernel gradient is one matmul where oneDNN's bfloat16 kernel is slow.
 
-Why: in the training step's profile (``scripts/benchmarks/profile_train_step.py --ops``) the
-kernel gradients of the layers with 4x4 maps and 256-512 channels (the DCGAN D's last
-stride-2 conv, G's first two transposed convs) took 3-5x their forward time in bfloat16 (about
-40 ms each at batch 35, slower than the same op in float32). The same gradient written as image
-patches times the output gradient (``tf.image.extract_patches`` + one ``tf.matmul``) is about
-3x faster there; on larger maps, and in float32, TensorFlow's own kernel is faster, so it stays.
+Why: in the bfloat16 training step's profile (``scripts/benchmarks/profile_train_step.py --ops
+--inter-op 1``), the kernel gradients of the layers with 4x4 maps and 256-512 channels (the
+DCGAN D's last stride-2 conv, G's first transposed convs) took about 40 ms each at batch 35,
+3-4x their forward time. The same gradient written as image patches times the output gradient
+(``tf.image.extract_patches`` + one ``tf.matmul``, which oneDNN runs on AMX) is faster there;
+on larger maps, and in float32, TensorFlow's own kernel is faster, so it stays
+(``profile_train_step.py --layers --precision mixed_bfloat16`` times each layer both ways;
+docs/performance.md has the step's before and after).
 
 Contract: ``Conv2D`` and ``Conv2DTranspose`` are Keras' layers (same weights, config and
 forward op); only the kernel's gradient is computed differently, and only when the compute

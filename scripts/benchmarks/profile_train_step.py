@@ -4,14 +4,16 @@
 self time per op type; JSON lines.
 
     python scripts/benchmarks/profile_train_step.py [--model dcgan] [--batch-size 35] [--repeats 10]
-        [--precision float32|mixed_bfloat16|auto] [--layers | --ops]
+        [--precision float32|mixed_bfloat16|auto] [--layers | --ops [--inter-op 1]] [--without CHANGES]
 
 Each line is the mean wall time of one compiled (tf.function) call after a warm-up call.
 With ``--layers``, each layer of G and D is timed alone at its input shape in the step,
 forward and forward+backward (gradients to its input and weights), with the GFLOP/s of the
 conv layers; and each stride-2 transposed conv is timed again as its exact sub-pixel rewrite
 (pad, 2x2 conv to 4C channels, depth_to_space, crop: the same numbers to float rounding), the
-rewrite candidate of the speed issue, kept here with its measurement.
+rewrite candidate of the speed issue, kept here with its measurement; each conv layer is also
+timed with TensorFlow's kernel gradient and with the matmul one (``models/matmul_kernel_gradient.py``,
+bfloat16 only), the measurement behind that module's rule.
 With ``--ops``, ``repeats`` training steps on one batch run under ``tf.profiler`` and xprof's
 ``framework_op_stats`` (``pip install xprof``; not a dependency of the package) gives each
 TensorFlow op's self time; the lines are op types (ms per step, share of the step) and the same
@@ -22,6 +24,7 @@ PyTorch's step, so the two can be read side by side.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -34,9 +37,11 @@ import keras_emojigan  # noqa: E402,F401,I001  (first: it sets the oneDNN defaul
 # isort: split
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from op_categories import op_category  # noqa: E402  (beside this script)
+from ab_train_step import CHANGES  # noqa: E402  (beside this script)
+from op_categories import op_category  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402
+from keras_emojigan.models import matmul_kernel_gradient  # noqa: E402
 from keras_emojigan.training.rundir import build_from_config  # noqa: E402
 
 
@@ -68,14 +73,24 @@ def main():
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--layers", action="store_true", help="also time every layer alone")
     parser.add_argument("--ops", action="store_true", help="profile whole steps: self time per op type")
+    parser.add_argument("--without", default="", help="comma list of changes to switch off "
+                        f"(ab_train_step.py's: {', '.join(sorted(CHANGES))}), to profile the step before them")
     parser.add_argument("--inter-op", type=int, default=0,
                         help="TensorFlow's inter-op threads (0: its default); 1 runs one op at a time, so the "
                              "ops' self times add up to the step, as PyTorch's do")
     args = parser.parse_args()
     if args.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
-    gan = build_from_config(make_config(args.preset, model=args.model, batch_size=args.batch_size,
-                                        precision=args.precision))
+    config = make_config(args.preset, model=args.model, batch_size=args.batch_size, precision=args.precision)
+    with contextlib.ExitStack() as stack:  # the step as it was before the named changes
+        for change in filter(None, args.without.split(",")):
+            stack.enter_context(CHANGES[change]())
+        gan = build_from_config(config)
+        profiled(args, gan)
+
+
+def profiled(args, gan):
+    """The parts (or, with --ops, the op profile; with --layers, each layer) of ``gan``'s step."""
     resolution = gan.generator.output_shape[1]
     real = tf.random.uniform([args.batch_size, resolution, resolution, 3], -1, 1)
     noise = tf.random.normal([args.batch_size, gan.noise_dim])
@@ -177,9 +192,18 @@ def profile_layers(network, batch, repeats):
         variants = {"keras": lambda x, layer=layer: layer(x, training=True)}
         if isinstance(layer, keras.layers.Conv2DTranspose) and layer.strides == (2, 2):
             variants["subpixel"] = lambda x, layer=layer: subpixel_transpose(x, layer.kernel)
+        small_maps = {"keras": matmul_kernel_gradient.SMALL_MAP}
+        if isinstance(layer, (matmul_kernel_gradient.Conv2D, matmul_kernel_gradient.Conv2DTranspose)):
+            # the kernel gradient both ways (in bfloat16; float32 layers always take TensorFlow's)
+            variants["tensorflow-kernel-gradient"] = variants["matmul-kernel-gradient"] = variants["keras"]
+            small_maps.update({"tensorflow-kernel-gradient": 0, "matmul-kernel-gradient": 10**9})
         flops = layer_flops(layer, batch)
         for variant, call in variants.items():
-            ms_forward, ms_both = time_layer(call, x, layer.trainable_variables, repeats)
+            matmul_kernel_gradient.SMALL_MAP = small_maps.get(variant, small_maps["keras"])
+            try:  # traced (so the rule is read) inside time_layer
+                ms_forward, ms_both = time_layer(call, x, layer.trainable_variables, repeats)
+            finally:
+                matmul_kernel_gradient.SMALL_MAP = small_maps["keras"]
             line = {"layer": layer.name, "network": network.name, "variant": variant, "input": list(x.shape),
                     "forward_ms": round(ms_forward, 2), "forward_backward_ms": round(ms_both, 2)}
             if flops:  # forward + the two backward convolutions (data and weights)
