@@ -43,40 +43,22 @@ from keras_emojigan.training import rundir  # noqa: E402
 
 
 @contextlib.contextmanager
-def keras_batch_norm():
-    """Build with Keras' BatchNormalization (the step before the fused batch norm)."""
-    saved = networks.FusedBatchNormalization
-    networks.FusedBatchNormalization = keras.layers.BatchNormalization
+def swapped(module, name, value):
+    """``module.name`` set to ``value`` inside the block: the step as it was before a change."""
+    saved = getattr(module, name)
+    setattr(module, name, value)
     try:
         yield
     finally:
-        networks.FusedBatchNormalization = saved
+        setattr(module, name, saved)
 
 
-@contextlib.contextmanager
-def keras_adam():
-    """Build with Keras' Adam (the step before the fused Adam)."""
-    saved = rundir.FusedAdam
-    rundir.FusedAdam = keras.optimizers.Adam
-    try:
-        yield
-    finally:
-        rundir.FusedAdam = saved
-
-
-@contextlib.contextmanager
-def tensorflow_kernel_gradient():
-    """Build with no layer small enough for the matmul kernel gradient (TensorFlow's own)."""
-    saved = matmul_kernel_gradient.SMALL_MAP
-    matmul_kernel_gradient.SMALL_MAP = 0
-    try:
-        yield
-    finally:
-        matmul_kernel_gradient.SMALL_MAP = saved
-
-
-CHANGES = {"fused-bn": keras_batch_norm, "fused-adam": keras_adam,
-           "matmul-kernel-gradient": tensorflow_kernel_gradient}
+# each change -> the block in which the step is built without it
+CHANGES = {
+    "fused-bn": lambda: swapped(networks, "FusedBatchNormalization", keras.layers.BatchNormalization),
+    "fused-adam": lambda: swapped(rundir, "FusedAdam", keras.optimizers.Adam),
+    "matmul-kernel-gradient": lambda: swapped(matmul_kernel_gradient, "SMALL_MAP", 0),  # no layer qualifies
+}
 
 
 def compiled_step(config, without=None):
