@@ -93,7 +93,7 @@ def _up_block(x, width: int, name: str, seed: int, convs: int):
     x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(x)
     for j in range(convs):
         x = Conv2D(2 * width, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + j),
-                          name=f"{name}_conv{j}")(x)
+                   name=f"{name}_conv{j}")(x)
         x = batch_norm(f"{name}_bn{j}", seed + 50 + j)(x)
         x = GLU(name=f"{name}_glu{j}")(x)
     return x
@@ -104,7 +104,7 @@ def _excitation(small, big, name: str, seed: int):
     if small.shape[1] > 4:
         small = layers.AveragePooling2D(small.shape[1] // 4, name=f"{name}_pool")(small)
     gate = Conv2D(big.shape[-1], 4, padding="valid", kernel_initializer=conv_init(seed),
-                         name=f"{name}_conv4")(small)
+                  name=f"{name}_conv4")(small)
     gate = layers.Activation("swish", name=f"{name}_swish")(gate)
     gate = Conv2D(big.shape[-1], 1, kernel_initializer=conv_init(seed + 1), name=f"{name}_conv1")(gate)
     gate = layers.Activation("sigmoid", name=f"{name}_sigmoid")(gate)
@@ -116,7 +116,7 @@ def lite_generator_body(latent_vector, resolution: int = 64, ngf: int = 64, seed
     ups = blocks(resolution)
     x = layers.Reshape((1, 1, -1), name="to_1x1")(latent_vector)
     x = Conv2DTranspose(2 * _width(G_WIDTHS[4], ngf), 4, padding="valid", use_bias=False,
-                               kernel_initializer=conv_init(seed), name="g_init_conv")(x)
+                        kernel_initializer=conv_init(seed), name="g_init_conv")(x)
     x = batch_norm("g_init_bn", seed + 100)(x)
     features = {4: GLU(name="g_init_glu")(x)}
     x = features[4]
@@ -130,7 +130,7 @@ def lite_generator_body(latent_vector, resolution: int = 64, ngf: int = 64, seed
             x = _excitation(features[8], x, f"g_sle{size}", seed + 500 + i)
         features[size] = x
     x = Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + 99),
-                      name="g_to_rgb")(x)
+               name="g_to_rgb")(x)
     return layers.Activation("tanh", dtype="float32", name="g_tanh")(x)
 
 
@@ -172,7 +172,7 @@ def build_lite_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0)
     for size in (16, RECONSTRUCTION_SIZE):
         decoded = _up_block(decoded, decoder_width, f"d_decode{size}", seed + 400 + size, convs=1)
     decoded = Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=conv_init(seed + 499),
-                            name="d_decode_rgb")(decoded)
+                     name="d_decode_rgb")(decoded)
     reconstruction = layers.Activation("tanh", dtype="float32", name=RECONSTRUCTION)(decoded)
     return keras.Model(image, [logit, reconstruction], name="discriminator")
 

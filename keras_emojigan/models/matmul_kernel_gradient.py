@@ -4,10 +4,11 @@ Why: in the bfloat16 training step's profile (``scripts/benchmarks/profile_train
 --inter-op 1``), the kernel gradients of the layers with 4x4 maps and 256-512 channels (the
 DCGAN D's last stride-2 conv, G's first transposed convs) took about 40 ms each at batch 35,
 3-4x their forward time. The same gradient written as image patches times the output gradient
-(``tf.image.extract_patches`` + one ``tf.matmul``, which oneDNN runs on AMX) is faster there;
-on larger maps, and in float32, TensorFlow's own kernel is faster, so it stays
-(``profile_train_step.py --layers --precision mixed_bfloat16`` times each layer both ways;
-docs/performance.md has the step's before and after).
+(``tf.image.extract_patches`` + one bf16 ``tf.matmul``) is faster there. Each layer alone,
+forward + backward, bf16 (``profile_train_step.py --layers --precision mixed_bfloat16``,
+docs/results/performance/): on 4x4 maps the matmul gradient took half the time or less; on 8x8
+maps the two were level; on larger maps TensorFlow's was faster, so it stays there. Float32
+keeps TensorFlow's kernel (the slow one is the bf16 kernel).
 
 Contract: ``Conv2D`` and ``Conv2DTranspose`` are Keras' layers (same weights, config and
 forward op); only the kernel's gradient is computed differently, and only when the compute

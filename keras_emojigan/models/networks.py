@@ -87,14 +87,14 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
         width = ngf * 2 ** (ups - 1 - i)
         body += [
             Conv2DTranspose(width, 4, strides=1 if i == 0 else 2, padding="valid" if i == 0 else "same",
-                                   use_bias=False, kernel_initializer=conv_init(seed + i), name=f"g_conv{i}"),
+                            use_bias=False, kernel_initializer=conv_init(seed + i), name=f"g_conv{i}"),
             (ClassBatchNormalization(gamma_seed=seed + 100 + i, synchronized=sync_batch_norm, name=f"g_bn{i}")
              if class_batch_norm else batch_norm(f"g_bn{i}", seed + 100 + i, sync_batch_norm)),
             layers.ReLU(name=f"g_relu{i}"),
         ]
     body += [
         Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False,
-                               kernel_initializer=conv_init(seed + ups), name="g_to_rgb"),
+                        kernel_initializer=conv_init(seed + ups), name="g_to_rgb"),
         layers.Activation("tanh", dtype="float32", name="g_tanh"),
     ]
     return body
@@ -112,13 +112,13 @@ def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,
     x = image
     for i in range(downs):
         x = Conv2D(ndf * 2 ** i, 4, strides=2, padding="same", use_bias=False,
-                          kernel_initializer=conv_init(seed + 200 + i), name=f"d_conv{i}")(x)
+                   kernel_initializer=conv_init(seed + 200 + i), name=f"d_conv{i}")(x)
         if i > 0:
             x = batch_norm(f"d_bn{i}", seed + 300 + i, sync_batch_norm)(x)
         x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
     features = x
     x = Conv2D(1, 4, strides=1, padding="valid", use_bias=False,
-                      kernel_initializer=conv_init(seed + 299), name="d_logit")(x)
+               kernel_initializer=conv_init(seed + 299), name="d_logit")(x)
     logit = layers.Flatten(dtype="float32", name="d_flatten")(x)
     if not num_classes:
         return keras.Model(image, logit, name="discriminator")
