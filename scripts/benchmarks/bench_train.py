@@ -301,12 +301,12 @@ def main():
 def report(cases, best_ceiling, batch_size):
     """One line per peer, ``torch-default`` / ``torch-tuned``, then one per EmojiGAN case with
     its ratios to them and its share of its precision's matmul ceiling."""
-    peers = {}  # name -> (best img/s, precision)
+    peers = {}  # name -> (best img/s, median img/s, precision)
     for case in (c for c in cases if c.info["peer"]):
         line = {"case": case.name, **{k: v for k, v in case.ready.items() if k != "ready"}}
         if case.rounds:
             best, median = case.rates()
-            peers[case.name] = (best, case.info["precision"])
+            peers[case.name] = (best, median, case.info["precision"])
             line.update(images_per_s_best=round(best, 2), images_per_s_median=round(median, 2), rounds=len(case.rounds))
         print(json.dumps(line), flush=True)
     references = {}
@@ -329,12 +329,10 @@ def report(cases, best_ceiling, batch_size):
         for peer, key in (("torch-default", "x_default_peer"), ("torch-tuned", "x_tuned_peer")):
             if references.get(peer):
                 line[key] = round(rate / references[peer][0], 2)
-        same = [v for v, p in peers.values() if p == precision]
-        if same:
-            line["x_same_precision_peer"] = round(rate / max(same), 2)
-            line["x_same_precision_peer_median"] = round(median / max(
-                case_median for c in cases if c.info["peer"] and c.info["precision"] == precision and c.rounds
-                for case_median in [c.rates()[1]]), 2)
+        same = [(best, middle) for best, middle, p in peers.values() if p == precision]
+        if same:  # against the fastest peer of the precision: best to best, median to median
+            line["x_same_precision_peer"] = round(rate / max(best for best, _ in same), 2)
+            line["x_same_precision_peer_median"] = round(median / max(middle for _, middle in same), 2)
         key = "matmul_gflops_bf16" if precision == "mixed_bfloat16" else "matmul_gflops"
         ceiling = max(filter(None, [best_ceiling.get(precision), case.ready.get(key)]), default=None)
         best_ceiling[precision] = ceiling

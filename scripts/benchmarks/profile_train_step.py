@@ -37,8 +37,8 @@ import keras_emojigan  # noqa: E402,F401,I001  (first: it sets the oneDNN defaul
 # isort: split
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from ab_train_step import CHANGES  # noqa: E402  (beside this script)
-from op_categories import op_category  # noqa: E402
+from ab_train_step import CHANGES, swapped  # noqa: E402  (beside this script)
+from op_categories import op_category, print_ops_and_categories  # noqa: E402
 
 from keras_emojigan.config import make_config  # noqa: E402
 from keras_emojigan.models import matmul_kernel_gradient  # noqa: E402
@@ -148,17 +148,11 @@ def profile_ops(step, repeats, batch):
         if op_category(op_type).startswith("conv"):
             name = f"{op_type} {values.get('operation')}"
             by_name[name] = by_name.get(name, 0.0) + ms
-    total = sum(by_type.values()) / repeats
+    per_step = {op_type: ms / repeats for op_type, ms in by_type.items()}
     print(json.dumps({"framework": "tensorflow", "step_ms_wall": round(wall * 1000, 1),
-                      "self_ms_total": round(total, 1), "img_per_s": round(batch / wall, 1)}), flush=True)
-    categories: dict[str, float] = {}
-    for op_type, ms in sorted(by_type.items(), key=lambda kv: -kv[1]):
-        categories[op_category(op_type)] = categories.get(op_category(op_type), 0.0) + ms / repeats
-        if ms / repeats >= 0.2:
-            print(json.dumps({"op": op_type, "category": op_category(op_type), "ms": round(ms / repeats, 2)}),
-                  flush=True)
-    for category, ms in sorted(categories.items(), key=lambda kv: -kv[1]):
-        print(json.dumps({"category": category, "ms": round(ms, 1), "share": round(ms / total, 3)}), flush=True)
+                      "self_ms_total": round(sum(per_step.values()), 1), "img_per_s": round(batch / wall, 1)}),
+          flush=True)
+    print_ops_and_categories(per_step)
     for name, ms in sorted(by_name.items(), key=lambda kv: -kv[1]):  # each convolution op of the step
         print(json.dumps({"conv_op": name, "ms": round(ms / repeats, 2)}), flush=True)
 
@@ -192,18 +186,17 @@ def profile_layers(network, batch, repeats):
         variants = {"keras": lambda x, layer=layer: layer(x, training=True)}
         if isinstance(layer, keras.layers.Conv2DTranspose) and layer.strides == (2, 2):
             variants["subpixel"] = lambda x, layer=layer: subpixel_transpose(x, layer.kernel)
-        small_maps = {"keras": matmul_kernel_gradient.SMALL_MAP}
+        small_maps = {}  # variant -> the matmul kernel gradient's SMALL_MAP while it is traced
         if isinstance(layer, (matmul_kernel_gradient.Conv2D, matmul_kernel_gradient.Conv2DTranspose)):
             # the kernel gradient both ways (in bfloat16; float32 layers always take TensorFlow's)
             variants["tensorflow-kernel-gradient"] = variants["matmul-kernel-gradient"] = variants["keras"]
-            small_maps.update({"tensorflow-kernel-gradient": 0, "matmul-kernel-gradient": 10**9})
+            small_maps = {"tensorflow-kernel-gradient": 0, "matmul-kernel-gradient": 10**9}
         flops = layer_flops(layer, batch)
         for variant, call in variants.items():
-            matmul_kernel_gradient.SMALL_MAP = small_maps.get(variant, small_maps["keras"])
-            try:  # traced (so the rule is read) inside time_layer
+            rule = (swapped(matmul_kernel_gradient, "SMALL_MAP", small_maps[variant]) if variant in small_maps
+                    else contextlib.nullcontext())
+            with rule:  # time_layer traces the call, which reads the rule
                 ms_forward, ms_both = time_layer(call, x, layer.trainable_variables, repeats)
-            finally:
-                matmul_kernel_gradient.SMALL_MAP = small_maps["keras"]
             line = {"layer": layer.name, "network": network.name, "variant": variant, "input": list(x.shape),
                     "forward_ms": round(ms_forward, 2), "forward_backward_ms": round(ms_both, 2)}
             if flops:  # forward + the two backward convolutions (data and weights)
