@@ -124,12 +124,15 @@ def serve_case(model: str, precision: str, batch_size: int, preset: str, arch: s
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
+    from keras_emojigan.compare import parse_variant
     from keras_emojigan.config import make_config
     from keras_emojigan.data.pipeline import training_stream
     from keras_emojigan.data.sources import load_images
     from keras_emojigan.training.rundir import build_from_config
 
-    config = make_config(preset, model=model, precision=precision, batch_size=batch_size, arch=arch)
+    variant = parse_variant(model)  # a model, or a compare-style variant such as dcgan:ngf=128
+    config = make_config(preset, **{"arch": arch, **dict(variant.fields), "model": variant.model,
+                                    "precision": precision, "batch_size": batch_size})
     gan = build_from_config(config)
     images = load_images(config.data, config.resolution).images
     steps = len(images) // batch_size
@@ -143,7 +146,8 @@ def serve_case(model: str, precision: str, batch_size: int, preset: str, arch: s
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.started
             if epoch == 0:
-                print(json.dumps({"ready": True, "step_gflop": round(step_gflop(gan), 1), "steps_per_epoch": steps,
+                print(json.dumps({"ready": True, "arch": config.arch, "step_gflop": round(step_gflop(gan), 1),
+                                  "steps_per_epoch": steps,
                                   **ceilings(precision == "mixed_bfloat16")}), flush=True)
             else:
                 print(json.dumps({"seconds": seconds, "images": steps * batch_size}), flush=True)
@@ -228,7 +232,10 @@ class Case:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default="dcgan,deligan,proposed")
+    parser.add_argument("--models", default="dcgan,deligan,proposed",
+                        help="comma list of models, each optionally with config fields as in "
+                             "`emojigan compare --models` (e.g. dcgan:arch=lite:ngf=128; a field given "
+                             "here wins over --archs)")
     parser.add_argument("--archs", default="dcgan", help="comma list of networks: dcgan, lite")
     parser.add_argument("--precisions", default="auto",
                         help="comma list; auto = float32, plus mixed_bfloat16 when the CPU has bf16 "
@@ -252,7 +259,7 @@ def main():
         print(json.dumps(ceilings(bool({"avx512_bf16", "amx_bf16"} & set(cpu_description()["isa"])))), flush=True)
         return
     if args.case:
-        model, precision, arch = args.case.split(":")
+        model, precision, arch = args.case.split("|")
         serve_case(model, precision, args.batch_size, args.preset, arch)
         return
 
@@ -285,7 +292,7 @@ def main():
         for arch, model, precision in itertools.product(args.archs.split(","), args.models.split(","),
                                                         precisions.split(",")):
             name = f"emojigan-{model}-{precision}" + ("" if arch == "dcgan" else f"-{arch}")
-            cases.append(Case(name, [sys.executable, __file__, "--case", f"{model}:{precision}:{arch}",
+            cases.append(Case(name, [sys.executable, __file__, "--case", f"{model}|{precision}|{arch}",
                                      "--batch-size", str(args.batch_size), "--preset", args.preset],
                               args.timeout, env, precision=precision, peer=False, arch=arch, onednn=onednn))
     for round_index in range(args.rounds):
@@ -319,7 +326,8 @@ def report(cases, best_ceiling, batch_size):
         print(json.dumps({"case": "torch-tuned", "is": tuned, "images_per_s_best": peers[tuned][0]}), flush=True)
     for case in (c for c in cases if not c.info["peer"]):
         precision = case.info["precision"]
-        line = {"case": case.name, "arch": case.info["arch"], "onednn": case.info["onednn"], "batch": batch_size}
+        line = {"case": case.name, "arch": case.ready.get("arch", case.info["arch"]), "onednn": case.info["onednn"],
+                "batch": batch_size}
         if not case.rounds:
             print(json.dumps({**line, "error": case.ready.get("error", "not timed")}), flush=True)
             continue

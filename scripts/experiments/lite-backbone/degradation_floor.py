@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 
-def _each(images, transform):
+def each_image(images, transform):
+    """``transform`` (a PIL image -> PIL image) applied to each of N x H x W x 3 uint8 images."""
     return np.stack([np.asarray(transform(Image.fromarray(image)).convert("RGB")) for image in images])
 
 
@@ -44,11 +45,11 @@ def _noise(images, sigma, seed=0):
 
 DEGRADATIONS = {
     "none": lambda images: images,
-    "blur radius 0.5": lambda images: _each(images, lambda im: im.filter(ImageFilter.GaussianBlur(0.5))),
-    "blur radius 1": lambda images: _each(images, lambda im: im.filter(ImageFilter.GaussianBlur(1.0))),
-    "half size and back (bilinear)": lambda images: _each(
+    "blur radius 0.5": lambda images: each_image(images, lambda im: im.filter(ImageFilter.GaussianBlur(0.5))),
+    "blur radius 1": lambda images: each_image(images, lambda im: im.filter(ImageFilter.GaussianBlur(1.0))),
+    "half size and back (bilinear)": lambda images: each_image(
         images, lambda im: im.resize((im.width // 2, im.height // 2), Image.BILINEAR).resize(im.size, Image.BILINEAR)),
-    "JPEG quality 75": lambda images: _each(images, _jpeg(75)),
+    "JPEG quality 75": lambda images: each_image(images, _jpeg(75)),
     "noise sigma 4/255": lambda images: _noise(images, 4.0),
     "noise sigma 8/255": lambda images: _noise(images, 8.0),
 }

@@ -56,7 +56,8 @@ def measure_run(run_dir: Path, work: Path) -> dict:
             "bfloat16": trained_in_bfloat16(read_history(run_dir))}
 
 
-ROWS = [("full recipe", "dcgan"), ("DeLiGAN latent", "deligan"), ("proposed latent", "proposed"),
+ROWS = [("full recipe", "dcgan"), ("+ wider generator", "dcgan:ngf=96"), ("DeLiGAN latent", "deligan"),
+        ("proposed latent", "proposed"),
         ("lite alone (BCE, no LeCam, no x-flip)", "dcgan:xflip=false:lecam_weight=0:loss=bce"),
         ("+ hinge", "dcgan:xflip=false:lecam_weight=0"), ("+ LeCam", "dcgan:xflip=false")]
 
