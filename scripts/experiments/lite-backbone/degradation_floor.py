@@ -38,7 +38,7 @@ def _jpeg(quality):
     return encode
 
 
-def _noise(images, sigma, seed=0):
+def pixel_noise(images, sigma, seed=0):
     noisy = images.astype(np.float32) + np.random.default_rng(seed).normal(0, sigma, images.shape)
     return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
@@ -50,8 +50,8 @@ DEGRADATIONS = {
     "half size and back (bilinear)": lambda images: each_image(
         images, lambda im: im.resize((im.width // 2, im.height // 2), Image.BILINEAR).resize(im.size, Image.BILINEAR)),
     "JPEG quality 75": lambda images: each_image(images, _jpeg(75)),
-    "noise sigma 4/255": lambda images: _noise(images, 4.0),
-    "noise sigma 8/255": lambda images: _noise(images, 8.0),
+    "noise sigma 4/255": lambda images: pixel_noise(images, 4.0),
+    "noise sigma 8/255": lambda images: pixel_noise(images, 8.0),
 }
 
 

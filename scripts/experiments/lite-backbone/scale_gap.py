@@ -2,7 +2,8 @@
 """At which scale a generator's samples differ from the real images, as FID-Inception sees it:
 the samples and one random half of the real set against the other half, after the same
 low-pass on all three (none; Gaussian blur of radius 1 px; 16x16 and back), and the mean
-high-frequency residual (image minus its 1-px blur) on near-white backgrounds and overall.
+high-frequency residual (image minus its 1-px blur) on near-white backgrounds and overall, of
+the samples, the real images, and the real images with pixel noise (for scale).
 
     python scripts/experiments/lite-backbone/scale_gap.py MODEL [--count 800] [--seed 1] [--out FILE.json]
 
@@ -20,7 +21,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from degradation_floor import each_image
+from degradation_floor import each_image, pixel_noise
 from PIL import Image, ImageFilter
 
 LOW_PASSES = {
@@ -62,7 +63,9 @@ def main():
     clean, other = images[order[: len(images) // 2]], images[order[len(images) // 2:]]
     samples = generator.generate(args.count, args.seed)
     extractor = get_extractor("fid-inception")
-    lines = [{"high_frequency": {"real": high_frequency(images), "samples": high_frequency(samples)}}]
+    lines = [{"high_frequency": {"real": high_frequency(images), "samples": high_frequency(samples),
+                                 **{f"real, noise sigma {sigma}/255": high_frequency(pixel_noise(images, float(sigma)))
+                                    for sigma in (2, 4, 8)}}}]
     print(json.dumps(lines[0]), flush=True)
     for name, low_pass in LOW_PASSES.items():
         reference = low_pass(clean)
