@@ -66,3 +66,18 @@ def test_the_precision_table_refuses_runs_in_the_wrong_precisions(tmp_path):
     _history(tmp_path / "b", 0, {4: 110.0})
     with pytest.raises(SystemExit, match="expected .* in bfloat16"):
         precision_table.table(tmp_path / "a", tmp_path / "b")
+
+
+def test_the_precision_table_sets_the_drift_of_two_bf16_seeds_beside_the_precision_difference(tmp_path):
+    _history(tmp_path / "bf16", 1, {4: 100.0, 9: 50.0})
+    _history(tmp_path / "fp32", 0, {4: 110.0, 9: 60.0})
+    _history(tmp_path / "other", 1, {4: 90.0, 9: 70.0})
+    lines = precision_table.table(tmp_path / "bf16", tmp_path / "fp32", tmp_path / "other")
+    assert lines[2].startswith("| 4 | 100.0 / 110.0 / 90.0 |")
+    assert lines[4].startswith("| mean of 2 | 75.0 / 85.0 / 80.0 |")
+    drift = next(line for line in lines if line.startswith("- bf16 - bf16 of the other seed"))
+    assert "FID -5.0 (" in drift and "|mean| 15.0" in drift  # +10 and -20
+    precision_gap = next(line for line in lines if line.startswith("- bf16 - float32"))
+    assert "FID -10.0 (-10.0 to -10.0), |mean| 10.0" in precision_gap
+    with pytest.raises(SystemExit, match="reference .* in bfloat16"):
+        precision_table.table(tmp_path / "bf16", tmp_path / "fp32", tmp_path / "fp32")
