@@ -25,6 +25,19 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 
+def real_halves(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The real images split in two random halves (seed 0; the first the reference), as the
+    project's floor splits them."""
+    order = np.random.default_rng(0).permutation(len(images))
+    return images[order[: len(images) // 2]], images[order[len(images) // 2:]]
+
+
+def emit(lines: list, line: dict) -> None:
+    """Print ``line`` as JSON at once and keep it for ``--out``."""
+    lines.append(line)
+    print(json.dumps(line), flush=True)
+
+
 def each_image(images, transform):
     """``transform`` (a PIL image -> PIL image) applied to each of N x H x W x 3 uint8 images."""
     return np.stack([np.asarray(transform(Image.fromarray(image)).convert("RGB")) for image in images])
@@ -67,8 +80,7 @@ def main():
     from keras_emojigan.metrics.extractors import get_extractor
 
     images = load_images(args.data, args.resolution).images
-    order = np.random.default_rng(0).permutation(len(images))
-    clean, other = images[order[: len(images) // 2]], images[order[len(images) // 2:]]
+    clean, other = real_halves(images)
     extractor = get_extractor("fid-inception")
     clean_features = extractor.features(clean)
     lines = []
@@ -77,8 +89,7 @@ def main():
                                 real_features=clean_features)
         line = {"degradation": name, "num_clean": len(clean), "num_degraded": len(other),
                 **{k: round(float(found[k]), 4) for k in ("fid", "precision", "recall") if k in found}}
-        lines.append(line)
-        print(json.dumps(line), flush=True)
+        emit(lines, line)
     if args.out:
         args.out.write_text(json.dumps(lines, indent=1) + "\n")
 

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from degradation_floor import each_image, pixel_noise
+from degradation_floor import each_image, emit, pixel_noise, real_halves
 from PIL import Image, ImageFilter
 
 LOW_PASSES = {
@@ -59,14 +59,12 @@ def main():
     generator = load_generator(args.model)
     data = generator.metadata.get("config", {}).get("data", "emoji-faces")  # the set the model trained on
     images = load_images(data, generator.resolution).images
-    order = np.random.default_rng(0).permutation(len(images))
-    clean, other = images[order[: len(images) // 2]], images[order[len(images) // 2:]]
+    clean, other = real_halves(images)
     samples = generator.generate(args.count, args.seed)
     extractor = get_extractor("fid-inception")
-    lines = [{"high_frequency": {"real": high_frequency(images), "samples": high_frequency(samples),
-                                 **{f"real, noise sigma {sigma}/255": high_frequency(pixel_noise(images, float(sigma)))
-                                    for sigma in (2, 4, 8)}}}]
-    print(json.dumps(lines[0]), flush=True)
+    noisy = {f"real, noise sigma {sigma}/255": high_frequency(pixel_noise(images, float(sigma))) for sigma in (2, 4, 8)}
+    lines = []
+    emit(lines, {"high_frequency": {"real": high_frequency(images), "samples": high_frequency(samples), **noisy}})
     for name, low_pass in LOW_PASSES.items():
         reference = low_pass(clean)
         features = extractor.features(reference)
@@ -77,8 +75,7 @@ def main():
                 **{f"{side}_{k}": round(float(found[side][k]), 4)
                    for side in found for k in ("fid", "precision", "recall")},
                 "fid_over_floor": round(float(found["samples"]["fid"] / found["floor"]["fid"]), 2)}
-        lines.append(line)
-        print(json.dumps(line), flush=True)
+        emit(lines, line)
     if args.out:
         args.out.write_text(json.dumps(lines, indent=1) + "\n")
 
