@@ -3,13 +3,14 @@
 a judge that did not choose its directions: a linear probe on FID-Inception features, fitted on
 the real images only (its held-out accuracy is printed beside every number).
 
-    python scripts/experiments/emotion/measure.py STEERED --out DIR [--per-class 800] [--seed 0]
+    python scripts/experiments/emotion/measure.py STEERED --out DIR [--per-class 800] [--seed 0] [--strengths 0,1,2,4]
 
 Writes DIR/results.json, DIR/README.md (the tables) and DIR/<class>.png (64 images of each class
 at the default strength). Measured:
-- the curve over strengths: per class, the share the Inception probe reads as the class asked
-  for, the same for the emoji probe (the selector, ``directions.py``), and how often the two
-  probes agree;
+- the curve over strengths (``--strengths``; by default past the 4 that ``directions.py``
+  chooses among, to show how far each class goes): per class, the share the Inception probe
+  reads as the class asked for, the same for the emoji probe (the selector), how often the two
+  probes agree, and FID-Inception against the class's real images (what the strength costs);
 - at the default strength, per class: FID-Inception and KID against that class's real images,
   precision/recall against them and the near-duplicate share among the class's samples, beside
   the unconditional model's samples that the Inception probe sorts into that class (the same
@@ -35,7 +36,7 @@ from keras_emojigan.metrics.extractors import get_extractor  # noqa: E402
 from keras_emojigan.models.class_probe import ClassProbe  # noqa: E402
 from keras_emojigan.serving.generator import load_generator  # noqa: E402
 
-STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+STRENGTHS = "0,0.5,1,1.5,2,3,4,6"  # past directions.STRENGTHS' 4: how far each class goes, and at what cost
 CURVE_IMAGES = 400  # per class and strength
 METRICS = ("fid", "kid", "pr", "dup")
 
@@ -46,7 +47,9 @@ def main():
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-class", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strengths", default=STRENGTHS, help="the curve's strengths, a comma list")
     args = parser.parse_args()
+    strengths = [float(s) for s in args.strengths.split(",")]
     generator = load_generator(args.steered)
     if not generator.steered:
         raise SystemExit(f"{args.steered} takes no strength: export it with `emojigan export MODEL --directions FILE`")
@@ -63,19 +66,25 @@ def main():
         print(f"{name} probe: held-out accuracy {judges[name][3]['probe_heldout_accuracy']:.1%}", flush=True)
 
     def read(images):
-        """Each probe's classes for ``images``."""
-        return {name: probe.predict(extractor.features(images).pool)
-                for name, (extractor, _, probe, _) in judges.items()}
+        """Each probe's features and classes for ``images``."""
+        found = {}
+        for name, (extractor, _, probe, _) in judges.items():
+            features = extractor.features(images)
+            found[name] = (features, probe.predict(features.pool))
+        return found
 
     curve = {}
-    for strength in STRENGTHS:
+    for strength in strengths:
         curve[str(strength)] = {}
         for c, name in enumerate(names):
             readings = read(generator.generate(CURVE_IMAGES, args.seed + 1, c, strength))
-            inception, emoji = readings["fid-inception"], readings["emoji"]
+            (features, inception), (_, emoji) = readings["fid-inception"], readings["emoji"]
+            # the cost of the strength: FID-Inception of these images against the class's real ones
+            fid = compare_features(subset(judges["fid-inception"][1], labels == c), features, ("fid",))["fid"]
             curve[str(strength)][name] = {"inception_accuracy": float(np.mean(inception == c)),
                                           "emoji_accuracy": float(np.mean(emoji == c)),
-                                          "probes_agree": float(np.mean(inception == emoji))}
+                                          "probes_agree": float(np.mean(inception == emoji)),
+                                          "fid_inception": float(fid)}
         print(f"strength {strength}: " + ", ".join(f"{n} {v['inception_accuracy']:.1%}"
                                                    for n, v in curve[str(strength)].items()), flush=True)
 
@@ -120,12 +129,17 @@ def tables(results: dict) -> str:
              f"{probes['fid-inception']['probe_heldout_accuracy']:.1%}); the emoji probe chose the directions "
              f"(held-out {probes['emoji']['probe_heldout_accuracy']:.1%}).", "",
              f"## Class accuracy over strengths ({results['curve_images']} images per class and strength)", "",
-             "| strength | " + " | ".join(f"{n}: Inception / emoji / agree" for n in next(iter(
+             "Per class: the share the Inception probe reads as the class asked for / the same for the emoji "
+             "probe / how often the two agree, and FID-Inception against the class's real images (on "
+             f"{results['curve_images']} images: biased upwards against the per-class table below; compare along "
+             "the column).", "",
+             "| strength | " + " | ".join(f"{n}: Inception / emoji / agree, FID" for n in next(iter(
                  results["curve"].values()))) + " |",
              "|---|" + "---|" * len(next(iter(results["curve"].values())))]
     for strength, row in results["curve"].items():
         lines.append(f"| {strength} | " + " | ".join(
             f"{v['inception_accuracy']:.1%} / {v['emoji_accuracy']:.1%} / {v['probes_agree']:.1%}"
+            + (f", {v['fid_inception']:.1f}" if "fid_inception" in v else "")  # results written before it had none
             for v in row.values()) + " |")
     lines += ["", f"## Each class at the default strength ({results['default_strength']:g})", "",
               "Against that class's real images; the unconditional rows are the model's own samples that the "
