@@ -4,8 +4,9 @@ has it) against the same run in float32 (``precision.sh``), epoch by epoch where
 and optionally a reference: the bf16 run of another seed (``precision.sh RUNS 100 mixed_bfloat16 1``).
 
     python scripts/experiments/lite-backbone/precision_table.py [BF16_RUN [FLOAT32_RUN [OUT [REFERENCE_RUN]]]]
-    # defaults: runs/lite-backbone/runs/dcgan-s0 runs/lite-backbone/precision/float32-s0
-    #           docs/results/lite-backbone/precision.md (no reference)
+    # defaults, the published histories: docs/results/lite-backbone/runs/dcgan-s0
+    #   docs/results/lite-backbone/precision/float32-s0 docs/results/lite-backbone/precision.md
+    #   docs/results/lite-backbone/precision/mixed_bfloat16-s1 ("-" for none)
 
 The two precisions' runs have the same seed, data, schedule and evaluation (the emoji extractor,
 800 samples every 5 epochs), so each evaluated epoch pairs up. Two runs of one seed still drift
@@ -14,7 +15,8 @@ effect *and* the drift of two runs; the reference (same precision, another seed)
 drift alone. Writes a table of FID, precision, recall and the near-duplicate share per evaluated
 epoch, their means, the paired differences (bf16 - float32; with a reference also bf16 - bf16 of
 the other seed) with their mean absolute size and a bootstrap interval over epochs, and the mean
-seconds per epoch of each (a run that shared the machine says so in OUT's text, by hand).
+seconds per epoch of each (history.csv does not say whether a run shared the machine: say it
+beside the table, as docs/results/lite-backbone/README.md does).
 """
 
 from __future__ import annotations
@@ -80,10 +82,12 @@ def table(bf16_dir: Path, float32_dir: Path, reference_dir: Path | None = None) 
 
 
 def main(argv: list[str]) -> None:
-    bf16_dir = Path(argv[0] if argv else "runs/lite-backbone/runs/dcgan-s0")
-    float32_dir = Path(argv[1] if len(argv) > 1 else "runs/lite-backbone/precision/float32-s0")
-    out = Path(argv[2] if len(argv) > 2 else "docs/results/lite-backbone/precision.md")
-    reference_dir = Path(argv[3]) if len(argv) > 3 else None
+    published = Path("docs/results/lite-backbone")
+    bf16_dir = Path(argv[0] if argv else published / "runs/dcgan-s0")
+    float32_dir = Path(argv[1] if len(argv) > 1 else published / "precision/float32-s0")
+    out = Path(argv[2] if len(argv) > 2 else published / "precision.md")
+    reference = argv[3] if len(argv) > 3 else str(published / "precision/mixed_bfloat16-s1")
+    reference_dir = None if reference == "-" else Path(reference)
     out.write_text("\n".join(table(bf16_dir, float32_dir, reference_dir)) + "\n")
     print(f"wrote {out}")
 
