@@ -21,12 +21,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from degradation_floor import each_image, emit, pixel_noise, real_halves
-from PIL import Image, ImageFilter
+from degradation_floor import DEGRADATIONS, each_image, emit, pixel_noise, real_halves
+from PIL import Image
 
 LOW_PASSES = {
     "none": lambda images: images,
-    "blur radius 1": lambda images: each_image(images, lambda im: im.filter(ImageFilter.GaussianBlur(1.0))),
+    "blur radius 1": DEGRADATIONS["blur radius 1"],
     "16x16 and back (bilinear)": lambda images: each_image(
         images, lambda im: im.resize((16, 16), Image.BILINEAR).resize(im.size, Image.BILINEAR)),
 }
