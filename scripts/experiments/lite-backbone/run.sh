@@ -3,7 +3,7 @@
 # `emojigan compare` call (preset `lite`: arch=lite, hinge, LeCam 0.3, x-flip, DiffAugment
 # colour+translation, EMA generator, bfloat16 where the CPU has it):
 #   the full recipe first, then the same with a wider generator (ngf 96: 1.6x a DCGAN training
-#   image's cost, within the 2x), then the paper's question on the new backbone (the
+#   image's cost, within the backbone's 2x cap), then the paper's question on the new backbone (the
 #   DeLiGAN and proposed latents at the full recipe), so the candidates to ship come first; then
 #   one change per row from the bare backbone up: lite alone (BCE, no LeCam, no x-flip), + hinge,
 #   + LeCam.
