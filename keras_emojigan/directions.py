@@ -11,9 +11,13 @@ one is a matter of finding where the class lives, not of training it in. ``find_
 3. fits, per class, a linear boundary (one class against the rest: for two classes, the one
    boundary between them) in the noise space, by logistic regression, and keeps its unit normal
    and offset: ``n . x + b`` is a row's signed distance from the boundary in noise standard
-   deviations, positive on the class's side. The space is the *noise* the SavedModel takes, the
-   only one an exported model exposes; for a Gaussian latent (``dcgan``, and ``lite`` with it)
-   it is the generator's input itself, for the proposed latent a linear map of it plus a shift.
+   deviations, positive on the class's side. With ``confident`` below 1 it is fitted, as
+   InterFaceGAN's ``train_boundary`` does, only on the rows the labeller is surest of: the
+   ``confident`` share with the highest margin for the class and the same share with the
+   lowest (the labels near the labeller's own boundary are the noisiest). The space is the
+   *noise* the SavedModel takes, the only one an exported model exposes; for a Gaussian latent
+   (``dcgan``, and ``lite`` with it) it is the generator's input itself, for the proposed
+   latent a linear map of it plus a shift.
    For DeLiGAN's mixture the component index is not a linear coordinate (the components are in
    no order), so each component's class shares are measured, a class keeps the components
    whose samples are mostly of it, and the boundary is fitted on the within-component noise;
@@ -41,7 +45,7 @@ CHUNK = 500
 
 
 def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep: int = 256,
-                    strengths=STRENGTHS, extractor=None, log=print) -> dict:
+                    strengths=STRENGTHS, extractor=None, confident: float = 1.0, log=print) -> dict:
     """The class directions of ``generator`` (an unconditional ``LoadedGenerator``) for the classes
     of ``real`` (a labelled ``ImageSet``): see the module docstring. ``extractor`` defaults to the
     shipped emoji classifier's."""
@@ -56,6 +60,9 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
         raise UserInputError(f"{generator.path} already takes a class: directions are for an unconditional model")
     if count < 10 * len(names):
         raise UserInputError(f"--count {count}: draw at least {10 * len(names)} latents")
+    if not 0.0 < confident <= 1.0 or (confident < 1.0 and confident * count < 10):
+        raise UserInputError(f"--confident {confident}: give a share in (0, 1] that keeps at least 10 of the "
+                             f"{count} latents on each side (1 fits on every labelled latent)")
     extractor = extractor or get_extractor("emoji")
     labeller = ClassProbe(len(names), seed=seed)
     fitted = labeller.fit(extractor.features(real.images).pool, np.asarray(real.labels), names)
@@ -64,7 +71,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
 
     noise_dim = generator.noise_dim
     noise = np.random.default_rng(seed).standard_normal((count, noise_dim)).astype(np.float32)
-    labels = _label(generator.from_latent, noise, labeller, extractor)
+    labels, margins = _label(generator.from_latent, noise, labeller, extractor, margins=True)
     log(f"labelled {count} generated images: " + ", ".join(
         f"{name} {np.mean(labels == c):.1%}" for c, name in enumerate(names)))
 
@@ -74,7 +81,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     classes = []
     for c, name in enumerate(names):
         entry = {"name": name, "share": float(np.mean(labels == c)),
-                 **_boundary(steered, labels == c, name, seed)}
+                 **_boundary(steered, labels == c, name, seed, margin=margins[:, c], confident=confident)}
         if mixture:
             # the components whose samples are mostly of this class (at least the one with most)
             mostly = np.flatnonzero(shares[:, c] >= 0.5)
@@ -86,7 +93,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
         mixture["component_shares"] = shares.tolist()
     directions = {
         "model": str(generator.path), "seed": seed, "latents": count, "noise_dim": noise_dim,
-        "space": "mixture noise" if mixture else "noise",
+        "space": "mixture noise" if mixture else "noise", "confident": confident,
         "labeller": {"extractor": extractor.name, "fitted_on": real.source, **fitted},
         "classes": classes, "mixture": mixture,
     }
@@ -147,28 +154,47 @@ def load_directions(path: Path) -> dict:
     return directions
 
 
-def _label(images_of, noise, labeller, extractor) -> np.ndarray:
-    """The labeller's class for the image of each noise row (generated in chunks)."""
-    labels = [labeller.predict(extractor.features(images_of(noise[i: i + CHUNK])).pool)
-              for i in range(0, len(noise), CHUNK)]
-    return np.concatenate(labels).astype(np.int32)
+def _label(images_of, noise, labeller, extractor, margins: bool = False):
+    """The labeller's class for the image of each noise row (generated in chunks); with
+    ``margins``, also [rows, classes]: each class's logit minus the highest other one."""
+    logits = np.concatenate([labeller.logits(extractor.features(images_of(noise[i: i + CHUNK])).pool)
+                             for i in range(0, len(noise), CHUNK)])
+    labels = np.argmax(logits, axis=1).astype(np.int32)
+    if not margins:
+        return labels
+    others = np.stack([np.max(np.delete(logits, c, axis=1), axis=1) for c in range(logits.shape[1])], axis=1)
+    return labels, logits - others
 
 
-def _boundary(x: np.ndarray, inside: np.ndarray, name: str, seed: int) -> dict:
+def _boundary(x: np.ndarray, inside: np.ndarray, name: str, seed: int, margin: np.ndarray | None = None,
+              confident: float = 1.0) -> dict:
     """A logistic-regression boundary between ``inside`` rows and the rest, as a unit normal
-    (pointing inside) and an offset, with its held-out accuracy on the generated rows."""
+    (pointing inside) and an offset, with its held-out accuracy on the rows it was fitted on
+    and its agreement with the labels of all the rows. With ``confident`` < 1, fitted on the
+    ``confident`` share of rows with the highest ``margin`` (the class's side) and the same share
+    with the lowest (the rest), as InterFaceGAN does."""
     from keras_emojigan.models.class_probe import ClassProbe
 
     if inside.all() or not inside.any():
         raise UserInputError(f"the labeller reads {'every' if inside.all() else 'no'} generated image as {name}: "
                              "there is no boundary to find (is the model trained on these classes?)")
+    chosen = np.arange(len(x))
+    if confident < 1.0:
+        order = np.argsort(margin, kind="stable")
+        keep = max(int(round(confident * len(x))), 1)
+        chosen = np.concatenate([order[:keep], order[-keep:]])
+    side = margin[chosen] > 0 if confident < 1.0 else inside[chosen]
+    if side.all() or not side.any():
+        raise UserInputError(f"--confident {confident}: the {len(chosen)} surest rows are all on one side of {name}'s "
+                             "boundary; give a smaller share")
     probe = ClassProbe(2, seed=seed)
-    fitted = probe.fit(x, inside.astype(np.int32), ["rest", name])
+    fitted = probe.fit(x[chosen], side.astype(np.int32), ["rest", name])
     weights, bias = probe.linear()
     w, b = weights[:, 1] - weights[:, 0], bias[1] - bias[0]
     norm = float(np.linalg.norm(w))
-    return {"normal": (w / norm).tolist(), "offset": float(b / norm),
-            "boundary_heldout_accuracy": fitted["probe_heldout_accuracy"]}
+    agreement = float(np.mean(((x @ w + b) > 0) == inside))
+    return {"normal": (w / norm).tolist(), "offset": float(b / norm), "fitted_on": int(len(chosen)),
+            "boundary_heldout_accuracy": fitted["probe_heldout_accuracy"], "agreement_with_labels": agreement}
 
 
 def _mixture(metadata: dict) -> dict | None:

@@ -13,6 +13,7 @@ from serving_helpers import COLOUR_TOY, export_colour_toy
 from keras_emojigan.cli import main
 from keras_emojigan.data.sources import load_images
 from keras_emojigan.directions import find_directions
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.metrics.extractors import Extractor
 from keras_emojigan.models.savedmodel import SteeredModule
 from keras_emojigan.serving.export import export_directions
@@ -179,3 +180,38 @@ def test_the_server_answers_a_steered_model_by_class_and_strength(toy):
         assert http("GET", server.url + "/morph.png?from=1&to=2&class=red&strength=1")[0] == 200
     finally:
         server.stop()
+
+
+def test_a_boundary_fitted_on_the_surest_rows_only_uses_their_extremes():
+    """``confident``: InterFaceGAN's fit on the rows the labeller is surest of, each side."""
+    from keras_emojigan.directions import _boundary
+
+
+    rng = np.random.default_rng(0)
+    v = np.eye(8)[2]
+    x = rng.standard_normal((2000, 8))
+    margin = x @ v + rng.normal(0, 1.0, 2000)  # a labeller that errs near its boundary
+    inside = margin > 0
+    every = _boundary(x, inside, "c", 0, margin=margin)
+    surest = _boundary(x, inside, "c", 0, margin=margin, confident=0.1)
+    assert every["fitted_on"] == 2000 and surest["fitted_on"] == 400
+    assert np.dot(surest["normal"], v) > 0.95 and np.dot(every["normal"], v) > 0.95
+    # the extremes are far easier to tell apart than every row
+    assert surest["boundary_heldout_accuracy"] > every["boundary_heldout_accuracy"] + 0.1
+    assert 0.6 < surest["agreement_with_labels"] <= 1.0
+    with pytest.raises(UserInputError, match="all on one side"):
+        _boundary(x, inside, "c", 0, margin=np.abs(margin) + 1, confident=0.1)
+
+
+def test_directions_from_the_surest_latents_recover_the_attribute_too(toy):
+    model, data, _, _ = toy
+    directions = find_directions(load_generator(model), load_images(data, SIZE), count=1000, sweep=32,
+                                 strengths=(0.0, 2.0), extractor=MeanColour(), confident=0.2, log=lambda line: None)
+    blue, red = directions["classes"]
+    assert directions["confident"] == 0.2 and red["fitted_on"] == 400
+    # the extremes are separable, so the fit's direction is less pinned down than from every row
+    assert np.dot(red["normal"], V) > 0.9 and np.dot(blue["normal"], V) < -0.9
+    assert directions["selector_curve"]["2.0"] == {"blue": 1.0, "red": 1.0}
+    with pytest.raises(UserInputError, match="--confident"):
+        find_directions(load_generator(model), load_images(data, SIZE), count=400, confident=0.01,
+                        extractor=MeanColour(), log=lambda line: None)

@@ -95,8 +95,12 @@ class ClassProbe:
     def predict(self, features: np.ndarray) -> np.ndarray:
         """The class of each row: the argmax of the probe's logits (computed in NumPy: Keras'
         ``predict`` retraced for every new number of rows)."""
+        return np.argmax(self.logits(features), axis=1)
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """[rows, classes]: the probe's logits (in NumPy, as ``predict``)."""
         weights, bias = self.linear()
-        return np.argmax(np.asarray(features, np.float64) @ weights + bias, axis=1)
+        return np.asarray(features, np.float64) @ weights + bias
 
     def linear(self) -> tuple[np.ndarray, np.ndarray]:
         """The probe as logits = features @ weights + biases on the raw (unstandardised) features."""
