@@ -122,13 +122,13 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
              "(generated images with another generated image closer than the real set's 5th-percentile "
              "spacing; the real set's own share beside it) and the memorisation check (generated images nearer "
              "to a training image than 95% of training images are to their nearest neighbour).", "",
-             "| extractor | FID (vs halves) | floor | ratio | FID (whole set) | precision (floor) | recall (floor) "
-             "| near-duplicates (real) | groups | memorised (features / pixels) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| extractor | FID (vs halves) | floor | ratio | KID (vs halves) | floor | FID (whole set) "
+             "| precision (floor) | recall (floor) | near-duplicates (real) | groups | memorised (features / pixels) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for extractor, entry in results["extractors"].items():
         h, w = entry["halves"], entry["whole"]
         lines.append(f"| `{extractor}` | {h['fid']:.1f} | {h['floor_fid']:.1f} | {h['fid_over_floor']:.2f}x "
-                     f"| {w['fid']:.1f} | {w['precision']:.2f} ({h['floor_precision']:.2f}) "
+                     f"| {h['kid']:.4f} | {h['floor_kid']:.4f} | {w['fid']:.1f} | {w['precision']:.2f} ({h['floor_precision']:.2f}) "
                      f"| {w['recall']:.2f} ({h['floor_recall']:.2f}) "
                      f"| {100 * w['near_duplicate_share']:.1f}% ({100 * w['near_duplicate_share_real']:.1f}%) "
                      f"| {w['near_duplicate_groups']} of {w['num_fake']} "
