@@ -96,7 +96,8 @@ def measure(model_dir: Path, data: str, extractors, log=print) -> dict:
     return results, fake, groups
 
 
-def card(name: str, version: int, config: TrainConfig, metadata: dict, results: dict, notes: str, why: str) -> str:
+def card(name: str, version: int, config: TrainConfig, metadata: dict, results: dict, notes: str, why: str,
+         bfloat16: bool | None = None) -> str:
     conditional = bool(metadata.get("class_names"))
     best = metadata["checkpoint"] == "best-fid"
     half = next(iter(results["extractors"].values()))["halves"]["num_fake"]
@@ -109,7 +110,10 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
              *usage(name, version, conditional), "",
              "## Training", "", f"    {fit_command(config)}",
              f"    emojigan export runs/NAME{' --best' if best else ''} --name {name}", "",
-             "`training_config.json` beside this card is the run's whole config.", "",
+             "`training_config.json` beside this card is the run's whole config."
+             + {True: " It was trained in mixed_bfloat16 (`--precision auto` on a CPU with bf16 instructions); "
+                      "`--precision float32` trains the same recipe in float32.",
+                False: " It was trained in float32.", None: ""}[bfloat16], "",
              "## Data and licence", "",
              f"`{config.data}`: 793 face emoji from ten openly licensed designs; as a whole **CC-BY-SA-4.0**. "
              f"Credit the designs when you publish images from this model: see [{LICENCE}](../../{LICENCE}).", "",
@@ -128,7 +132,8 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
     for extractor, entry in results["extractors"].items():
         h, w = entry["halves"], entry["whole"]
         lines.append(f"| `{extractor}` | {h['fid']:.1f} | {h['floor_fid']:.1f} | {h['fid_over_floor']:.2f}x "
-                     f"| {h['kid']:.4f} | {h['floor_kid']:.4f} | {w['fid']:.1f} | {w['precision']:.2f} ({h['floor_precision']:.2f}) "
+                     f"| {h['kid']:.4f} | {h['floor_kid']:.4f} | {w['fid']:.1f} "
+                     f"| {w['precision']:.2f} ({h['floor_precision']:.2f}) "
                      f"| {w['recall']:.2f} ({h['floor_recall']:.2f}) "
                      f"| {100 * w['near_duplicate_share']:.1f}% ({100 * w['near_duplicate_share_real']:.1f}%) "
                      f"| {w['near_duplicate_groups']} of {w['num_fake']} "
@@ -197,6 +202,7 @@ def _ship(run_dir: Path, base: Path, name: str, *, extractors, notes: str, check
     from keras_emojigan.metrics.diversity import groups_figure
     from keras_emojigan.serving.export import export_run, next_version
     from keras_emojigan.serving.generator import load_generator
+    from keras_emojigan.training.history import read_history, trained_in_bfloat16
 
     version_number = next_version(base)
     version = base / str(version_number)
@@ -215,5 +221,6 @@ def _ship(run_dir: Path, base: Path, name: str, *, extractors, notes: str, check
     config.save(base / "training_config.json")
     image_grid(load_generator(version).generate(64, 0)).save(base / "samples.png", optimize=True)
     groups_figure(fake, groups, base / "groups.png")
-    (base / "README.md").write_text(card(name, version_number, config, metadata, results, notes, why))
+    bfloat16 = trained_in_bfloat16(read_history(run_dir)) if (run_dir / "history.csv").exists() else None
+    (base / "README.md").write_text(card(name, version_number, config, metadata, results, notes, why, bfloat16))
     return version

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from keras_emojigan import ship
 from keras_emojigan.cli import main
 from keras_emojigan.config import TrainConfig, make_config
+from keras_emojigan.training.history import read_history, trained_in_bfloat16
 
 
 def _config_from_command(command: str) -> TrainConfig:
@@ -28,7 +29,7 @@ def test_ship_a_run(conditional, tiny_data, tmp_path, monkeypatch):
             "--set", "diffaugment=color,translation", "--data", tiny_data, "--resolution", "32", "--batch-size", "16",
             "--run-dir", str(run_dir), "--quiet"]
     if conditional:
-        args += ["--set", "conditional=true"]
+        args += ["--set", "conditional=true", "--precision", "float32"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (tmp_path / "notes.md").write_text("- grey faces: a smoke model\n")
@@ -49,7 +50,11 @@ def test_ship_a_run(conditional, tiny_data, tmp_path, monkeypatch):
     trained = TrainConfig.load(run_dir / "config.json")
     assert _config_from_command(command.replace(" --run-dir runs/NAME", "")) == trained
     assert "emojigan export runs/NAME --best --name tiny" in card  # auto, nothing measured: the best one
-    assert "near-duplicates (real)" in card
+    assert "near-duplicates (real)" in card and "KID (vs halves)" in card
+    # the run's precision, from its history (the conditional run is float32; the other ran by `auto`)
+    bf16 = trained_in_bfloat16(read_history(run_dir))
+    assert ("It was trained in mixed_bfloat16" in card) == bf16 and ("It was trained in float32." in card) != bf16
+    assert bf16 is False or not conditional
     assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
     assert ("Class by class" in card) == conditional and ("probe on held-out real images" in card) == conditional
     monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
