@@ -45,10 +45,12 @@ def test_sample_and_serve_use_the_newest_shipped_version(tmp_path, monkeypatch):
 def test_the_shipped_model_samples_and_serves_without_training(tmp_path, monkeypatch):
     monkeypatch.delenv("EMOJIGAN_MODELS", raising=False)
     version = default_model_version()
-    assert version == models_dir() / "emoji-faces" / "1"
+    assert version == models_dir() / "emoji-faces" / "2"  # the newest; version 1 stays beside it
+    assert (models_dir() / "emoji-faces" / "1" / "saved_model.pb").exists()
     metadata = json.loads((version / "emojigan.json").read_text())
-    assert (metadata["model"], metadata["resolution"], metadata["num_classes"], metadata["ema"]) == ("deligan", 64, 0,
+    assert (metadata["model"], metadata["resolution"], metadata["num_classes"], metadata["ema"]) == ("dcgan", 64, 0,
                                                                                                      True)
+    assert metadata["config"]["arch"] == "lite"
     grid = tmp_path / "x.png"
     result = CliRunner().invoke(main, ["sample", "-o", str(grid)])
     assert result.exit_code == 0, result.output
