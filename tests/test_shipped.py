@@ -85,3 +85,18 @@ def test_only_positive_ascii_numbers_are_versions(tmp_path):
     assert next_version(base) == 13 and version_folders(tmp_path / "missing") == {}
     export_tiny(base, 12)
     assert ModelVersions(base).load_initial().version == 12
+
+
+def test_the_shipped_conditional_model_is_emoji_faces_2_asked_for_a_class(tmp_path, monkeypatch):
+    """saved_models/emoji-faces-conditional: emoji-faces/2 with class directions; its own mix is
+    exactly version 2's images, and a class asked for moves them across its boundary."""
+    monkeypatch.delenv("EMOJIGAN_MODELS", raising=False)
+    steered = load_generator(models_dir() / "emoji-faces-conditional" / "1")
+    base = load_generator(models_dir() / "emoji-faces" / "2")
+    assert steered.steered and steered.class_names == ["Negative", "Positive"] and steered.default_strength == 3.0
+    np.testing.assert_array_equal(steered.generate(4, seed=5), base.generate(4, seed=5))
+    assert not np.array_equal(steered.generate(4, seed=5, label=1), base.generate(4, seed=5))
+    grid = tmp_path / "happy.png"
+    result = CliRunner().invoke(main, ["sample", str(models_dir() / "emoji-faces-conditional" / "1"), "--class",
+                                       "positive", "-n", "4", "-o", str(grid)])
+    assert result.exit_code == 0 and grid.exists(), result.output
