@@ -111,7 +111,8 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
              "## Training", "", f"    {fit_command(config)}",
              f"    emojigan export runs/NAME{' --best' if best else ''} --name {name}", "",
              "`training_config.json` beside this card is the run's whole config."
-             + {True: " It was trained in mixed_bfloat16 (`--precision auto` on a CPU with bf16 instructions); "
+             + {True: f" It was trained in mixed_bfloat16 (`--precision {config.precision}`"
+                      f"{' on a CPU with bf16 instructions' if config.precision == 'auto' else ''}); "
                       "`--precision float32` trains the same recipe in float32.",
                 False: " It was trained in float32.", None: ""}[bfloat16], "",
              "## Data and licence", "",
