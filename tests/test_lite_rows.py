@@ -81,3 +81,16 @@ def test_the_precision_table_sets_the_drift_of_two_bf16_seeds_beside_the_precisi
     assert "FID -10.0 (-10.0 to -10.0), |mean| 10.0" in precision_gap
     with pytest.raises(SystemExit, match="reference .* in bfloat16"):
         precision_table.table(tmp_path / "bf16", tmp_path / "fp32", tmp_path / "fp32")
+
+
+def test_the_latents_table_sets_the_last_checkpoint_beside_the_shipped_one(tmp_path):
+    folder = tmp_path / "runs" / "deligan-s0"
+    folder.mkdir(parents=True)
+    (folder / "measured.json").write_text(json.dumps(_measured("best")))
+    last = {"epoch": 299, "fid": 87.9, "recall": 0.0, "near_duplicate_share": 0.93625, "near_duplicate_groups": 101}
+    (folder / "checkpoint_metrics.json").write_text(json.dumps({"fid-inception": {"last": last}}))
+    lines = measure_rows.latents_table(tmp_path)
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| dcgan", "| deligan", "| proposed"]
+    assert "not finished" in lines[2] and "not finished" in lines[4]
+    for text in ("best (274)", "| 2.00x |", "| 0.55 |", "2.0% (780)", "87.9 (epoch 299)", "| 0.00 |", "93.6% (101)"):
+        assert text in lines[3], text

@@ -11,7 +11,10 @@ would hold (``ship.measure``: FID/KID against each real half beside the real-vs-
 precision/recall and the near-duplicate share of 800 samples beside the real set's, the
 memorisation share), and FID/KID/precision/recall of 2,000 samples against all the real
 images (FID on ~400 images is biased upwards). Writes PUBLISH/runs/NAME/measured.json (a run
-already measured is skipped: rerun after each row finishes) and PUBLISH/table.md.
+already measured is skipped: rerun after each row finishes) and PUBLISH/table.md; and
+PUBLISH/latents.md, the paper's question on this backbone: the three latents' rows side by side,
+the checkpoint the rule takes beside the last one (from compare's ``checkpoint_metrics.json``),
+so a latent whose last checkpoint collapsed shows it.
 Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
 """
 
@@ -86,6 +89,34 @@ def table(publish: Path) -> list[str]:
     return lines
 
 
+LATENTS = ("dcgan", "deligan", "proposed")  # each a row of ROWS, at the full recipe
+
+
+def latents_table(publish: Path) -> list[str]:
+    """The three latents at the full recipe: FID-Inception over the floor, recall and near-duplicates of
+    the checkpoint the selection rule takes, beside the last checkpoint's FID (800 samples), recall and
+    near-duplicates."""
+    from keras_emojigan.compare import parse_variant
+
+    lines = ["| latent | ckpt the rule takes (epoch) | FID over the floor | recall | near-duplicates (groups) "
+             "| last ckpt: FID, 800 vs all | recall | near-duplicates (groups) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for latent in LATENTS:
+        folder = publish / "runs" / parse_variant(latent).run_name(0)
+        if not (folder / "measured.json").exists() or not (folder / "checkpoint_metrics.json").exists():
+            lines.append(f"| {latent} | not finished | | | | | | |")
+            continue
+        m = json.loads((folder / "measured.json").read_text())
+        last = json.loads((folder / "checkpoint_metrics.json").read_text())["fid-inception"]["last"]
+        h, w = m["fid_inception"]["halves"], m["fid_inception"]["whole"]
+        lines.append(
+            f"| {latent} | {m['checkpoint']} ({_epoch_of(m)}) | {h['fid_over_floor']:.2f}x | {w['recall']:.2f} "
+            f"| {w['near_duplicate_share']:.1%} ({w['near_duplicate_groups']}) "
+            f"| {last['fid']:.1f} (epoch {last['epoch']}) | {last['recall']:.2f} "
+            f"| {last['near_duplicate_share']:.1%} ({last['near_duplicate_groups']}) |")
+    return lines
+
+
 def _epoch_of(measured: dict) -> str:
     """The exported checkpoint's epoch, from ``choose_checkpoint``'s reason ("..., epoch N) ...")."""
     why, which = measured["why"], measured["checkpoint"]
@@ -109,6 +140,8 @@ def main(argv: list[str]) -> None:
         print(f"wrote {out}")
     (publish / "table.md").write_text("\n".join(table(publish)) + "\n")
     print(f"wrote {publish / 'table.md'}")
+    (publish / "latents.md").write_text("\n".join(latents_table(publish)) + "\n")
+    print(f"wrote {publish / 'latents.md'}")
 
 
 if __name__ == "__main__":
