@@ -306,9 +306,12 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
 @click.option("--confident", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
               help="Fit each boundary on this share of the latents the probe is surest are the class and the "
                    "same share surest are not (InterFaceGAN fits on 0.02 of 500,000); 1: on every latent.")
+@click.option("--keep-colour", is_flag=True,
+              help="Steer without moving the images' mean colour: each class's direction is made orthogonal to "
+                   "the noise directions that predict it (for a class the probe partly reads by colour).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The directions file to write (a shipped version's folder is left as it is).")
-def directions_command(model_path, data, count, seed, confident, output):
+def directions_command(model_path, data, count, seed, confident, keep_colour, output):
     """Find where each class of the training data lives in MODEL's noise space (an unconditional
     SavedModel or run dir; default: the shipped saved_models/emoji-faces): a linear boundary per
     class, fitted on generated images a probe on the real ones labels (InterFaceGAN). Then
@@ -321,7 +324,8 @@ def directions_command(model_path, data, count, seed, confident, output):
     generator = load_generator(_model_or_shipped(model_path))
     source = data or (generator.metadata.get("config") or {}).get("data") or sources.EMBEDDED
     real = _load(source, generator.resolution)
-    directions = find_directions(generator, real, count=count, seed=seed, confident=confident, log=click.echo)
+    directions = find_directions(generator, real, count=count, seed=seed, confident=confident,
+                                 keep_colour=keep_colour, log=click.echo)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(directions, indent=1) + "\n")
     click.echo(f"wrote {output}; next: emojigan export {generator.path} --directions {output} --name NAME")

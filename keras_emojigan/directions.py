@@ -21,6 +21,11 @@ one is a matter of finding where the class lives, not of training it in. ``find_
    For DeLiGAN's mixture the component index is not a linear coordinate (the components are in
    no order), so each component's class shares are measured, a class keeps the components
    whose samples are mostly of it, and the boundary is fitted on the within-component noise;
+   with ``keep_colour``, each normal is then made orthogonal to the noise directions that
+   predict an image's mean red, green and blue (least squares on the same labelled rows):
+   InterFaceGAN's conditional manipulation, for a labeller that reads colour as part of the
+   class (on emoji-faces most non-yellow faces are Negative, so the fitted Negative normal
+   turns faces blue and purple, which most real Negative emoji are not);
 4. sweeps the strength on fresh rows through the steered generator itself
    (``models.savedmodel.SteeredModule``, the graph that is exported) and reads each class's
    accuracy with the same labeller; the default strength is the smallest at which every class
@@ -42,10 +47,12 @@ DIRECTIONS_FILE = "directions.json"
 STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 TARGET = 0.9  # the labeller's accuracy the default strength aims at, per class
 CHUNK = 500
+MIN_KEPT = 0.25  # keep_colour: below this cosine to the fitted normal, what is left is the fit's noise
 
 
 def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep: int = 256,
-                    strengths=STRENGTHS, extractor=None, confident: float = 1.0, log=print) -> dict:
+                    strengths=STRENGTHS, extractor=None, confident: float = 1.0, keep_colour: bool = False,
+                    log=print) -> dict:
     """The class directions of ``generator`` (an unconditional ``LoadedGenerator``) for the classes
     of ``real`` (a labelled ``ImageSet``): see the module docstring. ``extractor`` defaults to the
     shipped emoji classifier's."""
@@ -71,17 +78,25 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
 
     noise_dim = generator.noise_dim
     noise = np.random.default_rng(seed).standard_normal((count, noise_dim)).astype(np.float32)
-    labels, margins = _label(generator.from_latent, noise, labeller, extractor, margins=True)
+    logits, colours = _read(generator.from_latent, noise, labeller, extractor)
+    labels, margins = np.argmax(logits, axis=1).astype(np.int32), _margins(logits)
     log(f"labelled {count} generated images: " + ", ".join(
         f"{name} {np.mean(labels == c):.1%}" for c, name in enumerate(names)))
 
     mixture = _mixture(generator.metadata)
     steered = noise[:, : mixture["latent_dim"]] if mixture else noise
     shares = _component_shares(noise, labels, len(names), mixture) if mixture else None
+    colour = _colour_basis(steered, colours) if keep_colour else None
+    if colour:
+        log(f"mean colour from the noise: R^2 (red, green, blue) {', '.join(f'{r:.2f}' for r in colour['r2'])}, "
+            f"along {colour['basis'].shape[1]} directions")
     classes = []
     for c, name in enumerate(names):
         entry = {"name": name, "share": float(np.mean(labels == c)),
                  **_boundary(steered, labels == c, name, seed, margin=margins[:, c], confident=confident)}
+        if colour:
+            entry.update(_keep_off(entry, colour["basis"], steered, labels == c, name))
+            log(f"{name}: steered along the colour-free part of its normal (cosine {entry['kept_share']:.2f} to it)")
         if mixture:
             # the components whose samples are mostly of this class (at least the one with most)
             mostly = np.flatnonzero(shares[:, c] >= 0.5)
@@ -94,6 +109,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     directions = {
         "model": str(generator.path), "seed": seed, "latents": count, "noise_dim": noise_dim,
         "space": "mixture noise" if mixture else "noise", "confident": confident,
+        "keep_colour": {"r2": colour["r2"], "directions": int(colour["basis"].shape[1])} if colour else None,
         "labeller": {"extractor": extractor.name, "fitted_on": real.source, **fitted},
         "classes": classes, "mixture": mixture,
     }
@@ -154,16 +170,61 @@ def load_directions(path: Path) -> dict:
     return directions
 
 
-def _label(images_of, noise, labeller, extractor, margins: bool = False):
-    """The labeller's class for the image of each noise row (generated in chunks); with
-    ``margins``, also [rows, classes]: each class's logit minus the highest other one."""
-    logits = np.concatenate([labeller.logits(extractor.features(images_of(noise[i: i + CHUNK])).pool)
-                             for i in range(0, len(noise), CHUNK)])
-    labels = np.argmax(logits, axis=1).astype(np.int32)
-    if not margins:
-        return labels
+def _read(images_of, noise, labeller, extractor):
+    """The labeller's logits [rows, classes] for the image of each noise row (generated in chunks),
+    and each image's mean colour [rows, 3] (0-255)."""
+    logits, colours = [], []
+    for i in range(0, len(noise), CHUNK):
+        images = images_of(noise[i: i + CHUNK])
+        logits.append(labeller.logits(extractor.features(images).pool))
+        colours.append(np.asarray(images, np.float32).mean(axis=(1, 2)))
+    return np.concatenate(logits), np.concatenate(colours)
+
+
+def _label(images_of, noise, labeller, extractor):
+    """The labeller's class for the image of each noise row."""
+    return np.argmax(_read(images_of, noise, labeller, extractor)[0], axis=1).astype(np.int32)
+
+
+def _margins(logits: np.ndarray) -> np.ndarray:
+    """[rows, classes]: each class's logit minus the highest other one."""
     others = np.stack([np.max(np.delete(logits, c, axis=1), axis=1) for c in range(logits.shape[1])], axis=1)
-    return labels, logits - others
+    return logits - others
+
+
+def _colour_basis(x: np.ndarray, colours: np.ndarray) -> dict:
+    """The noise directions along which the mean colour moves: the least-squares fit of each
+    channel's mean on ``x`` (centred), each channel's weights divided by its residual's standard
+    deviation, and the left singular vectors of those [dims, 3] whose singular value is above
+    three times what noise alone gives (sqrt(dims / rows)): a channel the noise does not predict,
+    or one that moves with another, adds no direction. Returns the orthonormal basis [dims, k]
+    and each channel's R^2."""
+    rows, dims = x.shape
+    centred, inputs = colours - colours.mean(axis=0), x - x.mean(axis=0)
+    weights, *_ = np.linalg.lstsq(inputs, centred, rcond=None)
+    residual = centred - inputs @ weights
+    spread = np.maximum(residual.std(axis=0), 1e-6)
+    total = (centred ** 2).sum(axis=0)
+    r2 = np.where(total > 1e-9, 1.0 - (residual ** 2).sum(axis=0) / np.maximum(total, 1e-12), 0.0)  # flat: 0
+    vectors, values, _ = np.linalg.svd(weights / spread, full_matrices=False)
+    return {"basis": vectors[:, values > 3.0 * np.sqrt(dims / rows)], "r2": [float(v) for v in r2]}
+
+
+def _keep_off(entry: dict, basis: np.ndarray, x: np.ndarray, inside: np.ndarray, name: str) -> dict:
+    """``entry``'s boundary with its normal's part in the span of ``basis`` removed: the unit normal
+    of the rest, the offset of the hyperplane through the fitted boundary's point nearest the origin,
+    the share of the normal kept (the cosine between the two normals) and the agreement of the new
+    boundary with the labels."""
+    normal = np.asarray(entry["normal"])
+    rest = normal - basis @ (basis.T @ normal)
+    kept = float(np.linalg.norm(rest))
+    if kept < MIN_KEPT:
+        raise UserInputError(f"{name}'s boundary lies along the images' colour (the colour-free direction is at "
+                             f"cosine {kept:.2f} to it): --keep-colour leaves nothing to steer by; leave it out")
+    rest /= kept
+    offset = entry["offset"] * kept  # -(rest . p) for p = -offset * normal, the fitted boundary's nearest point
+    return {"normal": rest.tolist(), "offset": float(offset), "kept_share": kept,
+            "agreement_with_labels": float(np.mean(((x @ rest + offset) > 0) == inside))}
 
 
 def _boundary(x: np.ndarray, inside: np.ndarray, name: str, seed: int, margin: np.ndarray | None = None,

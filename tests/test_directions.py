@@ -3,6 +3,7 @@ SavedModel that takes ``label`` and ``strength`` (``export --directions``), on a
 is known: its images are red where ``v . noise > 0`` and blue where it is below."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,3 +216,91 @@ def test_directions_from_the_surest_latents_recover_the_attribute_too(toy):
     with pytest.raises(UserInputError, match="--confident"):
         find_directions(load_generator(model), load_images(data, SIZE), count=400, confident=0.01,
                         extractor=MeanColour(), log=lambda line: None)
+
+
+E0, E1 = np.eye(6, dtype=np.float32)[0], np.eye(6, dtype=np.float32)[1]
+
+
+def _export_tinted_toy(path):
+    """A toy whose class is which half is bright (left where e0 . noise > 0) and whose tint (red
+    against blue, e1 . noise) does not depend on it, as an unconditional SavedModel."""
+    import keras
+
+    from keras_emojigan.models.savedmodel import GeneratorModule, _write
+
+    half = np.where(np.arange(SIZE) < SIZE // 2, 1.0, -1.0)
+    split = np.broadcast_to(half[None, :, None], (SIZE, SIZE, 3)).reshape(-1)
+    tint = np.tile(np.array([0.5, 0.0, -0.5]), SIZE * SIZE)
+    noise = keras.Input((6,))
+    scores = keras.layers.Dense(2, use_bias=False, kernel_initializer=keras.initializers.Constant(
+        np.stack([E0, E1], axis=1)))(noise)
+    pixels = keras.layers.Dense(SIZE * SIZE * 3, use_bias=False, activation="tanh",
+                                kernel_initializer=keras.initializers.Constant(np.stack([split, tint])))(scores)
+    model = keras.Model(noise, keras.layers.Reshape((SIZE, SIZE, 3))(pixels))
+    return _write(GeneratorModule(model, 6), Path(path), {"noise_dim": 6, "resolution": SIZE, "num_classes": 0,
+                                                          "model": "dcgan"})
+
+
+class HalfAndTint(Extractor):
+    """Features a probe tells the toy's classes by: left half minus right half, and red minus blue."""
+
+    name = "half-and-tint"
+
+    def _batch(self, images):
+        images = tf.cast(images, tf.float32)
+        half = tf.reduce_mean(images[:, :, : SIZE // 2], axis=[1, 2, 3]) - tf.reduce_mean(images[:, :, SIZE // 2:],
+                                                                                          axis=[1, 2, 3])
+        tint = tf.reduce_mean(images[..., 0] - images[..., 2], axis=[1, 2])
+        return tf.stack([half, tint], axis=1), None
+
+
+def _tinted_data(path):
+    """Real images where the class and the tint go together: left-bright ones red, right-bright blue."""
+    rng = np.random.default_rng(0)
+    images, labels = [], []
+    for label, sign in ((0, 1.0), (1, -1.0)):  # left, right
+        for _ in range(40):
+            half = np.where(np.arange(SIZE) < SIZE // 2, sign, -sign) * rng.uniform(0.5, 1.5)
+            tint = np.array([0.5, 0.0, -0.5]) * sign * rng.uniform(0.5, 1.5)
+            pixels = np.tanh(half[None, :, None] + tint[None, None, :] + np.zeros((SIZE, SIZE, 3)))
+            images.append(((pixels + 1) * 127.5).round().astype(np.uint8))
+            labels.append(label)
+    np.savez(path, images=np.stack(images), labels=np.array(labels), class_names=np.array(["left", "right"]))
+    return str(path)
+
+
+def test_keep_colour_steers_by_the_class_alone_where_the_probe_also_reads_colour(tmp_path):
+    """The probe learns class and tint together from the real images; in the generator they are
+    independent. The fitted normal leans on the tint; with keep_colour it is the class alone, and
+    steering leaves the images' tint where it was."""
+    model = load_generator(_export_tinted_toy(tmp_path / "toy"))
+    real = load_images(_tinted_data(tmp_path / "tinted.npz"), SIZE)
+    found = {keep: find_directions(model, real, count=2000, sweep=64, strengths=(0.0, 2.0), extractor=HalfAndTint(),
+                                   keep_colour=keep, log=lambda line: None) for keep in (False, True)}
+    fitted, kept = found[False]["classes"][0], found[True]["classes"][0]
+    assert found[False]["keep_colour"] is None and "kept_share" not in fitted
+    assert np.dot(fitted["normal"], E0) > 0.5 and abs(np.dot(fitted["normal"], E1)) > 0.2
+    assert np.dot(kept["normal"], E0) > 0.97 and abs(np.dot(kept["normal"], E1)) < 0.1
+    assert kept["kept_share"] == pytest.approx(np.linalg.norm(
+        np.asarray(fitted["normal"]) - np.dot(fitted["normal"], E1) * E1), abs=0.1)
+    assert found[True]["keep_colour"]["r2"][0] > 0.5 and found[True]["keep_colour"]["r2"][1] == 0.0  # green is flat
+    assert found[True]["keep_colour"]["directions"] == 1  # red and blue move together, along e1
+
+    def tint(directions, strength, label=0):
+        """The mean red minus blue (8-bit steps) of 256 rows asked for ``label`` ("left"; -1: unsteered)."""
+        module = SteeredModule(model.module, 6, directions)
+        noise = tf.constant(np.random.default_rng(1).standard_normal((256, 6)).astype(np.float32))
+        images = module.serve(noise, tf.fill([256], label), tf.fill([256], strength))["images"].numpy()
+        return float(np.mean(images[..., 0].astype(float) - images[..., 2]))
+
+    unsteered = tint(found[True], 0.0, label=-1)
+    assert abs(tint(found[True], 3.0) - unsteered) < 10
+    assert tint(found[False], 3.0) - unsteered > 20  # the fitted normal turns "left" red
+    assert found[True]["selector_curve"]["2.0"]["left"] > 0.8
+
+
+def test_keep_colour_refuses_a_class_that_is_nothing_but_colour(toy):
+    model, data, _, _ = toy
+    with pytest.raises(UserInputError, match="lies along the images' colour"):
+        find_directions(load_generator(model), load_images(data, SIZE), count=400, sweep=32, strengths=(0.0,),
+                        extractor=MeanColour(), keep_colour=True, log=lambda line: None)

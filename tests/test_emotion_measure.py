@@ -1,5 +1,6 @@
 """scripts/experiments/emotion/measure.py's tables: the curve over strengths with what each
-strength costs (FID-Inception), and results written before that column existed."""
+strength costs (FID-Inception), each class's mean colour beside its real images', and results
+written before those columns existed."""
 
 from script_loader import load_script
 
@@ -25,9 +26,20 @@ def test_the_curve_shows_each_strengths_cost_beside_its_accuracy():
     text = measure.tables(_results(with_fid=True))
     assert "| strength | Negative: Inception / emoji / agree, FID | Positive: Inception / emoji / agree, FID |" in text
     assert "| 6.0 | 99.0% / 90.0% / 80.0%, 180.5 | 90.0% / 90.0% / 80.0%, 170.2 |" in text
-    assert "| Negative, unconditional | 0 | | | | | | |" in text
+    assert "| Negative, unconditional | 0 | | | | | | | |" in text
 
 
 def test_results_written_before_the_fid_column_still_make_tables():
     text = measure.tables(_results(with_fid=False))
     assert "| 0.0 | 50.0% / 90.0% / 80.0% | 50.0% / 90.0% / 80.0% |" in text
+
+
+def test_each_class_shows_its_mean_colour_beside_the_real_images():
+    results = _results(with_fid=True)
+    entry = results["classes"]["Negative"]
+    entry["real_mean_colour"] = [231.4, 206.0, 140.6]
+    entry["steered"] = {**entry["steered"], "mean_colour": [180.0, 170.2, 220.9]}
+    text = measure.tables(results)
+    assert "| Negative, real | 400 | | | | | | | 231, 206, 141 |" in text
+    assert "| 0.0% | 180, 170, 221 |" in text
+    assert measure.mean_colour([[[[0, 10, 20], [2, 10, 40]]]]) == [1.0, 10.0, 30.0]

@@ -14,7 +14,8 @@ at the default strength). Measured:
 - at the default strength, per class: FID-Inception and KID against that class's real images,
   precision/recall against them and the near-duplicate share among the class's samples, beside
   the unconditional model's samples that the Inception probe sorts into that class (the same
-  numbers for ``2 * per_class`` of its samples).
+  numbers for ``2 * per_class`` of its samples), and each set's mean colour beside the class's
+  real images' (a steered class drifting off the real colours shows here first).
 Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
 """
 
@@ -90,7 +91,8 @@ def main():
 
     extractor, real_features, probe, _ = judges["fid-inception"]
     default = generator.default_strength
-    unconditional = extractor.features(base.generate(2 * args.per_class, args.seed))
+    unconditional_images = base.generate(2 * args.per_class, args.seed)
+    unconditional = extractor.features(unconditional_images)
     sorted_into = probe.predict(unconditional.pool)
     classes = {}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -105,8 +107,10 @@ def main():
         mine = sorted_into == c
         plain = (compare_features(subset(real_features, members), subset(unconditional, mine), METRICS)
                  if mine.sum() >= 2 else {})
-        classes[name] = {"num_real": int(members.sum()), "steered": {"num_fake": args.per_class, **steered},
-                         "unconditional": {"num_fake": int(mine.sum()), **plain}}
+        classes[name] = {"num_real": int(members.sum()), "real_mean_colour": mean_colour(real.images[members]),
+                         "steered": {"num_fake": args.per_class, "mean_colour": mean_colour(images), **steered},
+                         "unconditional": {"num_fake": int(mine.sum()),
+                                           "mean_colour": mean_colour(unconditional_images[mine]), **plain}}
         print(f"{name}: FID-Inception {steered['fid']:.1f} (unconditional {plain.get('fid', float('nan')):.1f}), "
               f"recall {steered['recall']:.2f}, near-duplicates {steered['near_duplicate_share']:.1%}", flush=True)
     results = {"steered_from": generator.metadata["steered_from"],
@@ -116,6 +120,11 @@ def main():
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "README.md").write_text(tables(results))
     print(f"wrote {args.out}")
+
+
+def mean_colour(images) -> list[float]:
+    """The mean red, green and blue (0-255) over every pixel of ``images``."""
+    return np.asarray(images, np.float64).reshape(-1, 3).mean(axis=0).tolist() if len(images) else []
 
 
 def tables(results: dict) -> str:
@@ -144,17 +153,25 @@ def tables(results: dict) -> str:
     lines += ["", f"## Each class at the default strength ({results['default_strength']:g})", "",
               "Against that class's real images; the unconditional rows are the model's own samples that the "
               "Inception probe sorts into the class.", "",
-              "| class | samples | Inception accuracy | FID-Inception | KID | precision | recall | near-duplicates |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| class | samples | Inception accuracy | FID-Inception | KID | precision | recall | near-duplicates "
+              "| mean colour (R, G, B) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+
+    def colour(values):  # a last cell; results written before it had none leave it empty
+        return " " + ", ".join(f"{v:.0f}" for v in values) + " |" if values else " |"
+
     for name, entry in results["classes"].items():
+        if "real_mean_colour" in entry:
+            lines.append(f"| {name}, real | {entry['num_real']} | | | | | | |{colour(entry['real_mean_colour'])}")
         for kind in ("steered", "unconditional"):
             row = entry[kind]
             if "fid" not in row:
-                lines.append(f"| {name}, {kind} | {row['num_fake']} | | | | | | |")
+                lines.append(f"| {name}, {kind} | {row['num_fake']} | | | | | | |{colour(row.get('mean_colour'))}")
                 continue
             accuracy = f"{row['inception_accuracy']:.1%}" if "inception_accuracy" in row else ""
             lines.append(f"| {name}, {kind} | {row['num_fake']} | {accuracy} | {row['fid']:.1f} | {row['kid']:.4f} | "
-                         f"{row['precision']:.2f} | {row['recall']:.2f} | {row['near_duplicate_share']:.1%} |")
+                         f"{row['precision']:.2f} | {row['recall']:.2f} | {row['near_duplicate_share']:.1%} "
+                         f"|{colour(row.get('mean_colour'))}")
     return "\n".join(lines) + "\n"
 
 
