@@ -306,9 +306,10 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
 @click.option("--confident", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
               help="Fit each boundary on this share of the latents the probe is surest are the class and the "
                    "same share surest are not (InterFaceGAN fits on 0.02 of 500,000); 1: on every latent.")
-@click.option("--keep-colour", is_flag=True,
-              help="Steer without moving the images' mean colour: each class's direction is made orthogonal to "
-                   "the noise directions that predict it (for a class the probe partly reads by colour).")
+@click.option("--keep-colour", "keep_colour", default="", metavar="CLASSES",
+              help="Steer these classes (a comma list, or all) without moving the images' mean colour: their "
+                   "directions are made orthogonal to the noise directions that predict it (for a class the probe "
+                   "partly reads by a colour its real images do not have).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The directions file to write (a shipped version's folder is left as it is).")
 def directions_command(model_path, data, count, seed, confident, keep_colour, output):
@@ -325,7 +326,8 @@ def directions_command(model_path, data, count, seed, confident, keep_colour, ou
     source = data or (generator.metadata.get("config") or {}).get("data") or sources.EMBEDDED
     real = _load(source, generator.resolution)
     directions = find_directions(generator, real, count=count, seed=seed, confident=confident,
-                                 keep_colour=keep_colour, log=click.echo)
+                                 keep_colour=[c.strip() for c in keep_colour.split(",") if c.strip()],
+                                 log=click.echo)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(directions, indent=1) + "\n")
     click.echo(f"wrote {output}; next: emojigan export {generator.path} --directions {output} --name NAME")

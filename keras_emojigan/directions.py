@@ -21,11 +21,12 @@ one is a matter of finding where the class lives, not of training it in. ``find_
    For DeLiGAN's mixture the component index is not a linear coordinate (the components are in
    no order), so each component's class shares are measured, a class keeps the components
    whose samples are mostly of it, and the boundary is fitted on the within-component noise;
-   with ``keep_colour``, each normal is then made orthogonal to the noise directions that
-   predict an image's mean red, green and blue (least squares on the same labelled rows):
-   InterFaceGAN's conditional manipulation, for a labeller that reads colour as part of the
-   class (on emoji-faces most non-yellow faces are Negative, so the fitted Negative normal
-   turns faces blue and purple, which most real Negative emoji are not);
+   for the classes named in ``keep_colour`` ("all": every class), the normal is then made
+   orthogonal to the noise directions that predict an image's mean red, green and blue (least
+   squares on the same labelled rows): InterFaceGAN's conditional manipulation, for a labeller
+   that reads colour as part of the class (on emoji-faces most non-yellow faces are Negative, so
+   the fitted Negative normal turns faces blue and purple, which most real Negative emoji are
+   not; real Positive emoji are yellow, and there the colour the normal brings is right);
 4. sweeps the strength on fresh rows through the steered generator itself
    (``models.savedmodel.SteeredModule``, the graph that is exported) and reads each class's
    accuracy with the same labeller; the default strength is the smallest at which every class
@@ -51,7 +52,7 @@ MIN_KEPT = 0.25  # keep_colour: below this cosine to the fitted normal, what is 
 
 
 def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep: int = 256,
-                    strengths=STRENGTHS, extractor=None, confident: float = 1.0, keep_colour: bool = False,
+                    strengths=STRENGTHS, extractor=None, confident: float = 1.0, keep_colour=(),
                     log=print) -> dict:
     """The class directions of ``generator`` (an unconditional ``LoadedGenerator``) for the classes
     of ``real`` (a labelled ``ImageSet``): see the module docstring. ``extractor`` defaults to the
@@ -86,7 +87,8 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     mixture = _mixture(generator.metadata)
     steered = noise[:, : mixture["latent_dim"]] if mixture else noise
     shares = _component_shares(noise, labels, len(names), mixture) if mixture else None
-    colour = _colour_basis(steered, colours) if keep_colour else None
+    keep = _classes_named(keep_colour, names)
+    colour = _colour_basis(steered, colours) if keep else None
     if colour:
         log(f"mean colour from the noise: R^2 (red, green, blue) {', '.join(f'{r:.2f}' for r in colour['r2'])}, "
             f"along {colour['basis'].shape[1]} directions")
@@ -94,7 +96,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     for c, name in enumerate(names):
         entry = {"name": name, "share": float(np.mean(labels == c)),
                  **_boundary(steered, labels == c, name, seed, margin=margins[:, c], confident=confident)}
-        if colour:
+        if name in keep:
             entry.update(_keep_off(entry, colour["basis"], steered, labels == c, name))
             log(f"{name}: steered along the colour-free part of its normal (cosine {entry['kept_share']:.2f} to it)")
         if mixture:
@@ -109,7 +111,8 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     directions = {
         "model": str(generator.path), "seed": seed, "latents": count, "noise_dim": noise_dim,
         "space": "mixture noise" if mixture else "noise", "confident": confident,
-        "keep_colour": {"r2": colour["r2"], "directions": int(colour["basis"].shape[1])} if colour else None,
+        "keep_colour": {"classes": keep, "r2": colour["r2"], "directions": int(colour["basis"].shape[1])}
+        if colour else None,
         "labeller": {"extractor": extractor.name, "fitted_on": real.source, **fitted},
         "classes": classes, "mixture": mixture,
     }
@@ -168,6 +171,20 @@ def load_directions(path: Path) -> dict:
     except (ValueError, KeyError, TypeError) as err:
         raise UserInputError(f"{path} is not a directions file (`emojigan directions` writes one): {err}") from None
     return directions
+
+
+def _classes_named(given, names) -> list[str]:
+    """The classes of ``names`` that ``given`` names (case-insensitive; "all": every one), in their order."""
+    given = [given] if isinstance(given, str) else list(given)
+    if any(g.lower() == "all" for g in given):
+        return list(names)
+    lower = {n.lower(): n for n in names}
+    unknown = [g for g in given if g.lower() not in lower]
+    if unknown:
+        raise UserInputError(f"--keep-colour {','.join(unknown)}: no such class; the classes are "
+                             f"{', '.join(names)} (or all)")
+    wanted = {lower[g.lower()] for g in given}
+    return [n for n in names if n in wanted]
 
 
 def _read(images_of, noise, labeller, extractor):

@@ -153,6 +153,10 @@ def test_the_cli_finds_exports_samples_and_sweeps_and_refuses_unlabelled_data(to
     unlabelled = _colour_data(tmp_path / "plain.npz", labelled=False)
     elsewhere = ["-o", str(tmp_path / "other.json")]
     for args, message in ((["directions", str(model), "--data", unlabelled, *elsewhere], "has no classes"),
+                          (["directions", str(model), "--data", data, "-n", "200", "--keep-colour", "red,up",
+                            *elsewhere], "--keep-colour up: no such class"),
+                          (["directions", str(model), "--data", data, "-n", "200", "--keep-colour", "red",
+                            *elsewhere], "lies along the images' colour"),
                           (["directions", str(steered), *elsewhere], "already takes a class"),
                           (["sample", str(model), "--class", "red", "-o", str(grid)], "is unconditional"),
                           (["sample", str(steered), "--strength", "2", "-o", str(grid)],
@@ -275,10 +279,19 @@ def test_keep_colour_steers_by_the_class_alone_where_the_probe_also_reads_colour
     steering leaves the images' tint where it was."""
     model = load_generator(_export_tinted_toy(tmp_path / "toy"))
     real = load_images(_tinted_data(tmp_path / "tinted.npz"), SIZE)
-    found = {keep: find_directions(model, real, count=2000, sweep=64, strengths=(0.0, 2.0), extractor=HalfAndTint(),
-                                   keep_colour=keep, log=lambda line: None) for keep in (False, True)}
+    def directions(keep):
+        return find_directions(model, real, count=2000, sweep=64, strengths=(0.0, 2.0), extractor=HalfAndTint(),
+                               keep_colour=keep, log=lambda line: None)
+
+    found = {False: directions(()), True: directions("all")}
     fitted, kept = found[False]["classes"][0], found[True]["classes"][0]
     assert found[False]["keep_colour"] is None and "kept_share" not in fitted
+    assert found[True]["keep_colour"]["classes"] == ["left", "right"]
+    only_left = directions(["LEFT"])  # naming one class keeps its colour only: the other keeps the fitted normal
+    assert only_left["keep_colour"]["classes"] == ["left"] and only_left["classes"][0]["normal"] == kept["normal"]
+    assert only_left["classes"][1]["normal"] == found[False]["classes"][1]["normal"]
+    with pytest.raises(UserInputError, match="--keep-colour up: no such class; the classes are left, right"):
+        directions(["up"])
     assert np.dot(fitted["normal"], E0) > 0.5 and abs(np.dot(fitted["normal"], E1)) > 0.2
     assert np.dot(kept["normal"], E0) > 0.97 and abs(np.dot(kept["normal"], E1)) < 0.1
     assert kept["kept_share"] == pytest.approx(np.linalg.norm(
@@ -303,4 +316,4 @@ def test_keep_colour_refuses_a_class_that_is_nothing_but_colour(toy):
     model, data, _, _ = toy
     with pytest.raises(UserInputError, match="lies along the images' colour"):
         find_directions(load_generator(model), load_images(data, SIZE), count=400, sweep=32, strengths=(0.0,),
-                        extractor=MeanColour(), keep_colour=True, log=lambda line: None)
+                        extractor=MeanColour(), keep_colour="all", log=lambda line: None)
