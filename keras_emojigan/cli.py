@@ -348,7 +348,7 @@ def directions_command(model_path, data, count, seed, confident, keep_colour, ou
               help="With --class, for a steered model: how far into the class (0: its boundary; default: the "
                    "model's).")
 def sample_command(model_path, count, seed, output, out_dir, columns, class_, strength):
-    """Generate COUNT emoji from MODEL (a run dir or a SavedModel; default: the shipped
+    """Generate COUNT emoji from MODEL (a run dir, a SavedModel or a model base: its newest version; default: the shipped
     saved_models/emoji-faces); same seed, same images."""
     if output is None and out_dir is None:
         raise click.UsageError("give -o GRID.png and/or --out-dir DIR")
@@ -397,7 +397,7 @@ def _model_or_shipped(model_path: Path | None) -> Path:
 @click.option("--strength", type=float, default=None,
               help="With --emotion: the strength at both ends (default: the model's, at least 1).")
 def interpolate_command(model_path, seeds, steps, output, scale, emotion, strength):
-    """Morph between the emoji of --seeds (MODEL: a run dir or a SavedModel; default: the shipped
+    """Morph between the emoji of --seeds (MODEL: a run dir, a SavedModel or a model base; default: the shipped
     saved_models/emoji-faces), spherically through the noise space: a smooth morph means the
     generator learned a space, not a lookup table. With --emotion, each seed's face changes
     class instead."""

@@ -342,3 +342,14 @@ def test_a_foreign_or_damaged_saved_model_is_refused_by_name_and_never_served(tm
         assert any("is not an emojigan generator" in line for line in server.stderr_lines)
     finally:
         server.stop()
+
+
+def test_a_model_base_loads_its_newest_version_as_tf_serving_serves_it(tmp_path):
+    base = tmp_path / "emoji"
+    export_tiny(base, 1)
+    export_tiny(base, 2, seed=1)
+    (base / "notes").mkdir()  # not a version
+    loaded = load_generator(base)
+    assert loaded.path == base / "2"
+    assert np.array_equal(loaded.generate(2, 7), load_generator(base / "2").generate(2, 7))
+    assert not np.array_equal(loaded.generate(2, 7), load_generator(base / "1").generate(2, 7))
