@@ -348,8 +348,8 @@ def directions_command(model_path, data, count, seed, confident, keep_colour, ou
               help="With --class, for a steered model: how far into the class (0: its boundary; default: the "
                    "model's).")
 def sample_command(model_path, count, seed, output, out_dir, columns, class_, strength):
-    """Generate COUNT emoji from MODEL (a run dir, a SavedModel or a model base: its newest version; default: the shipped
-    saved_models/emoji-faces); same seed, same images."""
+    """Generate COUNT emoji from MODEL (a run dir, a SavedModel or a model base: its newest version;
+    default: the shipped saved_models/emoji-faces); same seed, same images."""
     if output is None and out_dir is None:
         raise click.UsageError("give -o GRID.png and/or --out-dir DIR")
     from PIL import Image
