@@ -89,14 +89,26 @@ def test_only_positive_ascii_numbers_are_versions(tmp_path):
 
 def test_the_shipped_conditional_model_is_emoji_faces_2_asked_for_a_class(tmp_path, monkeypatch):
     """saved_models/emoji-faces-conditional: emoji-faces/2 with class directions; its own mix is
-    exactly version 2's images, and a class asked for moves them across its boundary."""
+    exactly version 2's images, and a class asked for moves them across its boundary. Its newest
+    version (what the folder means) keeps Negative's colour and steers Positive as version 1 did."""
+    import json
+
     monkeypatch.delenv("EMOJIGAN_MODELS", raising=False)
-    steered = load_generator(models_dir() / "emoji-faces-conditional" / "1")
+    folder = models_dir() / "emoji-faces-conditional"
+    steered, first = load_generator(folder), load_generator(folder / "1")
+    assert steered.path == folder / "2"
     base = load_generator(models_dir() / "emoji-faces" / "2")
-    assert steered.steered and steered.class_names == ["Negative", "Positive"] and steered.default_strength == 3.0
-    np.testing.assert_array_equal(steered.generate(4, seed=5), base.generate(4, seed=5))
-    assert not np.array_equal(steered.generate(4, seed=5, label=1), base.generate(4, seed=5))
+    for model in (steered, first):
+        assert model.steered and model.class_names == ["Negative", "Positive"] and model.default_strength == 3.0
+        np.testing.assert_array_equal(model.generate(4, seed=5), base.generate(4, seed=5))
+        assert not np.array_equal(model.generate(4, seed=5, label=1), base.generate(4, seed=5))
+    directions = json.loads((folder / "2" / "directions.json").read_text())
+    assert directions["keep_colour"]["classes"] == ["Negative"]
+    np.testing.assert_array_equal(steered.generate(4, seed=5, label=1), first.generate(4, seed=5, label=1))
+    # Negative's images are no longer version 1's, and on average less blue than theirs
+    negative, negative_first = steered.generate(64, seed=0, label=0), first.generate(64, seed=0, label=0)
+    blue = [float(np.mean(images[..., 2].astype(float) - images[..., 0])) for images in (negative, negative_first)]
+    assert blue[0] < blue[1] - 10, blue
     grid = tmp_path / "happy.png"
-    result = CliRunner().invoke(main, ["sample", str(models_dir() / "emoji-faces-conditional" / "1"), "--class",
-                                       "positive", "-n", "4", "-o", str(grid)])
+    result = CliRunner().invoke(main, ["sample", str(folder), "--class", "positive", "-n", "4", "-o", str(grid)])
     assert result.exit_code == 0 and grid.exists(), result.output
