@@ -42,7 +42,12 @@ def default_model_base(name: str = DEFAULT_MODEL) -> Path:
     return base
 
 
+def newest_version(base: Path) -> Path | None:
+    """The highest version folder of a TF Serving model base (what TF Serving serves), else None."""
+    versions = version_folders(base)
+    return versions[max(versions)] if versions else None
+
+
 def default_model_version(name: str = DEFAULT_MODEL) -> Path:
     """The newest version folder of the shipped model (what TF Serving would serve)."""
-    versions = version_folders(default_model_base(name))
-    return versions[max(versions)]
+    return newest_version(default_model_base(name))

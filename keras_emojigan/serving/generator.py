@@ -139,12 +139,11 @@ class LoadedGenerator:
 def load_generator(path: Path) -> LoadedGenerator:
     """``path`` is a SavedModel folder, a TF Serving model base (its newest version, as TF Serving
     would serve) or a run dir (its ``saved_model/``)."""
-    from keras_emojigan.shipped import version_folders
+    from keras_emojigan.shipped import newest_version
 
     path = Path(path)
-    versions = version_folders(path) if not (path / "saved_model.pb").exists() else {}
-    if versions:
-        path = versions[max(versions)]
+    if not (path / "saved_model.pb").exists():
+        path = newest_version(path) or path
     if not (path / "saved_model.pb").exists() and (path / "saved_model" / "saved_model.pb").exists():
         path = path / "saved_model"
     if not (path / "saved_model.pb").exists():
