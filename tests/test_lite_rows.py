@@ -94,3 +94,23 @@ def test_the_latents_table_sets_the_last_checkpoint_beside_the_shipped_one(tmp_p
     assert "not finished" in lines[2] and "not finished" in lines[4]
     for text in ("best (274)", "| 2.00x |", "| 0.55 |", "2.0% (780)", "87.9 (epoch 299)", "| 0.00 |", "93.6% (101)"):
         assert text in lines[3], text
+
+
+def test_the_ablation_table_sets_the_last_epochs_evaluations_beside_the_shipped_checkpoint(tmp_path):
+    folder = tmp_path / "runs" / "dcgan-s0"
+    folder.mkdir(parents=True)
+    (folder / "measured.json").write_text(json.dumps(_measured("best")))
+    lines = ["epoch,fid,recall,near_duplicate_share"]
+    for epoch in range(100):  # evaluated every 5 epochs; only 54-99 are in the last 50
+        evaluated = epoch % 5 == 4
+        fid = 40.0 if epoch == 49 else 20.0 + (epoch == 99) * 10.0
+        row = f"{epoch},{fid},{0.5 + (epoch == 54) * 0.1},{(epoch == 99) * 0.02}"
+        lines.append(row if evaluated else f"{epoch},,,")
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+    table = measure_rows.ablation_table(tmp_path)
+    assert [line.split(" (`")[0] for line in table[2:]] == ["| " + label for label, _ in measure_rows.ABLATION]
+    full = table[-1]
+    for text in ("| 2.00x | 0.55 | 2.0% |", "| 10 (epochs 54-99) |", "| 21.0 (20.0-30.0) |",
+                 "| 0.510 (0.500-0.600) |", "| 0.2% (2.0%) |"):
+        assert text in full, text
+    assert all("not finished" in line for line in table[2:-1])

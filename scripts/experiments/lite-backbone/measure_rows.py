@@ -14,7 +14,10 @@ images (FID on ~400 images is biased upwards). Writes PUBLISH/runs/NAME/measured
 already measured is skipped: rerun after each row finishes) and PUBLISH/table.md; and
 PUBLISH/latents.md, the paper's question on this backbone: the three latents' rows side by side,
 the checkpoint the rule takes beside the last one (from compare's ``checkpoint_metrics.json``),
-so a latent whose last checkpoint collapsed shows it.
+so a latent whose last checkpoint collapsed shows it; and PUBLISH/ablation.md, the recipe built up
+one change per row (lite alone, + hinge, + LeCam, + x-flip = the full recipe): the shipped
+checkpoint's FID-Inception beside the training-time evaluations of the last 50 epochs (history.csv,
+the run's own extractor), whose mean and range say more about a row than one checkpoint does.
 Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -117,6 +121,49 @@ def latents_table(publish: Path) -> list[str]:
     return lines
 
 
+# the recipe built up one change per row: (what the row adds, its spec); each a row of ROWS
+ABLATION = (("lite alone (BCE)", "dcgan:xflip=false:lecam_weight=0:loss=bce"),
+            ("+ hinge", "dcgan:xflip=false:lecam_weight=0"), ("+ LeCam", "dcgan:xflip=false"),
+            ("+ x-flip (the full recipe)", "dcgan"))
+TAIL_EPOCHS = 50
+
+
+def ablation_table(publish: Path) -> list[str]:
+    """The ablation ladder: per row, the shipped checkpoint's FID-Inception over the floor, recall and
+    near-duplicate share (measured.json), beside the mean and range of the evaluations in the run's
+    last ``TAIL_EPOCHS`` epochs (history.csv: FID, recall and near-duplicate share on the run's own
+    extractor, 800 samples each)."""
+    from keras_emojigan.compare import parse_variant
+    from keras_emojigan.training.history import read_history
+
+    lines = ["| row | FID-Inception over the floor | recall | near-duplicates "
+             f"| last {TAIL_EPOCHS} epochs, the run's own extractor: evaluations | FID, mean (range) "
+             "| recall, mean (range) | near-duplicates, mean (max) |", "|---|---|---|---|---|---|---|---|"]
+    for label, spec in ABLATION:
+        folder = publish / "runs" / parse_variant(spec).run_name(0)
+        if not (folder / "measured.json").exists():
+            lines.append(f"| {label} (`{spec}`) | not finished | | | | | | |")
+            continue
+        m = json.loads((folder / "measured.json").read_text())
+        h, w = m["fid_inception"]["halves"], m["fid_inception"]["whole"]
+        rows = read_history(folder)
+        last = max(row["epoch"] for row in rows)
+        tail = [row for row in rows if row["epoch"] > last - TAIL_EPOCHS and row.get("fid") is not None]
+        if not tail:
+            raise SystemExit(f"{folder / 'history.csv'}: no evaluation in the last {TAIL_EPOCHS} epochs")
+        shares = [row["near_duplicate_share"] for row in tail]
+        lines.append(
+            f"| {label} (`{spec}`) | {h['fid_over_floor']:.2f}x | {w['recall']:.2f} | {w['near_duplicate_share']:.1%} "
+            f"| {len(tail)} (epochs {tail[0]['epoch']}-{tail[-1]['epoch']}) | {_spread(tail, 'fid', 1)} "
+            f"| {_spread(tail, 'recall', 3)} | {statistics.fmean(shares):.1%} ({max(shares):.1%}) |")
+    return lines
+
+
+def _spread(rows: list[dict], key: str, digits: int) -> str:
+    values = [row[key] for row in rows]
+    return f"{statistics.fmean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
 def _epoch_of(measured: dict) -> str:
     """The exported checkpoint's epoch, from ``choose_checkpoint``'s reason ("..., epoch N) ...")."""
     why, which = measured["why"], measured["checkpoint"]
@@ -142,6 +189,8 @@ def main(argv: list[str]) -> None:
     print(f"wrote {publish / 'table.md'}")
     (publish / "latents.md").write_text("\n".join(latents_table(publish)) + "\n")
     print(f"wrote {publish / 'latents.md'}")
+    (publish / "ablation.md").write_text("\n".join(ablation_table(publish)) + "\n")
+    print(f"wrote {publish / 'ablation.md'}")
 
 
 if __name__ == "__main__":
