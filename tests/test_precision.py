@@ -24,21 +24,18 @@ def test_auto_resolves_from_the_cpus_flags(tmp_path):
 
 
 def test_a_run_started_in_bfloat16_resumes_in_float32_with_its_weights(tiny_data, tmp_path, monkeypatch):
-    try:
-        _started_in_bfloat16_resumed_in_float32(tiny_data, tmp_path, monkeypatch)
-    finally:  # the next test in this process builds in float32 again
-        keras.mixed_precision.set_global_policy("float32")
-
-
-def _started_in_bfloat16_resumed_in_float32(tiny_data, tmp_path, monkeypatch):
     settings = {"data": tiny_data, "resolution": 32, "batch_size": 16, "eval_every": 0, "precision": "auto"}
     quiet = {"verbose": 0, "log": lambda *_: None}
     monkeypatch.setattr(precision, "cpu_flags", lambda *_: {"amx_bf16"})
     fit_module.fit(make_config("smoke", model="dcgan", epochs=1, **settings), tmp_path / "run", **quiet)
-    in_bf16 = [w.numpy() for w in restore_gan(tmp_path / "run")[0].generator.weights]
+    assert keras.mixed_precision.global_policy().name == "float32"  # the process's policy is left alone
+    in_bf16_gan = restore_gan(tmp_path / "run")[0]
+    assert in_bf16_gan.generator.get_layer("g_conv0").dtype_policy.name == "mixed_bfloat16"
+    assert keras.layers.Dense(2).dtype_policy.name == "float32"  # built after it: not bfloat16
+    in_bf16 = [w.numpy() for w in in_bf16_gan.generator.weights]
     monkeypatch.setattr(precision, "cpu_flags", lambda *_: set())  # the next machine has no bfloat16
     gan, _, epoch = restore_gan(tmp_path / "run")
-    assert keras.mixed_precision.global_policy().name == "float32" and epoch == 1
+    assert gan.generator.compute_dtype == "float32" and epoch == 1
     for a, b in zip(in_bf16, (w.numpy() for w in gan.generator.weights), strict=True):
         assert a.dtype == b.dtype == np.float32
         np.testing.assert_array_equal(a, b)

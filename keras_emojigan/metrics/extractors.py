@@ -193,18 +193,13 @@ EXTRACTORS = {
 def get_extractor(name: str = "auto", *, inception_weights: str | None = None,
                   tfhub_module: str | None = None) -> Extractor:
     """``auto`` is ``inception`` when its weights are on this machine, else ``emoji``. Built in
-    float32 whatever the global precision policy: a run trained in ``mixed_bfloat16`` sets it for
-    the process, and a Keras layer takes the policy it is built under, so an extractor built after
-    it would measure in bfloat16, and its numbers would depend on what else the process did."""
-    import keras
+    float32 whatever the global precision policy (``models/policy_scope.py``): its numbers must not
+    depend on what else the process did."""
+    from keras_emojigan.models.policy_scope import policy_scope
 
     if name == "auto":
         name = "inception" if inception_weights_path(inception_weights) else "emoji"
     if name not in EXTRACTORS:
         raise UserInputError(f"unknown extractor {name!r}: use auto, {', '.join(EXTRACTORS)}")
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with policy_scope("float32"):
         return EXTRACTORS[name](inception_weights=inception_weights, tfhub_module=tfhub_module)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)

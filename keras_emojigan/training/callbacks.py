@@ -137,7 +137,7 @@ class EpochRecorder(keras.callbacks.Callback):
         if self.diverged is not None or logs is None:
             return
         logs["collapsed"] = float(epoch_collapsed(logs["d_loss"], logs["d_fake"]))
-        logs["bfloat16"] = float(keras.mixed_precision.global_policy().compute_dtype == "bfloat16")
+        logs["bfloat16"] = float(self.model.generator.compute_dtype == "bfloat16")  # the precision G trained in
         unstable = self.tracker.update(epoch, logs["d_loss"], logs["d_fake"])
         logs["unstable"] = float(unstable)
         if unstable and self.stop_on_collapse:

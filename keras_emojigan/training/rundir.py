@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from keras_emojigan.config import ConfigError, TrainConfig
 from keras_emojigan.models.gan import EmojiGAN, build_gan
+from keras_emojigan.models.policy_scope import policy_scope
 from keras_emojigan.training.fused_adam import FusedAdam
 from keras_emojigan.training.precision import resolve_precision
 
@@ -34,14 +35,15 @@ CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
 
 
 def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:
-    """The compiled GAN of ``config``: its precision policy (``auto`` resolved on this CPU), seed,
-    networks and both Adam optimizers (``FusedAdam``: Keras' Adam, one op per variable)."""
-    keras.mixed_precision.set_global_policy(resolve_precision(config.precision))
+    """The compiled GAN of ``config``: seed, networks and both Adam optimizers (``FusedAdam``:
+    Keras' Adam, one op per variable), built in its precision (``auto`` resolved on this CPU). The
+    networks keep that precision; the process's global policy is left as it was."""
     keras.utils.set_random_seed(config.seed)
-    gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
-                    num_classes=num_classes if config.conditional else 0)
-    gan.compile(FusedAdam(config.lr, config.beta1, config.beta2, name="g_adam"),
-                FusedAdam(config.lr, config.beta1, config.beta2, name="d_adam"))
+    with policy_scope(resolve_precision(config.precision)):
+        gan = build_gan(config.gan_options(), sync_batch_norm=sync_batch_norm,
+                        num_classes=num_classes if config.conditional else 0)
+        gan.compile(FusedAdam(config.lr, config.beta1, config.beta2, name="g_adam"),
+                    FusedAdam(config.lr, config.beta1, config.beta2, name="d_adam"))
     return gan
 
 
