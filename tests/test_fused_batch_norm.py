@@ -8,13 +8,13 @@ import tensorflow as tf
 
 from keras_emojigan.models import networks
 from keras_emojigan.models.fused_batch_norm import FusedBatchNormalization
+from keras_emojigan.models.policy_scope import policy_scope
 
 
 @pytest.fixture
 def policy(request):
-    keras.mixed_precision.set_global_policy(request.param)
-    yield request.param
-    keras.mixed_precision.set_global_policy("float32")
+    with policy_scope(request.param):
+        yield request.param
 
 
 def pair(shape, **options):

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_emojigan.models import matmul_kernel_gradient as mkg
+from keras_emojigan.models.policy_scope import policy_scope
 
 CASES = [  # input shape, kernel shape, stride, padding
     ((3, 8, 8, 5), (4, 4, 5, 7), 2, "same"),
@@ -49,9 +50,8 @@ def test_conv2d_transpose_gradients_match_tensorflow(x_shape, k_shape, stride, p
 
 @pytest.fixture
 def bfloat16():
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    yield
-    keras.mixed_precision.set_global_policy("float32")
+    with policy_scope("mixed_bfloat16"):
+        yield
 
 
 def layer_pair(kind, shape, **options):

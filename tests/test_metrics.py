@@ -159,19 +159,17 @@ def test_missing_tfhub_module_gives_the_offline_message(tmp_path):
 
 
 def test_extractors_measure_in_float32_after_a_bfloat16_run_in_the_same_process():
-    """A run trained in mixed_bfloat16 sets Keras' global policy; an extractor built after it
-    (ship, compare's checkpoint metrics, fit's per-epoch metrics) must not inherit it."""
+    """Whoever set Keras' global policy to mixed_bfloat16 (a user, a script), an extractor built
+    under it (ship, compare's checkpoint metrics, fit's per-epoch metrics) must not inherit it."""
     import keras
 
     from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.models.policy_scope import policy_scope
 
     images = np.random.default_rng(0).integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
     plain = get_extractor("emoji").features(images).pool
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with policy_scope("mixed_bfloat16"):
         extractor = get_extractor("emoji")
-        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # left as the run set it
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # left as it was set
         assert {layer.dtype_policy.name for layer in extractor.model.layers} == {"float32"}
         np.testing.assert_array_equal(extractor.features(images).pool, plain)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
