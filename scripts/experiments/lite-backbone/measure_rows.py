@@ -63,10 +63,14 @@ def measure_run(run_dir: Path, work: Path) -> dict:
             "bfloat16": trained_in_bfloat16(read_history(run_dir))}
 
 
-ROWS = [("full recipe", "dcgan"), ("+ wider generator", "dcgan:ngf=96"), ("DeLiGAN latent", "deligan"),
-        ("proposed latent", "proposed"),
-        ("lite alone (BCE, no LeCam, no x-flip)", "dcgan:xflip=false:lecam_weight=0:loss=bce"),
-        ("+ hinge", "dcgan:xflip=false:lecam_weight=0"), ("+ LeCam", "dcgan:xflip=false")]
+# the rows' specs (run.sh's order), each named once: the tables below take subsets of them
+FULL_RECIPE, WIDER, DELIGAN, PROPOSED = "dcgan", "dcgan:ngf=96", "deligan", "proposed"
+BARE_BCE = "dcgan:xflip=false:lecam_weight=0:loss=bce"  # lite alone: no hinge, LeCam or x-flip
+BARE_HINGE = "dcgan:xflip=false:lecam_weight=0"
+BARE_HINGE_LECAM = "dcgan:xflip=false"
+ROWS = [("full recipe", FULL_RECIPE), ("+ wider generator", WIDER), ("DeLiGAN latent", DELIGAN),
+        ("proposed latent", PROPOSED), ("lite alone (BCE, no LeCam, no x-flip)", BARE_BCE),
+        ("+ hinge", BARE_HINGE), ("+ LeCam", BARE_HINGE_LECAM)]
 
 
 def table(publish: Path) -> list[str]:
@@ -93,7 +97,7 @@ def table(publish: Path) -> list[str]:
     return lines
 
 
-LATENTS = ("dcgan", "deligan", "proposed")  # each a row of ROWS, at the full recipe
+LATENTS = (FULL_RECIPE, DELIGAN, PROPOSED)  # the three latents at the full recipe
 
 
 def latents_table(publish: Path) -> list[str]:
@@ -121,10 +125,9 @@ def latents_table(publish: Path) -> list[str]:
     return lines
 
 
-# the recipe built up one change per row: (what the row adds, its spec); each a row of ROWS
-ABLATION = (("lite alone (BCE)", "dcgan:xflip=false:lecam_weight=0:loss=bce"),
-            ("+ hinge", "dcgan:xflip=false:lecam_weight=0"), ("+ LeCam", "dcgan:xflip=false"),
-            ("+ x-flip (the full recipe)", "dcgan"))
+# the recipe built up one change per row: (what the row adds, its spec)
+ABLATION = (("lite alone (BCE)", BARE_BCE), ("+ hinge", BARE_HINGE), ("+ LeCam", BARE_HINGE_LECAM),
+            ("+ x-flip (the full recipe)", FULL_RECIPE))
 TAIL_EPOCHS = 50
 
 
