@@ -100,17 +100,18 @@ def test_the_ablation_table_sets_the_last_epochs_evaluations_beside_the_shipped_
     folder = tmp_path / "runs" / "dcgan-s0"
     folder.mkdir(parents=True)
     (folder / "measured.json").write_text(json.dumps(_measured("best")))
-    lines = ["epoch,fid,recall,near_duplicate_share"]
+    lines = ["epoch,d_real,d_fake,collapsed,fid,recall,near_duplicate_share"]
     for epoch in range(100):  # evaluated every 5 epochs; only 54-99 are in the last 50
         evaluated = epoch % 5 == 4
         fid = 40.0 if epoch == 49 else 20.0 + (epoch == 99) * 10.0
-        row = f"{epoch},{fid},{0.5 + (epoch == 54) * 0.1},{(epoch == 99) * 0.02}"
-        lines.append(row if evaluated else f"{epoch},,,")
+        d = f"{0.9 if epoch < 50 else 0.6 + evaluated * 0.2},{0.1 if epoch < 50 else 0.3},{float(epoch in (3, 60))}"
+        row = f"{fid},{0.5 + (epoch == 54) * 0.1},{(epoch == 99) * 0.02}"
+        lines.append(f"{epoch},{d}," + (row if evaluated else ",,"))
     (folder / "history.csv").write_text("\n".join(lines) + "\n")
     table = measure_rows.ablation_table(tmp_path)
     assert [line.split(" (`")[0] for line in table[2:]] == ["| " + label for label, _ in measure_rows.ABLATION]
     full = table[-1]
     for text in ("| 2.00x | 0.55 | 2.0% |", "| 10 (epochs 54-99) |", "| 21.0 (20.0-30.0) |",
-                 "| 0.510 (0.500-0.600) |", "| 0.2% (2.0%) |"):
+                 "| 0.510 (0.500-0.600) |", "| 0.2% (2.0%) |", "| 0.64 / 0.30 | 2 of 100 |"):
         assert text in full, text
     assert all("not finished" in line for line in table[2:-1])

@@ -11,7 +11,8 @@ would hold (``ship.measure``: FID/KID against each real half beside the real-vs-
 precision/recall and the near-duplicate share of 800 samples beside the real set's, the
 memorisation share), and FID/KID/precision/recall of 2,000 samples against all the real
 images (FID on ~400 images is biased upwards). Writes PUBLISH/runs/NAME/measured.json (a run
-already measured is skipped: rerun after each row finishes) and PUBLISH/table.md; and
+already measured is skipped: rerun after each row finishes) and PUBLISH/measured.md (not table.md,
+which `emojigan compare --publish` writes: the training-time table); and
 PUBLISH/latents.md, the paper's question on this backbone: the three latents' rows side by side,
 the checkpoint the rule takes beside the last one (from compare's ``checkpoint_metrics.json``),
 so a latent whose last checkpoint collapsed shows it; and PUBLISH/ablation.md, the recipe built up
@@ -135,30 +136,35 @@ def ablation_table(publish: Path) -> list[str]:
     """The ablation ladder: per row, the shipped checkpoint's FID-Inception over the floor, recall and
     near-duplicate share (measured.json), beside the mean and range of the evaluations in the run's
     last ``TAIL_EPOCHS`` epochs (history.csv: FID, recall and near-duplicate share on the run's own
-    extractor, 800 samples each)."""
+    extractor, 800 samples each), and how training ran: D's mean sigmoid outputs on the real and the
+    generated batches over those epochs, and how many epochs of the run D won (``collapsed``)."""
     from keras_emojigan.compare import parse_variant
-    from keras_emojigan.training.history import read_history
+    from keras_emojigan.training.history import collapsed_epochs, read_history
 
     lines = ["| row | FID-Inception over the floor | recall | near-duplicates "
              f"| last {TAIL_EPOCHS} epochs, the run's own extractor: evaluations | FID, mean (range) "
-             "| recall, mean (range) | near-duplicates, mean (max) |", "|---|---|---|---|---|---|---|---|"]
+             "| recall, mean (range) | near-duplicates, mean (max) | D(real) / D(fake), mean "
+             "| epochs D won |", "|---|---|---|---|---|---|---|---|---|---|"]
     for label, spec in ABLATION:
         folder = publish / "runs" / parse_variant(spec).run_name(0)
         if not (folder / "measured.json").exists():
-            lines.append(f"| {label} (`{spec}`) | not finished | | | | | | |")
+            lines.append(f"| {label} (`{spec}`) | not finished | | | | | | | | |")
             continue
         m = json.loads((folder / "measured.json").read_text())
         h, w = m["fid_inception"]["halves"], m["fid_inception"]["whole"]
         rows = read_history(folder)
         last = max(row["epoch"] for row in rows)
-        tail = [row for row in rows if row["epoch"] > last - TAIL_EPOCHS and row.get("fid") is not None]
+        epochs = [row for row in rows if row["epoch"] > last - TAIL_EPOCHS]
+        tail = [row for row in epochs if row.get("fid") is not None]
         if not tail:
             raise SystemExit(f"{folder / 'history.csv'}: no evaluation in the last {TAIL_EPOCHS} epochs")
         shares = [row["near_duplicate_share"] for row in tail]
         lines.append(
             f"| {label} (`{spec}`) | {h['fid_over_floor']:.2f}x | {w['recall']:.2f} | {w['near_duplicate_share']:.1%} "
             f"| {len(tail)} (epochs {tail[0]['epoch']}-{tail[-1]['epoch']}) | {_spread(tail, 'fid', 1)} "
-            f"| {_spread(tail, 'recall', 3)} | {statistics.fmean(shares):.1%} ({max(shares):.1%}) |")
+            f"| {_spread(tail, 'recall', 3)} | {statistics.fmean(shares):.1%} ({max(shares):.1%}) "
+            f"| {statistics.fmean(row['d_real'] for row in epochs):.2f} / "
+            f"{statistics.fmean(row['d_fake'] for row in epochs):.2f} | {collapsed_epochs(rows)} of {len(rows)} |")
     return lines
 
 
@@ -188,8 +194,8 @@ def main(argv: list[str]) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(measured, indent=2) + "\n")
         print(f"wrote {out}")
-    (publish / "table.md").write_text("\n".join(table(publish)) + "\n")
-    print(f"wrote {publish / 'table.md'}")
+    (publish / "measured.md").write_text("\n".join(table(publish)) + "\n")
+    print(f"wrote {publish / 'measured.md'}")
     (publish / "latents.md").write_text("\n".join(latents_table(publish)) + "\n")
     print(f"wrote {publish / 'latents.md'}")
     (publish / "ablation.md").write_text("\n".join(ablation_table(publish)) + "\n")
