@@ -18,7 +18,8 @@ the checkpoint the rule takes beside the last one (from compare's ``checkpoint_m
 so a latent whose last checkpoint collapsed shows it; and PUBLISH/ablation.md, the recipe built up
 one change per row (lite alone, + hinge, + LeCam, + x-flip = the full recipe): the shipped
 checkpoint's FID-Inception beside the training-time evaluations of the last 50 epochs (history.csv,
-the run's own extractor), whose mean and range say more about a row than one checkpoint does.
+the run's own extractor), whose mean and range say more about a row than one checkpoint does,
+and how D fared (its mean outputs over those epochs, the epochs it won).
 Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
 """
 
