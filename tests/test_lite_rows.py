@@ -115,3 +115,12 @@ def test_the_ablation_table_sets_the_last_epochs_evaluations_beside_the_shipped_
                  "| 0.510 (0.500-0.600) |", "| 0.2% (2.0%) |", "| 0.64 / 0.30 | 2 of 100 |"):
         assert text in full, text
     assert all("not finished" in line for line in table[2:-1])
+
+
+def test_tables_without_a_measured_row_are_not_written(tmp_path):
+    (tmp_path / "runs" / "runs").mkdir(parents=True)
+    folder = tmp_path / "publish" / "runs" / "deligan-s0"
+    folder.mkdir(parents=True)
+    (folder / "measured.json").write_text(json.dumps(_measured("best")))
+    measure_rows.main([str(tmp_path / "runs"), str(tmp_path / "publish")])
+    assert sorted(p.name for p in (tmp_path / "publish").glob("*.md")) == ["measured.md"]

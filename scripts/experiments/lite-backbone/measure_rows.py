@@ -20,6 +20,7 @@ one change per row (lite alone, + hinge, + LeCam, + x-flip = the full recipe): t
 checkpoint's FID-Inception beside the training-time evaluations of the last 50 epochs (history.csv,
 the run's own extractor), whose mean and range say more about a row than one checkpoint does,
 and how D fared (its mean outputs over those epochs, the epochs it won).
+A table none of whose rows PUBLISH holds (another seed's runs) is not written.
 Needs the FID-Inception weights (`emojigan extractors fetch fid-inception`).
 """
 
@@ -195,12 +196,13 @@ def main(argv: list[str]) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(measured, indent=2) + "\n")
         print(f"wrote {out}")
-    (publish / "measured.md").write_text("\n".join(table(publish)) + "\n")
-    print(f"wrote {publish / 'measured.md'}")
-    (publish / "latents.md").write_text("\n".join(latents_table(publish)) + "\n")
-    print(f"wrote {publish / 'latents.md'}")
-    (publish / "ablation.md").write_text("\n".join(ablation_table(publish)) + "\n")
-    print(f"wrote {publish / 'ablation.md'}")
+    for name, lines in (("measured.md", table(publish)), ("latents.md", latents_table(publish)),
+                        ("ablation.md", ablation_table(publish))):
+        if all("| not finished |" in line for line in lines[2:]):  # PUBLISH holds none of its rows
+            print(f"{publish / name}: none of its rows is measured here, not written")
+            continue
+        (publish / name).write_text("\n".join(lines) + "\n")
+        print(f"wrote {publish / name}")
 
 
 if __name__ == "__main__":
