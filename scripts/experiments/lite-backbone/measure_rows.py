@@ -85,7 +85,7 @@ def table(publish: Path) -> list[str]:
     for label, spec in ROWS:
         path = publish / "runs" / parse_variant(spec).run_name(0) / "measured.json"
         if not path.exists():
-            lines.append(f"| {label} (`{spec}`) | not finished | | | | | | | |")
+            lines.append(_not_finished(f"{label} (`{spec}`)", lines[0]))
             continue
         m = json.loads(path.read_text())
         h, w, big = m["fid_inception"]["halves"], m["fid_inception"]["whole"], m["large"]
@@ -115,7 +115,7 @@ def latents_table(publish: Path) -> list[str]:
     for latent in LATENTS:
         folder = publish / "runs" / parse_variant(latent).run_name(0)
         if not (folder / "measured.json").exists() or not (folder / "checkpoint_metrics.json").exists():
-            lines.append(f"| {latent} | not finished | | | | | | |")
+            lines.append(_not_finished(latent, lines[0]))
             continue
         m = json.loads((folder / "measured.json").read_text())
         last = json.loads((folder / "checkpoint_metrics.json").read_text())["fid-inception"]["last"]
@@ -150,7 +150,7 @@ def ablation_table(publish: Path) -> list[str]:
     for label, spec in ABLATION:
         folder = publish / "runs" / parse_variant(spec).run_name(0)
         if not (folder / "measured.json").exists():
-            lines.append(f"| {label} (`{spec}`) | not finished | | | | | | | | |")
+            lines.append(_not_finished(f"{label} (`{spec}`)", lines[0]))
             continue
         m = json.loads((folder / "measured.json").read_text())
         h, w = m["fid_inception"]["halves"], m["fid_inception"]["whole"]
@@ -168,6 +168,14 @@ def ablation_table(publish: Path) -> list[str]:
             f"| {statistics.fmean(row['d_real'] for row in epochs):.2f} / "
             f"{statistics.fmean(row['d_fake'] for row in epochs):.2f} | {collapsed_epochs(rows)} of {len(rows)} |")
     return lines
+
+
+NOT_FINISHED = "| not finished |"
+
+
+def _not_finished(first_cell: str, header: str) -> str:
+    """A table row for a run PUBLISH does not hold (yet): its name, "not finished", the other cells empty."""
+    return f"| {first_cell} {NOT_FINISHED}" + " |" * (header.count("|") - 3)
 
 
 def _spread(rows: list[dict], key: str, digits: int) -> str:
@@ -198,7 +206,7 @@ def main(argv: list[str]) -> None:
         print(f"wrote {out}")
     for name, lines in (("measured.md", table(publish)), ("latents.md", latents_table(publish)),
                         ("ablation.md", ablation_table(publish))):
-        if all("| not finished |" in line for line in lines[2:]):  # PUBLISH holds none of its rows
+        if all(NOT_FINISHED in line for line in lines[2:]):  # PUBLISH holds none of its rows
             print(f"{publish / name}: none of its rows is measured here, not written")
             continue
         (publish / name).write_text("\n".join(lines) + "\n")
