@@ -58,7 +58,9 @@ class GANOptions:
     ``models.gan.build_gan`` builds from them and ``EmojiGAN`` keeps and serialises them."""
 
     model: str = "proposed"
-    arch: str = "dcgan"  # see ARCHS: the generator and discriminator networks
+    arch: str = "dcgan"  # see ARCHS: a shorthand for the generator and discriminator networks
+    generator: str = ""  # a generator of models/registry.py by name ("": as arch)
+    discriminator: str = ""  # a discriminator of models/registry.py by name ("": as arch)
     resolution: int = 64
     latent_dim: int = 100  # n, the base latent size
     latent_n: int = 1  # N: the proposed GAN expands z to n * N (1: chosen by `emojigan search-n`, README)
@@ -82,6 +84,16 @@ class GANOptions:
     class_guide_augment: str = ""  # DiffAugment policy for G's images on their way to the class guide
     class_mismatch_weight: float = 0.0  # > 0 (conditional): D also calls real images with another class's label fake
     seed: int = 0
+
+    @property
+    def generator_name(self) -> str:
+        """The generator network's registry name: ``generator``, else ``arch``."""
+        return self.generator or self.arch
+
+    @property
+    def discriminator_name(self) -> str:
+        """The discriminator network's registry name: ``discriminator``, else ``arch``."""
+        return self.discriminator or self.arch
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -111,12 +123,14 @@ class TrainConfig(GANOptions):
     preset: str = "default"
 
     def validate(self) -> TrainConfig:
+        """The checks of each field's type and of the run's own fields. What the GAN's parts need
+        of their options (ranges, and which options go together) each part checks itself:
+        ``models.gan.check_options``, run with these by ``training.rundir.check_config``."""
+
         def need(condition, field, message):
             if not condition:
                 raise ConfigError(f"{field}={getattr(self, field)!r}: {message}")
 
-        need(self.model in MODELS, "model", f"use one of {', '.join(MODELS)}")
-        need(self.resolution in RESOLUTIONS, "resolution", f"use one of {', '.join(map(str, RESOLUTIONS))}")
         for field in ("epochs", "batch_size", "latent_dim", "latent_n", "components", "ngf", "ndf",
                       "sample_count", "eval_samples", "class_guide_robust_epochs"):
             need(isinstance(getattr(self, field), int) and getattr(self, field) >= 1, field,
@@ -129,39 +143,10 @@ class TrainConfig(GANOptions):
         need(self.lr > 0, "lr", "must be > 0")
         need(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
         need(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
-        need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
-        need(self.sigma_weight >= 0, "sigma_weight", "must be >= 0")
-        need(self.ema_rampup >= 0, "ema_rampup", "must be >= 0")
-        need(self.ema_rampup == 0 or self.ema_decay > 0, "ema_rampup", "needs an EMA generator: set ema_decay > 0")
-        need(0 <= self.ada_target < 1, "ada_target", "must be in [0, 1) (0 = off)")
-        need(self.ada_kimg > 0, "ada_kimg", "must be > 0")
-        need(self.r1_gamma >= 0, "r1_gamma", "must be >= 0 (0 = off)")
-        need(not self.class_batch_norm or self.conditional, "class_batch_norm",
-             "conditions G's batch norms on the class: set conditional=true too")
-        need(self.class_loss_weight >= 0, "class_loss_weight", "must be >= 0 (0 = off)")
-        need(self.class_loss_weight == 0 or self.conditional, "class_loss_weight",
-             "is the weight of a conditional GAN's class losses: set conditional=true too")
-        need(self.class_guide_weight >= 0, "class_guide_weight", "must be >= 0 (0 = off)")
-        need(self.class_guide_weight == 0 or self.conditional, "class_guide_weight",
-             "is the weight of a conditional GAN's class guide: set conditional=true too")
-        need(not self.class_guide_augment.strip() or self.class_guide_weight > 0, "class_guide_augment",
-             "augments what the class guide sees: set class_guide_weight > 0 too")
         need(0 <= self.class_guide_robust <= 64, "class_guide_robust",
              "must be in [0, 64] pixel levels (0 = the guide's head only; 8 is a usual radius)")
         need(self.class_guide_robust == 0 or self.class_guide_weight > 0, "class_guide_robust",
              "makes the class guide robust: set class_guide_weight > 0 too")
-        need(self.class_mismatch_weight >= 0, "class_mismatch_weight", "must be >= 0 (0 = off)")
-        need(self.class_mismatch_weight == 0 or self.conditional, "class_mismatch_weight",
-             "pairs real images with other classes' labels: set conditional=true too")
-        need(self.ada_target == 0 or bool(self.diffaugment.strip()), "ada_target",
-             "adapts the strength of augmentations: set diffaugment too, e.g. color,translation,cutout")
-        need(self.arch in ARCHS, "arch", f"use one of {', '.join(ARCHS)}")
-        need(self.arch == "dcgan" or not self.conditional, "arch",
-             "the lite networks are unconditional: use arch=dcgan for conditional=true")
-        need(self.loss in LOSSES, "loss", f"use one of {', '.join(LOSSES)}")
-        need(self.lecam_weight >= 0, "lecam_weight", "must be >= 0 (0 = off)")
-        need(0 <= self.lecam_decay < 1, "lecam_decay", "must be in [0, 1)")
-        need(self.recon_weight >= 0, "recon_weight", "must be >= 0 (0 = no reconstruction loss)")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
         need(isinstance(self.eval_every, int) and self.eval_every >= 0, "eval_every", "must be an integer >= 0")
         need(self.extractor in EXTRACTORS, "extractor", f"use one of {', '.join(EXTRACTORS)}")

@@ -68,3 +68,29 @@ def test_the_shipped_models_draw_the_recorded_images():
 
 if __name__ == "__main__":  # record the shipped models' digests (only when a model ships)
     SHIPPED.write_text(json.dumps(shipped_digests(), indent=1) + "\n")
+
+
+@pytest.mark.parametrize("name", ["lite", "r1-ada", "conditional-acgan"])
+def test_a_run_dir_written_before_the_parts_resumes_to_the_recorded_history(name, data, tmp_path):
+    """Its first epoch's checkpoint was written by the code before the model was parts (ADA's p, the
+    EMA generator, LeCam's averages and the class head are restored by their old names)."""
+    import shutil
+
+    run_dir = tmp_path / name
+    shutil.copytree(REFERENCE_DIR / "old_runs" / name, run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "data": str(data)}))  # the same images, here
+    result = run_case(name, data, run_dir)
+    reference = json.loads((REFERENCE_DIR / f"{name}.json").read_text())
+    assert result["history"][0] == reference["history"][0]  # the old epoch, kept
+    if cpu_signature() == reference["cpu"]:
+        assert result == {k: reference[k] for k in result}
+    if name == "lite":  # and its .keras file loads as an EmojiGAN with the same parts
+        import keras
+
+        from keras_emojigan.models.gan import EmojiGAN
+
+        gan = keras.saving.load_model(REFERENCE_DIR / "old_runs" / name / "gan.keras")
+        assert isinstance(gan, EmojiGAN) and gan.d_outputs == ("logits", "reconstruction")
+        assert [type(term).__name__ for term in gan.terms] == ["LeCam", "Reconstruction"]
+        assert gan.generate(2, seed=1).shape == (2, 32, 32, 3)

@@ -25,8 +25,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from keras_emojigan.config import GANOptions
 from keras_emojigan.models.matmul_kernel_gradient import Conv2D, Conv2DTranspose
-from keras_emojigan.models.networks import batch_norm, blocks, conv_init
+from keras_emojigan.models.networks import batch_norm, blocks, conv_init, latent_input
 
 RECONSTRUCTION = "d_reconstruction"  # the discriminator's second output: its rebuilt real image
 RECONSTRUCTION_SIZE = 32
@@ -64,6 +65,24 @@ class SpectralConv2D(Conv2D):
         self.power_u = self.add_weight(shape=(1, self.filters), name="power_u", trainable=False,
                                        initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=0),
                                        dtype="float32")
+
+    # Keras' Conv2D saves and loads its kernel and bias only, so a .keras file lost power_u and
+    # refused to load ("expected 2 variables, but received 0"): saved after them here; a file
+    # written without it loads with a fresh estimate (one power iteration a step re-converges it).
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        if self.built:
+            store[str(1 + int(self.use_bias))] = self.power_u
+
+    def load_own_variables(self, store):
+        if not self.built:
+            return
+        targets = [self.kernel, *([self.bias] if self.use_bias else []), self.power_u]
+        if len(store.keys()) not in (len(targets), len(targets) - 1):
+            raise ValueError(f"layer {self.name!r}: {len(store.keys())} saved variables, expected {len(targets)} "
+                             "(kernel, bias if any, power_u)")
+        for index, variable in enumerate(targets[:len(store.keys())]):
+            variable.assign(store[str(index)])
 
     def normalised_kernel(self, training=False):
         kernel = ops.cast(self.kernel, "float32")
@@ -134,6 +153,14 @@ def lite_generator_body(latent_vector, resolution: int = 64, ngf: int = 64, seed
     return layers.Activation("tanh", dtype="float32", name="g_tanh")(x)
 
 
+def build_lite_generator(latent, options: GANOptions, num_classes: int = 0,
+                         sync_batch_norm: bool = False) -> keras.Model:
+    """noise -> latent layer -> the lite body -> image (unconditional: the registry refuses
+    ``num_classes``; batch norms are not synchronised across replicas)."""
+    noise, x = latent_input(latent)
+    return keras.Model(noise, lite_generator_body(x, options.resolution, options.ngf, options.seed), name="generator")
+
+
 def _down_block(x, width: int, name: str, seed: int):
     """FastGAN's DownBlockComp: (4x4 stride-2 conv, BN, LReLU, 3x3 conv, BN, LReLU) averaged with
     (2x2 average pool, 1x1 conv, BN, LReLU)."""
@@ -177,9 +204,6 @@ def build_lite_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0)
     return keras.Model(image, [logit, reconstruction], name="discriminator")
 
 
-def reconstruction_target(images):
-    """The real images as the decoder must rebuild them: average-pooled to 32x32."""
-    factor = images.shape[1] // RECONSTRUCTION_SIZE
-    if factor <= 1:
-        return images
-    return ops.average_pool(images, factor, factor, padding="valid")
+def build_lite_discriminator_for(options: GANOptions, num_classes: int = 0, sync_batch_norm: bool = False):
+    """The registry's form of ``build_lite_discriminator``."""
+    return build_lite_discriminator(options.resolution, options.ndf, options.seed)

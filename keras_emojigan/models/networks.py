@@ -17,7 +17,7 @@ import math
 import keras
 from keras import layers
 
-from keras_emojigan.config import RESOLUTIONS
+from keras_emojigan.config import RESOLUTIONS, GANOptions
 from keras_emojigan.models.fused_batch_norm import FusedBatchNormalization
 from keras_emojigan.models.matmul_kernel_gradient import Conv2D, Conv2DTranspose
 
@@ -76,6 +76,42 @@ def blocks(resolution: int) -> int:
     return int(math.log2(resolution // 4))
 
 
+CLASS_EMBEDDING = 32  # the size of a conditional generator's class embedding, joined to the latent
+
+
+def latent_input(latent) -> tuple:
+    """The generator's first layers, shared by every generator: (its noise input [B, noise_dim]
+    named ``latent``, the latent layer's output)."""
+    noise = keras.Input((latent.noise_dim,), name="latent")
+    return noise, latent(noise)
+
+
+def build_dcgan_generator(latent, options: GANOptions, num_classes: int = 0,
+                          sync_batch_norm: bool = False) -> keras.Model:
+    """noise [B, latent.noise_dim] -> latent layer -> DCGAN body -> image [-1, 1]. With
+    ``num_classes``, inputs [noise, label]: a learned class embedding is joined to the latent (the
+    latent part stays the model's own); with ``options.class_batch_norm`` too, each class also has
+    its own channel gains and biases in every batch norm (``ClassBatchNormalization``)."""
+    noise, x = latent_input(latent)
+    inputs, one_hot = noise, None
+    if num_classes:
+        label = keras.Input((), dtype="int32", name="label")
+        embedded = layers.Embedding(num_classes, CLASS_EMBEDDING, dtype="float32", name="g_class_embedding")(label)
+        x = layers.Concatenate(dtype="float32", name="g_latent_and_class")([x, embedded])
+        inputs = [noise, label]
+        if options.class_batch_norm:
+            # One-hot, so each class gets its own gains and biases (SNGAN's categorical batch norm).
+            # With a unit-scale shared embedding instead, every image of a class came out the same
+            # within 26 epochs (DeLiGAN, docs/results/conditional), most likely because the class then set
+            # the first block's batch statistics.
+            one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", dtype="float32",
+                                              name="g_class_one_hot")(label)
+    for layer in generator_body(options.resolution, options.ngf, options.seed, sync_batch_norm,
+                                options.class_batch_norm and bool(num_classes)):
+        x = layer([x, one_hot]) if isinstance(layer, ClassBatchNormalization) else layer(x)
+    return keras.Model(inputs, x, name="generator")
+
+
 def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
                    sync_batch_norm: bool = False, class_batch_norm: bool = False) -> list[layers.Layer]:
     """The generator's layers, latent vector in, float32 tanh image out (a list, so the caller
@@ -98,6 +134,17 @@ def generator_body(resolution: int = 64, ngf: int = 64, seed: int = 0,
         layers.Activation("tanh", dtype="float32", name="g_tanh"),
     ]
     return body
+
+
+def build_dcgan_discriminator(options: GANOptions, num_classes: int = 0, sync_batch_norm: bool = False):
+    """The registry's form of ``build_discriminator``: a class head when the options ask for
+    AC-GAN's class losses."""
+    return build_discriminator(options.resolution, options.ndf, options.seed, sync_batch_norm, num_classes,
+                               class_head=bool(num_classes) and options.class_loss_weight > 0)
+
+
+def dcgan_discriminator_outputs(options: GANOptions, num_classes: int = 0) -> tuple[str, ...]:
+    return ("logits", "class_logits") if num_classes and options.class_loss_weight > 0 else ("logits",)
 
 
 def build_discriminator(resolution: int = 64, ndf: int = 64, seed: int = 0,

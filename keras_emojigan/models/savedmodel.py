@@ -75,7 +75,7 @@ def export_saved_model(gan: EmojiGAN, path: Path, metadata: dict | None = None) 
     module = GeneratorModule(gan.sampling_generator, gan.noise_dim, gan.num_classes)
     info = {"noise_dim": gan.noise_dim, "resolution": int(gan.generator.output_shape[1]),
             "num_classes": gan.num_classes,
-            "ema": gan.ema_generator is not None, **(metadata or {})}
+            "ema": gan.ema is not None, **(metadata or {})}
     return _write(module, path, info)
 
 

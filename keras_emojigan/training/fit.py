@@ -17,6 +17,7 @@ from keras_emojigan.data.pipeline import check_batch_size, training_stream
 from keras_emojigan.data.sources import load_images
 from keras_emojigan.filelock import exclusive
 from keras_emojigan.models.gan import EmojiGAN
+from keras_emojigan.models.terms import ClassGuide
 from keras_emojigan.training.callbacks import Checkpoints, EpochRecorder, Evaluator, SampleWriter
 from keras_emojigan.training.history import HISTORY, best_row, epoch_seconds, read_history, truncate_history
 from keras_emojigan.training.instability import InstabilityTracker
@@ -55,7 +56,7 @@ def _fit_class_guide(gan: EmojiGAN, image_set, class_names, config: TrainConfig,
 
     if config.class_guide_robust > 0:
         log(f"class guide: adversarial fine-tuning, radius {config.class_guide_robust:g} pixel levels")
-    fitted = fit_class_guide(gan.class_guide, image_set.images, image_set.labels, class_names, seed=config.seed,
+    fitted = fit_class_guide(gan.part(ClassGuide).guide, image_set.images, image_set.labels, class_names, seed=config.seed,
                              robust=config.class_guide_robust, robust_epochs=config.class_guide_robust_epochs)
     write_json(run_dir / CLASS_GUIDE, fitted)
     prefix = "robust_" if config.class_guide_robust > 0 else "probe_"
@@ -122,7 +123,7 @@ def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     initial_epoch = int(epoch_variable.numpy())
-    if gan.class_guide is not None and initial_epoch == 0:  # a resumed run's guide comes from its checkpoint
+    if gan.part(ClassGuide) is not None and initial_epoch == 0:  # a resumed run's guide comes from its checkpoint
         _fit_class_guide(gan, image_set, class_names, config, run_dir, log)
     truncate_history(run_dir, before=initial_epoch)
     rows = read_history(run_dir)

@@ -1,0 +1,94 @@
+"""The networks a GAN can be built from: generators and discriminators by name, each entry saying
+what it supports.
+
+``GANOptions.generator`` and ``GANOptions.discriminator`` pick an entry each (``arch`` sets both:
+``dcgan`` or ``lite``). An entry holds its builder and what it supports: resolutions, class
+conditioning, and for a discriminator its named outputs (``logits`` always first; then e.g.
+``class_logits`` for AC-GAN's head or ``reconstruction`` for a self-supervised D), which decide
+the loss terms that read them (``terms.py``). ``check_networks`` refuses a request an entry does
+not support, naming both. A new network is one module with its builder plus one ``register``
+call (here, for the shipped ones).
+
+Builders: a generator's ``build(latent, options, num_classes, sync_batch_norm)`` takes the
+latent layer and returns a Keras model from noise [B, noise_dim] (and labels when conditional)
+to float32 images in [-1, 1]; a discriminator's ``build(options, num_classes, sync_batch_norm)``
+returns a model from images (and labels) to its outputs, one float32 logit per image first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from keras_emojigan.config import ARCHS, RESOLUTIONS, ConfigError, GANOptions
+from keras_emojigan.models import lite, networks
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    name: str
+    build: Callable
+    resolutions: tuple[int, ...] = RESOLUTIONS
+    conditional: bool = False  # takes class labels
+    outputs: Callable[[GANOptions, int], tuple[str, ...]] = lambda options, num_classes: ("logits",)
+    description: str = ""
+
+
+GENERATORS: dict[str, Network] = {}
+DISCRIMINATORS: dict[str, Network] = {}
+
+
+def register(kind: str, entry: Network) -> Network:
+    """Add ``entry`` to the ``generator`` or ``discriminator`` registry (a name is taken once)."""
+    table = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}[kind]
+    if entry.name in table:
+        raise ValueError(f"a {kind} named {entry.name!r} is registered already")
+    table[entry.name] = entry
+    return entry
+
+
+def generator_entry(options: GANOptions) -> Network:
+    return _entry("generator", GENERATORS, options.generator_name)
+
+
+def discriminator_entry(options: GANOptions) -> Network:
+    return _entry("discriminator", DISCRIMINATORS, options.discriminator_name)
+
+
+def _entry(kind: str, table: dict, name: str) -> Network:
+    if name not in table:
+        raise ConfigError(f"{kind}={name!r}: use one of {', '.join(table)}"
+                          + (f" (or arch, which sets both: {', '.join(ARCHS)})" if kind == "generator" else ""))
+    return table[name]
+
+
+def check_networks(options: GANOptions, conditional: bool) -> tuple[str, ...]:
+    """Refuse networks that do not support the options; return the discriminator's outputs."""
+    if options.arch and options.arch not in ARCHS:
+        raise ConfigError(f"arch={options.arch!r}: use one of {', '.join(ARCHS)}, or set generator and "
+                          "discriminator separately")
+    for kind, entry in (("generator", generator_entry(options)), ("discriminator", discriminator_entry(options))):
+        if options.resolution not in entry.resolutions:
+            raise ConfigError(f"resolution={options.resolution}: {kind}={entry.name!r} supports "
+                              f"{', '.join(map(str, entry.resolutions))}")
+        if conditional and not entry.conditional:
+            raise ConfigError(f"conditional=True: {kind}={entry.name!r} is unconditional; use "
+                              f"{kind}=" + " or ".join(n for n, e in _table(kind).items() if e.conditional))
+    return discriminator_entry(options).outputs(options, 2 if conditional else 0)
+
+
+def _table(kind):
+    return GENERATORS if kind == "generator" else DISCRIMINATORS
+
+
+register("generator", Network("dcgan", networks.build_dcgan_generator, conditional=True,
+                              description="DCGAN's transposed-conv generator (networks.py)"))
+register("generator", Network("lite", lite.build_lite_generator,
+                              description="FastGAN-style generator with skip-layer excitation (lite.py)"))
+register("discriminator", Network("dcgan", networks.build_dcgan_discriminator, conditional=True,
+                                  outputs=networks.dcgan_discriminator_outputs,
+                                  description="DCGAN's conv discriminator; projection and AC-GAN head when "
+                                              "conditional (networks.py)"))
+register("discriminator", Network("lite", lite.build_lite_discriminator_for,
+                                  outputs=lambda options, num_classes: ("logits", "reconstruction"),
+                                  description="FastGAN-style residual D that also rebuilds the real image (lite.py)"))
