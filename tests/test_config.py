@@ -1,10 +1,12 @@
 """keras_emojigan.config: presets, overrides, files, validation, differences."""
 
 import json
+import re
 
 import pytest
 
 from keras_emojigan.config import PRESETS, ConfigError, TrainConfig, make_config
+from keras_emojigan.training.rundir import check_config
 
 
 def test_presets_and_precedence(tmp_path):
@@ -12,7 +14,7 @@ def test_presets_and_precedence(tmp_path):
     assert (paper.lr, paper.batch_size, paper.diffaugment, paper.ema_decay) == (1e-2, 35, "", 0.0)
     modern = make_config("modern")
     assert modern.diffaugment == "color,translation,cutout" and modern.ema_decay == 0.999
-    assert set(PRESETS) == {"paper", "default", "modern", "quality", "lite", "smoke"}
+    assert set(PRESETS) == {"paper", "default", "modern", "quality", "lite", "projected", "smoke"}
     quality = make_config("quality")  # the quality push's recipe: modern DeLiGAN for 300 epochs
     assert (quality.model, quality.epochs) == ("deligan", 300)
     assert quality.to_dict() == {**modern.to_dict(), "model": "deligan", "epochs": 300, "preset": "quality"}
@@ -42,7 +44,7 @@ def test_round_trip_and_string_values(tmp_path):
 ])
 def test_bad_values_name_the_field(overrides, message):
     with pytest.raises(ConfigError) as err:
-        make_config("default", **overrides)
+        check_config(make_config("default", **overrides))
     assert message in str(err.value)
 
 
@@ -70,10 +72,20 @@ def test_differences_ignore_what_may_change_on_resume():
     ({"class_loss_weight": 1.0}, "class_loss_weight=1.0: is the weight of a conditional GAN's class losses"),
     ({"class_guide_weight": 1.0}, "class_guide_weight=1.0: is the weight of a conditional GAN's class guide"),
     ({"class_guide_weight": -1.0, "conditional": True}, "class_guide_weight=-1.0: must be >= 0"),
+    ({"ema_decay": 1.0}, "ema_decay=1.0: must be in [0, 1)"),
+    ({"lecam_decay": 1.0}, "lecam_decay=1.0: must be in [0, 1)"),
+    ({"r1_gamma": -1.0}, "r1_gamma=-1.0: must be >= 0"),
+    ({"loss": "wgan"}, "loss='wgan': use one of bce, hinge"),
+    ({"arch": "big"}, "arch='big': use one of dcgan, lite"),
+    ({"discriminator": "big"}, "discriminator='big': use one of dcgan, lite, projected"),
+    ({"discriminator": "projected", "projected_size": 100}, "projected_size=100: use one of 128, 160, 192, 224, 256"),
+    ({"discriminator": "projected", "projected_features": "x"}, "projected_features='x': use one of imagenet"),
+    ({"discriminator": "projected", "resolution": 32, "conditional": True},
+     "conditional=True: discriminator='projected' is unconditional"),
 ])
 def test_each_bad_value_is_reported_under_its_own_field(overrides, message):
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
-        make_config("default", **overrides)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_config(make_config("default", **overrides))
 
 
 def test_coerce_understands_optional_annotations():
@@ -100,5 +112,5 @@ def test_coerce_understands_optional_annotations():
 ])
 def test_ada_and_ema_warm_up_need_what_they_act_on(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        make_config("default", **overrides)
-    assert make_config("modern").ema_rampup == 0.05
+        check_config(make_config("default", **overrides))
+    assert check_config(make_config("modern")).ema_rampup == 0.05

@@ -10,7 +10,7 @@ from torchscript_writer import IntList, Module, write_archive
 
 from keras_emojigan.metrics import fid_inception
 from keras_emojigan.metrics.extractors import FidInceptionExtractor
-from keras_emojigan.metrics.torchscript import TorchScriptError, named_tensors, read_module_tree
+from keras_emojigan.torch_files import TorchScriptError, named_tensors, read_module_tree
 
 
 def test_reader_reads_tensors_and_attributes_of_a_module_tree(tmp_path):

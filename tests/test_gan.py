@@ -79,12 +79,12 @@ def test_generate_is_seeded():
 
 def test_ema_generator_follows_the_generator():
     gan = _gan("dcgan", ema_decay=0.5)
-    start = [w.numpy().copy() for w in gan.ema_generator.trainable_weights]
+    start = [w.numpy().copy() for w in gan.ema.generator.trainable_weights]
     for _ in range(3):
         gan.train_step(_real())
     live = gan.generator.trainable_weights
-    ema = gan.ema_generator.trainable_weights
-    assert gan.sampling_generator is gan.ema_generator
+    ema = gan.ema.generator.trainable_weights
+    assert gan.sampling_generator is gan.ema.generator
     for s, e, w in zip(start, ema, live, strict=True):
         assert not np.array_equal(s, e.numpy())  # it moved...
         assert not np.array_equal(e.numpy(), w.numpy())  # ...but lags the live weights
@@ -153,7 +153,7 @@ def test_class_loss_is_the_cross_entropy_of_ds_class_head_on_the_real_images():
     assert np.isfinite(float(b["g_class_loss"])) and float(b["g_class_loss"]) > 0
     assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)  # logged d_loss is the BCE alone
     assert weighted.get_config()["options"]["class_loss_weight"] == 1.0
-    with pytest.raises(ValueError, match="class head"):
+    with pytest.raises(ValueError, match="class_loss_weight=1.0: is the weight of a conditional GAN's class losses"):
         _gan("dcgan", class_loss_weight=1.0)  # unconditional: no class head to train
 
 
@@ -184,22 +184,22 @@ def test_augmentation_probability_gates_each_image():
 def test_ada_moves_p_with_ds_overfitting_signal():
     gan = _gan(diffaugment="color,translation", ada_target=0.6, ada_kimg=1.0)
     step = 35 / 1000.0
-    gan._adjust_augmentation(tf.ones([35, 1]), 35)  # D is sure every real image is real: overfitting
-    assert float(gan.augment_probability.numpy()) == pytest.approx(step)
-    gan._adjust_augmentation(-tf.ones([35, 1]), 35)
-    gan._adjust_augmentation(-tf.ones([35, 1]), 35)
-    assert float(gan.augment_probability.numpy()) == 0.0  # clipped at 0
+    gan.augmentation.adjust(tf.ones([35, 1]), 35)  # D is sure every real image is real: overfitting
+    assert float(gan.augmentation.probability.numpy()) == pytest.approx(step)
+    gan.augmentation.adjust(-tf.ones([35, 1]), 35)
+    gan.augmentation.adjust(-tf.ones([35, 1]), 35)
+    assert float(gan.augmentation.probability.numpy()) == 0.0  # clipped at 0
     history = gan.fit(tf.data.Dataset.from_tensors(_real(8)).repeat(3), epochs=1, verbose=0, shuffle=False)
     assert 0.0 <= history.history["augment_p"][-1] <= 1.0
 
 
 def test_ema_warm_up_follows_images_seen():
     gan = _gan(ema_decay=0.999, ema_rampup=0.05)
-    assert float(gan.ema_decay_at(0, 35)) == pytest.approx(0.5 ** 20)  # half-life of 1.75 images at first
-    assert float(gan.ema_decay_at(10_000, 35)) == pytest.approx(0.5 ** (1 / (0.05 * 10_001)), rel=1e-6)
-    assert float(gan.ema_decay_at(10**7, 35)) == pytest.approx(0.999)  # the cap
+    assert float(gan.ema.decay_at(0, 35)) == pytest.approx(0.5 ** 20)  # half-life of 1.75 images at first
+    assert float(gan.ema.decay_at(10_000, 35)) == pytest.approx(0.5 ** (1 / (0.05 * 10_001)), rel=1e-6)
+    assert float(gan.ema.decay_at(10**7, 35)) == pytest.approx(0.999)  # the cap
     fixed = _gan(ema_decay=0.999)
-    assert float(fixed.ema_decay_at(0, 35)) == pytest.approx(0.999)
+    assert float(fixed.ema.decay_at(0, 35)) == pytest.approx(0.999)
     gan.train_step(_real(8))  # the first step's EMA is (nearly) the live generator
-    for ema, live in zip(gan.ema_generator.trainable_weights, gan.generator.trainable_weights, strict=True):
+    for ema, live in zip(gan.ema.generator.trainable_weights, gan.generator.trainable_weights, strict=True):
         np.testing.assert_allclose(ema.numpy(), live.numpy(), atol=1e-5)

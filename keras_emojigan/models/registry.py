@@ -12,7 +12,8 @@ call (here, for the shipped ones).
 Builders: a generator's ``build(latent, options, num_classes, sync_batch_norm)`` takes the
 latent layer and returns a Keras model from noise [B, noise_dim] (and labels when conditional)
 to float32 images in [-1, 1]; a discriminator's ``build(options, num_classes, sync_batch_norm)``
-returns a model from images (and labels) to its outputs, one float32 logit per image first.
+returns a model from images (and labels) to its outputs, float32 logits [B, n] first (n >= 1
+logits per image: one, or one per patch and scale; the losses average them).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import dataclasses
 from collections.abc import Callable
 
 from keras_emojigan.config import ARCHS, RESOLUTIONS, ConfigError, GANOptions
-from keras_emojigan.models import lite, networks
+from keras_emojigan.models import lite, networks, projected
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Network:
     resolutions: tuple[int, ...] = RESOLUTIONS
     conditional: bool = False  # takes class labels
     outputs: Callable[[GANOptions, int], tuple[str, ...]] = lambda options, num_classes: ("logits",)
+    check: Callable[[GANOptions], None] | None = None  # the network's own options (ConfigError naming the field)
     description: str = ""
 
 
@@ -74,6 +76,8 @@ def check_networks(options: GANOptions, conditional: bool) -> tuple[str, ...]:
         if conditional and not entry.conditional:
             raise ConfigError(f"conditional=True: {kind}={entry.name!r} is unconditional; use "
                               f"{kind}=" + " or ".join(n for n, e in _table(kind).items() if e.conditional))
+        if entry.check is not None:
+            entry.check(options)
     return discriminator_entry(options).outputs(options, 2 if conditional else 0)
 
 
@@ -92,3 +96,7 @@ register("discriminator", Network("dcgan", networks.build_dcgan_discriminator, c
 register("discriminator", Network("lite", lite.build_lite_discriminator_for,
                                   outputs=lambda options, num_classes: ("logits", "reconstruction"),
                                   description="FastGAN-style residual D that also rebuilds the real image (lite.py)"))
+register("discriminator", Network("projected", projected.build_projected_discriminator,
+                                  resolutions=(32, 64, 128), check=projected.check,
+                                  description="Projected GAN's D: patch discriminators on a frozen EfficientNet-"
+                                              "Lite0's features, mixed by fixed random convs (projected.py)"))

@@ -27,6 +27,7 @@ from keras_emojigan.training.rundir import (
     CONFIG,
     SUMMARY,
     build_from_config,
+    check_config,
     open_checkpoints,
     write_json,
 )
@@ -56,8 +57,9 @@ def _fit_class_guide(gan: EmojiGAN, image_set, class_names, config: TrainConfig,
 
     if config.class_guide_robust > 0:
         log(f"class guide: adversarial fine-tuning, radius {config.class_guide_robust:g} pixel levels")
-    fitted = fit_class_guide(gan.part(ClassGuide).guide, image_set.images, image_set.labels, class_names, seed=config.seed,
-                             robust=config.class_guide_robust, robust_epochs=config.class_guide_robust_epochs)
+    fitted = fit_class_guide(gan.part(ClassGuide).guide, image_set.images, image_set.labels, class_names,
+                             seed=config.seed, robust=config.class_guide_robust,
+                             robust_epochs=config.class_guide_robust_epochs)
     write_json(run_dir / CLASS_GUIDE, fitted)
     prefix = "robust_" if config.class_guide_robust > 0 else "probe_"
     per_class = ", ".join(f"{name} {value:.1%}" for name, value in fitted[prefix + "heldout_class_accuracy"].items())
@@ -94,7 +96,7 @@ def fit(config: TrainConfig, run_dir: Path, *, callbacks=(), verbose="auto", log
 
 
 def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log, strategy) -> dict:
-    config.validate()
+    check_config(config)
     distribution = make_strategy(strategy)
     replicas = distribution.num_replicas_in_sync
     if config.batch_size % replicas:

@@ -25,13 +25,22 @@ import keras
 import tensorflow as tf
 
 from keras_emojigan.config import ConfigError, TrainConfig
-from keras_emojigan.models.gan import EmojiGAN, build_gan
+from keras_emojigan.models.gan import EmojiGAN, build_gan, check_options
 from keras_emojigan.models.policy_scope import policy_scope
 from keras_emojigan.training.fused_adam import FusedAdam
 from keras_emojigan.training.precision import resolve_precision
 
 SUMMARY, CONFIG = "summary.json", "config.json"
 CLASSES, CLASS_GUIDE = "classes.json", "class_guide.json"
+
+
+def check_config(config: TrainConfig) -> TrainConfig:
+    """Refuse a config that cannot be trained, before any work: its fields
+    (``TrainConfig.validate``), then the GAN's options against the networks and parts they choose
+    (``models.gan.check_options``). Every rule lives in one of those two places."""
+    config.validate()
+    check_options(config.gan_options(), config.conditional)
+    return config
 
 
 def build_from_config(config: TrainConfig, *, sync_batch_norm: bool = False, num_classes: int = 0) -> EmojiGAN:

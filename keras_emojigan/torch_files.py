@@ -1,4 +1,5 @@
-"""Read the tensors of a TorchScript archive (``torch.jit.save``'s zip) without torch.
+"""Read the tensors of torch files without torch: TorchScript archives (``torch.jit.save``'s
+zip) and ``torch.save``'s legacy (pre-1.6) single-pickle format (``read_legacy_state_dict``).
 
 A TorchScript file is a zip: ``PREFIX/data.pkl`` pickles the module tree (objects of
 ``__torch__.*`` classes whose state holds their attributes, parameters among them), tensors
@@ -127,3 +128,75 @@ def named_objects(root: ScriptObject, prefix: str = "") -> dict[str, ScriptObjec
         if isinstance(value, ScriptObject):
             found.update(named_objects(value, f"{prefix}{name}."))
     return found
+
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # torch.serialization's MAGIC_NUMBER, first in a legacy file
+
+
+class _LegacyStorage:
+    """A storage named in the pickle; its bytes follow the pickle (read after it)."""
+
+    def __init__(self, dtype):
+        self.dtype, self.array = dtype, None
+
+
+class _LegacyTensor:
+    """A view of a storage, made into an array once the storages are read."""
+
+    def __init__(self, storage, offset, size, stride):
+        self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
+
+    def array(self) -> np.ndarray:
+        return _rebuild_tensor(self.storage.array, self.offset, self.size, self.stride)
+
+
+class _LegacyUnpickler(pickle.Unpickler):
+    def __init__(self, file, storages: dict):
+        super().__init__(file)
+        self.storages = storages
+
+    def find_class(self, module, name):
+        if module == "torch._utils" and name in ("_rebuild_tensor_v2", "_rebuild_tensor"):
+            return lambda storage, offset, size, stride, *_: _LegacyTensor(storage, offset, size, stride)
+        if module == "torch" and name in DTYPES:
+            return name
+        if module == "collections" and name == "OrderedDict":
+            return OrderedDict
+        raise TorchScriptError(f"unsupported object {module}.{name} in a torch.save file")
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
+            raise TorchScriptError(f"unsupported persistent id {pid!r} in a torch.save file")
+        _, dtype_name, key = pid[:3]
+        if dtype_name not in DTYPES:
+            raise TorchScriptError(f"unsupported tensor type {dtype_name} in a torch.save file")
+        return self.storages.setdefault(key, _LegacyStorage(DTYPES[dtype_name]))
+
+
+def read_legacy_state_dict(path: Path) -> dict[str, np.ndarray]:
+    """A state dict saved by ``torch.save`` in the legacy format: {name: array}. The file is the
+    magic number, protocol version and system info (three pickles), the state dict's pickle with
+    its storages as persistent ids, the list of storage keys (a pickle), then each storage's bytes
+    in that order, each after its element count (int64, little-endian)."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        try:
+            magic = pickle.load(fh)
+        except Exception as err:  # noqa: BLE001 - any unpickling failure means "not this format"
+            raise TorchScriptError(f"{path}: not a torch.save file ({type(err).__name__})") from None
+        if magic != LEGACY_MAGIC:
+            raise TorchScriptError(f"{path}: not a legacy torch.save file (a zip archive is read by read_module_tree)")
+        pickle.load(fh), pickle.load(fh)  # protocol version, system info
+        storages: dict = {}
+        state = _LegacyUnpickler(fh, storages).load()
+        for key in pickle.load(fh):
+            storage = storages[key]
+            count = int(np.frombuffer(fh.read(8), "<i8")[0])
+            data = fh.read(count * np.dtype(storage.dtype).itemsize)
+            if len(data) != count * np.dtype(storage.dtype).itemsize:
+                raise TorchScriptError(f"{path}: truncated (storage {key} has {len(data)} of its bytes)")
+            storage.array = np.frombuffer(data, storage.dtype)
+    if not isinstance(state, dict):
+        raise TorchScriptError(f"{path}: holds a {type(state).__name__}, not a state dict")
+    return {name: value.array() if isinstance(value, _LegacyTensor) else np.asarray(value)
+            for name, value in state.items()}
