@@ -155,13 +155,9 @@ EXIT_DIVERGED = 3
 
 
 def _parse_sets(pairs):
-    values = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
-        key, value = pair.split("=", 1)
-        values[key.strip().replace("-", "_")] = value
-    return values
+    from keras_emojigan.config import parse_override
+
+    return dict(parse_override(pair, "--set") for pair in pairs)
 
 
 def _merge_sets(sets: dict, flags: dict) -> dict:

@@ -29,36 +29,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from keras_emojigan.config import MODELS, ConfigError, TrainConfig, coerce, make_config
+from keras_emojigan.config import ALIASES, MODELS, ConfigError, TrainConfig, make_config, parse_override
+from keras_emojigan.metrics.keys import SCORES
+from keras_emojigan.reports.figures import figure, palette_png, save_figure, series, wrapped
+from keras_emojigan.reports.stats import interval
+from keras_emojigan.reports.tables import mean_pm, percent
 from keras_emojigan.training.checkpoint_metrics import KEYS as CHECKPOINT_KEYS
 from keras_emojigan.training.checkpoint_metrics import NEAREST_FIGURE
 from keras_emojigan.training.history import best_row, collapsed_epochs, epoch_seconds, read_history
 from keras_emojigan.training.rundir import check_config
 
-METRIC_KEYS = ("fid", "kid", "is_mean")
-PANEL_WIDTH, DPI = 4.2, 110  # inches per figure panel, dots per inch
-# Student t quantiles t(0.975, df) for df = 1..30; beyond that the normal 1.96.
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042)
-
-
-def t975(df: float) -> float:
-    """Student's t(0.975, df), df rounded down (conservative); the normal 1.96 beyond the table."""
-    return T975[max(int(df), 1) - 1] if df < len(T975) + 1 else 1.96
-
-
-def interval(values) -> tuple[float, float]:
-    """Mean and half-width of the 95% t interval (half-width NaN for a single value)."""
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return math.nan, math.nan
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, math.nan
-    return mean, float(t975(len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
-
-
+METRIC_KEYS = SCORES  # the table's columns, best and last
 def run_is_finished(run_dir: Path, epochs: int) -> bool:
     """A run that needs no more training: all epochs done, or ended for good (stopped on
     collapse, or diverged: resuming would repeat the same diverging epoch)."""
@@ -73,7 +54,6 @@ def run_is_finished(run_dir: Path, epochs: int) -> bool:
 
 # Fields a variant or --set may not set: compare sets them per run from its own options.
 RUN_FIELDS = {"model": "--models", "seed": "--seeds", "epochs": "--epochs"}
-ALIASES = {"N": "latent_n"}  # the paper's name for the proposed GAN's expansion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,17 +85,12 @@ def parse_variant(spec: str) -> Variant:
     if model not in MODELS:
         raise ConfigError(f"--models: {spec!r}: {model!r} is not a model; use one of {', '.join(MODELS)}, "
                           "optionally with :FIELD=VALUE, e.g. proposed:N=4")
-    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
     fields = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = ALIASES.get(key.strip(), key.strip())
-        if not sep or key not in known:
-            raise ConfigError(f"--models: {spec!r}: {pair!r} is not FIELD=VALUE with a config field "
-                              f"(or N); fields: {', '.join(known)}")
+        key, value = parse_override(pair, f"--models {spec!r} (MODEL:FIELD=VALUE, FIELD a config field or N)")
         if key in RUN_FIELDS or key == "preset":
             raise ConfigError(f"--models: {spec!r}: {key} is set by {RUN_FIELDS.get(key, '--preset')}")
-        fields[key] = coerce(known[key], value.strip(), origin=f"--models {spec}")
+        fields[key] = value
     return Variant(model, tuple(sorted(fields.items())))
 
 
@@ -211,7 +186,7 @@ def publish_run(run_dir: Path, dest: Path) -> None:
         grid = run_dir / "samples" / f"epoch_{epoch:04d}.png"
         if grid.exists():
             with Image.open(grid) as image:
-                _palette_png(published_grid(image, resolution, classes), target / "samples" / grid.name)
+                palette_png(published_grid(image, resolution, classes), target / "samples" / grid.name)
 
 
 def published_grid(image: Image.Image, resolution: int, classes: int = 0) -> Image.Image:
@@ -287,12 +262,12 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
                  checkpoint_extractor=meter.extractor.name if meter else None)
     if meter is not None:  # one memorisation figure per variant: its first seed's best checkpoint
         for variant in variants:
-            figure = out / "runs" / variant.run_name(seeds[0]) / NEAREST_FIGURE
-            if figure.exists():
-                shutil.copy2(figure, out / f"nearest_{variant.slug}.png")
+            nearest = out / "runs" / variant.run_name(seeds[0]) / NEAREST_FIGURE
+            if nearest.exists():
+                shutil.copy2(nearest, out / f"nearest_{variant.slug}.png")
                 if publish is not None:
-                    with Image.open(figure) as image:
-                        _palette_png(image, Path(publish) / f"nearest_{variant.slug}.png")
+                    with Image.open(nearest) as image:
+                        palette_png(image, Path(publish) / f"nearest_{variant.slug}.png")
     plot_losses(variants, seeds, histories, out / "fig2_losses.png")
     plot_metrics(variants, seeds, histories, out / "fig3_metrics.png")
     plot_samples(variants, seeds, summaries, out, out / "fig4_samples.png")
@@ -353,16 +328,6 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
     return rows
 
 
-def _pct(value) -> str:
-    return f"{100 * value:.1f}%" if value is not None and math.isfinite(value) else "n/a"
-
-
-def _fmt(mean, half, digits=4):
-    if not math.isfinite(mean):
-        return "n/a"
-    return f"{mean:.{digits}g}" + (f" ± {half:.2g}" if math.isfinite(half) else "")
-
-
 def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samples,
                  checkpoint_extractor: str | None = None) -> None:
     keys = sorted({k for row in rows for k in row}, key=lambda k: (k != "model", k))
@@ -382,7 +347,7 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
     for row in rows:
         cells = [row["model"]]
         for when in ("best", "last"):
-            cells += [_fmt(row[f"{k}_{when}"], row[f"{k}_{when}_ci95"]) for k in METRIC_KEYS]
+            cells += [mean_pm(row[f"{k}_{when}"], row[f"{k}_{when}_ci95"]) for k in METRIC_KEYS]
             if when == "best":
                 cells.append(", ".join(map(str, row["epoch_best"])))
         cells.append(", ".join("none" if e is None else str(e) for e in row["first_unstable_epoch"]))
@@ -407,14 +372,14 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
         for row in rows:
             cells = [row["model"]]
             for when in ("best", "last"):
-                fid, kid = (_fmt(row.get(f"ckpt_{k}_{when}", math.nan), row.get(f"ckpt_{k}_{when}_ci95", math.nan))
+                fid, kid = (mean_pm(row.get(f"ckpt_{k}_{when}", math.nan), row.get(f"ckpt_{k}_{when}_ci95", math.nan))
                             for k in ("fid", "kid"))
-                shares = (_pct(row.get(f"ckpt_{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
+                shares = (percent(row.get(f"ckpt_{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
                 cells += [fid, kid, " / ".join(shares)]
             if diverse:
-                cells.append(" / ".join(_fmt(row.get(f"ckpt_recall_{w}", math.nan), math.nan, 2)
+                cells.append(" / ".join(mean_pm(row.get(f"ckpt_recall_{w}", math.nan), math.nan, 2)
                                         for w in ("best", "last")))
-                cells.append(" / ".join(_pct(row.get(f"ckpt_near_duplicate_share_{w}")) for w in ("best", "last")))
+                cells.append(" / ".join(percent(row.get(f"ckpt_near_duplicate_share_{w}")) for w in ("best", "last")))
             lines.append("| " + " | ".join(cells) + " |")
     total = sum(row["epoch_seconds"] for row in rows)
     lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "
@@ -436,74 +401,20 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 
-def _figure(panels: int, height=3.2):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, panels, figsize=(PANEL_WIDTH * panels, height), squeeze=False,
-                             layout="constrained")
-    return plt, fig, axes[0]
-
-
-def _wrapped(label: str, width: int = 36) -> str:
-    """A variant's label broken at its ':'s into lines of at most ``width`` characters, so long
-    labels (deligan:class_loss_weight=1.0:conditional=True) do not run into the next panel."""
-    lines = [""]
-    for part in label.split(":"):
-        piece = part if not lines[-1] else ":" + part
-        if lines[-1] and len(lines[-1]) + len(piece) > width:
-            lines.append(":" + part)
-        else:
-            lines[-1] += piece
-    return "\n".join(lines)
-
-
-def _save(plt, fig, path: Path) -> None:
-    """A 256-colour palette PNG: a third of the RGBA file's size, no visible change (the figures
-    are committed under docs/results/)."""
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=DPI, format="png")
-    plt.close(fig)
-    with Image.open(buffer) as image:
-        _palette_png(image, path)
-
-
-def _palette_png(image, path: Path) -> None:
-    image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
-
-
-def _series(histories, names, key, spread=False):
-    """Per-epoch mean over runs (runs may stop early: the mean uses those still going); with
-    ``spread``, also the lowest and highest run at each epoch (the seed band)."""
-    epochs = sorted({r["epoch"] for n in names for r in histories[n] if r.get(key) is not None})
-    per_epoch = [[r[key] for n in names for r in histories[n] if r["epoch"] == e and r.get(key) is not None]
-                 for e in epochs]
-    values = [float(np.mean(v)) for v in per_epoch]
-    if spread:
-        return epochs, values, [min(v) for v in per_epoch], [max(v) for v in per_epoch]
-    return epochs, values
-
-
 def plot_losses(variants, seeds, histories, path: Path) -> None:
-    plt, fig, axes = _figure(len(variants))
+    plt, fig, axes = figure(len(variants))
     for ax, variant in zip(axes, variants, strict=True):
         names = [variant.run_name(s) for s in seeds]
         for key, label, colour in (("g_loss", "G loss", "tab:blue"), ("d_loss", "D loss", "tab:orange")):
             for name in names:
                 ax.plot([r["epoch"] for r in histories[name]], [r[key] for r in histories[name]],
                         color=colour, alpha=0.25, linewidth=0.8)
-            ax.plot(*_series(histories, names, key), color=colour, label=label)
-        ax.set_title(_wrapped(variant.label))
+            ax.plot(*series(histories, names, key), color=colour, label=label)
+        ax.set_title(wrapped(variant.label))
         ax.set_xlabel("epoch")
         ax.legend()
     axes[0].set_ylabel("loss (mean over seeds; thin: each seed)")
-    _save(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 LEGEND_CHARACTERS = 100  # characters of legend text that fit across the two panels of fig. 3
@@ -515,10 +426,10 @@ def plot_metrics(variants, seeds, histories, path: Path) -> None:
     longest = max(len(variant.label) for variant in variants)
     columns = max(1, min(len(variants), LEGEND_CHARACTERS // (longest + 6)))
     legend_rows = math.ceil(len(variants) / columns)
-    plt, fig, axes = _figure(2, height=3.2 + 0.25 * legend_rows)
+    plt, fig, axes = figure(2, height=3.2 + 0.25 * legend_rows)
     for key, ax, title in (("is_mean", axes[0], "IS (higher is better)"), ("fid", axes[1], "FID (lower is better)")):
         for variant in variants:
-            epochs, mean, low, high = _series(histories, [variant.run_name(s) for s in seeds], key, spread=True)
+            epochs, mean, low, high = series(histories, [variant.run_name(s) for s in seeds], key, spread=True)
             line, = ax.plot(epochs, mean, marker="o", markersize=3, label=variant.label)
             if len(seeds) > 1:  # the band from the lowest to the highest seed
                 ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
@@ -528,13 +439,13 @@ def plot_metrics(variants, seeds, histories, path: Path) -> None:
     axes[1].set_yscale("log")  # early FIDs are 10-50x the late ones
     if len(seeds) > 1:
         fig.suptitle(f"Per-epoch IS and FID: mean over {len(seeds)} seeds, band from the lowest to the highest")
-    _save(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def plot_samples(variants, seeds, summaries, out: Path, path: Path) -> None:
     from PIL import Image
 
-    plt, fig, axes = _figure(len(variants), height=4.4)
+    plt, fig, axes = figure(len(variants), height=4.4)
     for ax, variant in zip(axes, variants, strict=True):
         name = variant.run_name(seeds[0])
         epoch = summaries[name].get("best_fid_epoch")
@@ -542,9 +453,9 @@ def plot_samples(variants, seeds, summaries, out: Path, path: Path) -> None:
         if sample.exists():
             with Image.open(sample) as image:
                 ax.imshow(np.asarray(image.convert("RGB")))
-        ax.set_title(f"{_wrapped(variant.label)}\nseed {seeds[0]}, best-FID epoch {epoch}")
+        ax.set_title(f"{wrapped(variant.label)}\nseed {seeds[0]}, best-FID epoch {epoch}")
         ax.axis("off")
-    _save(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def search_n(*, max_n: int, stable_epochs: int, preset: str, out: Path, seed: int = 0, data: str | None = None,

@@ -264,6 +264,35 @@ def make_config(preset: str = "default", config_file: Path | None = None, **over
     return TrainConfig.from_dict(values).validate()
 
 
+ALIASES = {"N": "latent_n"}  # the paper's name for the proposed GAN's expansion
+
+
+def parse_override(pair: str, origin: str) -> tuple[str, object]:
+    """'FIELD=VALUE' (as ``--set`` and compare's ``MODEL:FIELD=VALUE`` take it; '-' in FIELD may be
+    '_'; N is latent_n) -> (field, the value as the field's type); a ConfigError names ``origin``,
+    the pair and what is wrong. ``override_text`` is its inverse."""
+    key, sep, value = pair.partition("=")
+    key = key.strip().replace("-", "_")
+    key = ALIASES.get(key, key)
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if not sep:
+        raise ConfigError(f"{origin}: {pair!r} is not KEY=VALUE (FIELD=VALUE with a config field)")
+    if key not in fields:
+        raise ConfigError(f"{origin}: {pair!r} is not FIELD=VALUE with a config field: unknown field(s) {key}; "
+                          f"known fields: {', '.join(fields)}")
+    return key, coerce(fields[key], value.strip(), origin=origin)
+
+
+def override_text(field: str, value) -> str:
+    """'field=value' that ``parse_override`` reads back as ``value`` (booleans as true/false)."""
+    return f"{field}={str(value).lower() if isinstance(value, bool) else value}"
+
+
+# The fields `emojigan fit` has a flag of its own for (the rest are set with --set FIELD=VALUE).
+FIT_FLAGS = ("model", "data", "preset", "epochs", "batch_size", "lr", "latent_n", "resolution", "precision", "seed",
+             "eval_every", "eval_samples", "extractor", "inception_weights", "stop_on_collapse")
+
+
 def read_json_object(path: Path) -> dict:
     try:
         values = json.loads(Path(path).read_text())

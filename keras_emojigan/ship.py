@@ -24,20 +24,21 @@ import shlex
 import shutil
 from pathlib import Path
 
-from keras_emojigan.config import PRESETS, TrainConfig
+from keras_emojigan.config import PRESETS, TrainConfig, override_text
+from keras_emojigan.reports.tables import markdown_table, percent
 from keras_emojigan.training.history import selection_key
 
 LICENCE = "keras_emojigan/data/emoji_faces/LICENSES.md"
 COMPARE_SAMPLES = 800  # as compare's checkpoint numbers (CheckpointMeter: 800 images, seed 0), to set beside them
-FIELDS_SET_BY_FLAGS = {"model": "--model", "epochs": "--epochs", "seed": "--seed", "preset": "--preset"}
+FLAGS_WRITTEN = ("model", "preset", "epochs", "seed")  # of config.FIT_FLAGS: fit_command writes these as flags
 CARD_FILES = ("README.md", "metrics.json", "samples.png", "groups.png", "training_config.json")
 
 
 def fit_command(config: TrainConfig) -> str:
     """The `emojigan fit` command that trains this config: the preset, then what differs from it."""
     preset = TrainConfig.from_dict({**PRESETS[config.preset], "preset": config.preset})
-    sets = [f"--set {shlex.quote(f'{k}={str(v).lower() if isinstance(v, bool) else v}')}"
-            for k, v in config.changed_from(preset, ignore=FIELDS_SET_BY_FLAGS).items()]
+    changed = config.changed_from(preset, ignore=FLAGS_WRITTEN)
+    sets = [f"--set {shlex.quote(override_text(k, v))}" for k, v in changed.items()]
     return " ".join([f"emojigan fit --model {config.model} --preset {config.preset} --epochs {config.epochs} "
                      f"--seed {config.seed}", *sets, "--run-dir runs/NAME"])
 
@@ -126,30 +127,26 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
              "precision/recall (k = 3; the floor: one real half against the other), the near-duplicate share "
              "(generated images with another generated image closer than the real set's 5th-percentile "
              "spacing; the real set's own share beside it) and the memorisation check (generated images nearer "
-             "to a training image than 95% of training images are to their nearest neighbour).", "",
-             "| extractor | FID (vs halves) | floor | ratio | KID (vs halves) | floor | FID (whole set) "
-             "| precision (floor) | recall (floor) | near-duplicates (real) | groups | memorised (features / pixels) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for extractor, entry in results["extractors"].items():
-        h, w = entry["halves"], entry["whole"]
-        lines.append(f"| `{extractor}` | {h['fid']:.1f} | {h['floor_fid']:.1f} | {h['fid_over_floor']:.2f}x "
-                     f"| {h['kid']:.4f} | {h['floor_kid']:.4f} | {w['fid']:.1f} "
-                     f"| {w['precision']:.2f} ({h['floor_precision']:.2f}) "
-                     f"| {w['recall']:.2f} ({h['floor_recall']:.2f}) "
-                     f"| {100 * w['near_duplicate_share']:.1f}% ({100 * w['near_duplicate_share_real']:.1f}%) "
-                     f"| {w['near_duplicate_groups']} of {w['num_fake']} "
-                     f"| {100 * w['memorised_share']:.1f}% / {100 * w['memorised_share_pixels']:.1f}% |")
+             "to a training image than 95% of training images are to their nearest neighbour).", ""]
+    lines += markdown_table(
+        ["extractor", "FID (vs halves)", "floor", "ratio", "KID (vs halves)", "floor", "FID (whole set)",
+         "precision (floor)", "recall (floor)", "near-duplicates (real)", "groups", "memorised (features / pixels)"],
+        [[f"`{extractor}`", f"{h['fid']:.1f}", f"{h['floor_fid']:.1f}", f"{h['fid_over_floor']:.2f}x",
+          f"{h['kid']:.4f}", f"{h['floor_kid']:.4f}", f"{w['fid']:.1f}",
+          f"{w['precision']:.2f} ({h['floor_precision']:.2f})", f"{w['recall']:.2f} ({h['floor_recall']:.2f})",
+          f"{percent(w['near_duplicate_share'])} ({percent(w['near_duplicate_share_real'])})",
+          f"{w['near_duplicate_groups']} of {w['num_fake']}",
+          f"{percent(w['memorised_share'])} / {percent(w['memorised_share_pixels'])}"]
+         for extractor, h, w in ((e, v["halves"], v["whole"]) for e, v in results["extractors"].items())])
     for extractor, entry in results["extractors"].items():
         if "per_class" in entry:
             per = entry["per_class"]
             lines += ["", f"Class by class (`{extractor}`; the probe's accuracy on held-out real images: "
-                      f"{100 * per['probe_heldout_accuracy']:.1f}%):", "",
-                      "| class | FID | KID | class accuracy | probe on held-out real images of the class |",
-                      "|---|---|---|---|---|"]
-            for cls, values in per["classes"].items():
-                lines.append(f"| {cls} | {values['fid']:.1f} | {values['kid']:.4g} | "
-                             f"{100 * values['class_accuracy']:.1f}% | "
-                             f"{100 * per['probe_heldout_class_accuracy'][cls]:.1f}% |")
+                      f"{percent(per['probe_heldout_accuracy'])}):", ""]
+            lines += markdown_table(
+                ["class", "FID", "KID", "class accuracy", "probe on held-out real images of the class"],
+                [[cls, f"{values['fid']:.1f}", f"{values['kid']:.4g}", percent(values["class_accuracy"]),
+                  percent(per["probe_heldout_class_accuracy"][cls])] for cls, values in per["classes"].items()])
     lines += ["", f"`metrics.json` holds every number; `samples.png` is `emojigan sample saved_models/{name}/{version} "
               "-o samples.png`; `groups.png` shows the largest near-duplicate groups, one row each "
               f"(`emojigan evaluate saved_models/{name}/{version} --groups groups.png`).", ""]

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from keras_emojigan.cli import main
-from keras_emojigan.compare import DPI, PANEL_WIDTH, _wrapped, interval
+from keras_emojigan.reports.figures import DPI, PANEL_WIDTH, wrapped
+from keras_emojigan.reports.stats import interval
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -182,9 +183,9 @@ def test_interval():
 
 def test_long_variant_labels_wrap_at_their_colons():
     label = "deligan:class_loss_weight=1.0:conditional=True:diffaugment=color+cutout"
-    lines = _wrapped(label).split("\n")
+    lines = wrapped(label).split("\n")
     assert "".join(lines) == label and len(lines) == 3 and all(len(line) <= 36 for line in lines)
-    assert _wrapped("proposed:N=4") == "proposed:N=4"
+    assert wrapped("proposed:N=4") == "proposed:N=4"
 
 
 @pytest.mark.parametrize("classes,expected_rows", [(0, [0, 1, 2, 3]), (2, [0, 1, 4, 5]), (3, [0, 3, 6])])

@@ -114,3 +114,22 @@ def test_ada_and_ema_warm_up_need_what_they_act_on(overrides, message):
     with pytest.raises(ConfigError, match=message):
         check_config(make_config("default", **overrides))
     assert check_config(make_config("modern")).ema_rampup == 0.05
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_override_text_is_read_back_by_parse_override(preset):
+    """The card's `--set` lines (ship.fit_command) give back every field of every preset."""
+    from keras_emojigan.config import override_text, parse_override
+
+    config = make_config(preset)
+    for field, value in config.to_dict().items():
+        assert parse_override(override_text(field, value), "test") == (field, value)
+    assert parse_override("latent-n=3", "test") == ("latent_n", 3) and parse_override("N=2", "test") == ("latent_n", 2)
+
+
+def test_the_fit_flags_are_the_fields_fit_has_a_flag_for():
+    from keras_emojigan import cli, config, ship
+
+    options = {p.name for p in cli.main.commands["fit"].params}
+    fields = {f for f in config.TrainConfig.__dataclass_fields__}
+    assert set(config.FIT_FLAGS) == options & fields and set(ship.FLAGS_WRITTEN) <= set(config.FIT_FLAGS)

@@ -76,3 +76,14 @@ def test_the_cli_offers_exactly_the_registered_names():
     assert fit["strategy"] == config.STRATEGIES
     for name in ("compare", "search-n", "evaluate"):
         assert _choices(cli.main.commands[name])["extractor"] == config.EXTRACTORS, name
+
+
+def test_every_logged_and_evaluated_name_has_a_history_column():
+    from keras_emojigan.metrics.keys import CHECKPOINT, EVALUATED
+    from keras_emojigan.models.terms import TERMS
+    from keras_emojigan.training.history import COLUMNS
+
+    logged = {"d_loss", "g_loss", "d_real", "d_fake", "sigma_term", "augment_p",
+              *(name for term in TERMS for name in term.metric_names)}
+    assert logged | set(EVALUATED) <= set(COLUMNS)
+    assert set(EVALUATED) <= set(CHECKPOINT)

@@ -22,10 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 from keras_emojigan.grid import image_grid
+from keras_emojigan.metrics.keys import EVALUATED
 from keras_emojigan.training.history import COLUMNS, selection_key
 from keras_emojigan.training.instability import InstabilityTracker, epoch_collapsed, non_finite
-
-EVALUATED = ("is_mean", "fid", "kid", "precision", "recall", "near_duplicate_share", "near_duplicate_groups")
 
 
 class SampleWriter:

@@ -16,11 +16,13 @@ import json
 import time
 from pathlib import Path
 
+from keras_emojigan.metrics.keys import CHECKPOINT
+
 FILE = "checkpoint_metrics.json"
 NEAREST_FIGURE = "nearest_best.png"
-KEYS = ("fid", "kid", "is_mean", "precision", "recall", "near_duplicate_share", "near_duplicate_groups",
-        "near_duplicate_share_real", "memorised_share", "memorised_share_pixels", "median_nearest_ratio")
-DIVERSITY = ("recall", "near_duplicate_share")  # measured since these were added: older caches are measured again
+KEYS = CHECKPOINT
+# Measured since these were added: older caches without them are measured again.
+ADDED_LATER = ("recall", "near_duplicate_share")
 
 
 class CheckpointMeter:
@@ -51,7 +53,7 @@ class CheckpointMeter:
         path = run_dir / FILE
         cached = json.loads(path.read_text()) if path.exists() else {}
         entry = cached.get(self.extractor.name)
-        if entry and all(key in part for part in entry.values() for key in DIVERSITY):
+        if entry and all(key in part for part in entry.values() for key in ADDED_LATER):
             return entry
         config = TrainConfig.load(run_dir / CONFIG)
         real_images, real_features = self.real(config.data, config.resolution)

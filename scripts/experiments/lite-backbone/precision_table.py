@@ -21,22 +21,16 @@ beside the table, as docs/results/lite-backbone/README.md does).
 
 from __future__ import annotations
 
-import random
 import statistics
 import sys
 from pathlib import Path
 
+from keras_emojigan.reports.stats import bootstrap_mean
+from keras_emojigan.reports.tables import markdown_table
 from keras_emojigan.training.history import read_history, trained_in_bfloat16
 
 COLUMNS = (("fid", "FID", 1), ("precision", "precision", 3), ("recall", "recall", 3),
            ("near_duplicate_share", "near-duplicates", 3))
-
-
-def paired_difference(differences: list[float], draws: int = 10_000, seed: int = 0) -> tuple[float, float, float]:
-    """The mean of ``differences`` and a percentile bootstrap 95% interval of it (resampling epochs)."""
-    rng = random.Random(seed)
-    means = sorted(statistics.fmean(rng.choices(differences, k=len(differences))) for _ in range(draws))
-    return statistics.fmean(differences), means[int(0.025 * draws)], means[int(0.975 * draws) - 1]
 
 
 def table(bf16_dir: Path, float32_dir: Path, reference_dir: Path | None = None) -> list[str]:
@@ -52,14 +46,12 @@ def table(bf16_dir: Path, float32_dir: Path, reference_dir: Path | None = None) 
     if not epochs:
         raise SystemExit(f"no evaluated epoch in all of {', '.join(map(str, runs))} yet")
     names = "bf16 / fp32" + (" / bf16, other seed" if reference_dir else "")
-    head = " | ".join(f"{label} {names}" for _, label, _ in COLUMNS)
-    lines = [f"| epoch | {head} |", "|---|" + "---|" * len(COLUMNS)]
-    for epoch in epochs:
-        cells = " | ".join(" / ".join(f"{evaluated[run][epoch][key]:.{d}f}" for run in runs) for key, _, d in COLUMNS)
-        lines.append(f"| {epoch} | {cells} |")
-    means = " | ".join(" / ".join(f"{statistics.fmean(evaluated[run][e][key] for e in epochs):.{d}f}" for run in runs)
-                       for key, _, d in COLUMNS)
-    lines.append(f"| mean of {len(epochs)} | {means} |")
+    body = [[epoch, *(" / ".join(f"{evaluated[run][epoch][key]:.{d}f}" for run in runs) for key, _, d in COLUMNS)]
+            for epoch in epochs]
+    body.append([f"mean of {len(epochs)}",
+                 *(" / ".join(f"{statistics.fmean(evaluated[run][e][key] for e in epochs):.{d}f}" for run in runs)
+                   for key, _, d in COLUMNS)])
+    lines = markdown_table(["epoch", *(f"{label} {names}" for _, label, _ in COLUMNS)], body)
     pairs = [("bf16 - float32 (seed 0 both)", bf16_dir, float32_dir)]
     if reference_dir:
         pairs.append(("bf16 - bf16 of the other seed (the drift of two runs)", bf16_dir, reference_dir))
@@ -70,7 +62,7 @@ def table(bf16_dir: Path, float32_dir: Path, reference_dir: Path | None = None) 
         cells = []
         for key, label, d in COLUMNS:
             differences = [evaluated[a][e][key] - evaluated[b][e][key] for e in epochs]
-            mean, low, high = paired_difference(differences)
+            mean, low, high = bootstrap_mean(differences)  # resampling epochs
             size = statistics.fmean(abs(x) for x in differences)
             cells.append(f"{label} {mean:+.{d}f} ({low:+.{d}f} to {high:+.{d}f}), |mean| {size:.{d}f}")
         lines.append(f"- {name}: " + "; ".join(cells))

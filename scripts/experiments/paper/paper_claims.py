@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_emojigan.compare import _figure, _save, _series, run_is_finished, t975
+from keras_emojigan.compare import run_is_finished
 from keras_emojigan.config import TrainConfig
+from keras_emojigan.reports.figures import figure, save_figure, series
+from keras_emojigan.reports.stats import t975
 from keras_emojigan.training.history import best_row, collapsed_epochs, read_history
 
 TABLES = {"default": "paper100-default", "paper": "paper100-paper"}
@@ -210,11 +212,11 @@ def ablation_claims(by_n: dict[int, list[Run]], seeds: int) -> list[tuple[str, s
 
 
 def plot_ablation(by_n: dict[int, list[Run]], path: Path) -> None:
-    plt, fig, axes = _figure(2)
+    plt, fig, axes = figure(2)
     for ax, (key, title) in zip(axes, (("fid", "FID (emoji extractor)"), ("is_mean", "IS (emoji extractor)")),
                                 strict=True):
         for n, runs in sorted(by_n.items()):
-            epochs, mean, low, high = _series({r.name: r.history for r in runs}, [r.name for r in runs], key,
+            epochs, mean, low, high = series({r.name: r.history for r in runs}, [r.name for r in runs], key,
                                               spread=True)
             line, = ax.plot(epochs, mean, marker="o", markersize=3, label=f"N={n} ({len(runs)} seeds)")
             ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15)
@@ -223,7 +225,7 @@ def plot_ablation(by_n: dict[int, list[Run]], path: Path) -> None:
         ax.legend()
     axes[0].set_yscale("log")
     fig.suptitle("The proposed GAN's N (default preset): mean over seeds, band from lowest to highest seed")
-    _save(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def main(argv=None) -> int:
