@@ -36,7 +36,7 @@ from keras_emojigan.models.augmentation import Augmentation
 from keras_emojigan.models.ema import EmaGenerator
 from keras_emojigan.models.latents import LATENTS, PACKAGE, LatentLayer, make_latent
 from keras_emojigan.models.parts import Part, need
-from keras_emojigan.models.terms import TERMS, DiscriminatorPass, GeneratorPass, Term
+from keras_emojigan.models.terms import TERMS, DiscriminatorPass, GeneratorPass, Term, add_terms, discriminate_real
 
 
 def noise_for(count, seed, noise_dim: int) -> tf.Tensor:
@@ -214,15 +214,16 @@ class EmojiGAN(keras.Model):
         # D: its adversarial loss on the augmented real and fake batches, plus the D terms.
         with tf.GradientTape() as d_tape:
             seen_real = self.augmentation(real, seeds[1], p)
-            real_out, real_gradient = self._discriminate_real(seen_real, labels)
+            real_out, real_gradient = discriminate_real(self._discriminate, seen_real, labels, self.terms)
             fake_logits = self._discriminate(self.augmentation(tf.stop_gradient(fake), seeds[2], p), labels)["logits"]
             d_loss = losses.discriminator_loss(self.options.loss, real_out["logits"], fake_logits)
             values = {"d_loss": d_loss, "d_real": ops.mean(ops.sigmoid(real_out["logits"])),
                       "d_fake": ops.mean(ops.sigmoid(fake_logits))}
-            d_total = self._add_terms(d_loss, values, "discriminator_loss", DiscriminatorPass(
+            d_total = add_terms(self.terms, "discriminator_loss", d_loss, values, DiscriminatorPass(
                 seen_real, labels, real_out, fake_logits, seeds, step, self._discriminate, real_gradient))
             d_per_replica = d_total / replicas
-        self._apply(self.d_optimizer, d_tape, d_per_replica, self.discriminator)
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply(d_tape.gradient(d_per_replica, d_vars), d_vars)
 
         # G: its adversarial loss on D's logits for the augmented fake batch (after D's update),
         # the latent's regulariser, plus the G terms.
@@ -230,40 +231,17 @@ class EmojiGAN(keras.Model):
             fake_out = self._discriminate(self.augmentation(fake, seeds[3], p), labels)
             values["sigma_term"] = self.latent_layer.regularization()
             values["g_loss"] = losses.generator_loss(self.options.loss, fake_out["logits"]) + values["sigma_term"]
-            g_total = self._add_terms(values["g_loss"], values, "generator_loss",
-                                      GeneratorPass(fake, labels, fake_out, seeds))
+            g_total = add_terms(self.terms, "generator_loss", values["g_loss"], values,
+                                GeneratorPass(fake, labels, fake_out, seeds))
             g_per_replica = g_total / replicas
-        self._apply(self.g_optimizer, g_tape, g_per_replica, self.generator)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply(g_tape.gradient(g_per_replica, g_vars), g_vars)
 
         if self.ema is not None:
             with _after_updates_of(self.generator.trainable_variables):
                 self.ema.update(self.generator, self.step_counter.value - 1, batch * replicas)
         self.augmentation.adjust(real_out["logits"], batch * replicas)
         return self._log({**values, **self.augmentation.logs()})
-
-    def _add_terms(self, loss, values, which: str, step_pass):
-        """``loss`` plus each term's contribution to it, in ``TERMS`` order; the terms' logs go to ``values``."""
-        for term in self.terms:
-            result = getattr(term, which)(step_pass)
-            if result is not None:
-                loss += result[0]
-                values.update(result[1])
-        return loss
-
-    def _apply(self, optimizer, tape, loss, network):
-        variables = network.trainable_variables
-        optimizer.apply(tape.gradient(loss, variables), variables)
-
-    def _discriminate_real(self, real, labels):
-        """D's outputs on the augmented real batch, and the gradient of the sum of its logits with
-        respect to that batch when a term needs it (R1), else None."""
-        if not any(term.needs_real_gradient for term in self.terms):
-            return self._discriminate(real, labels), None
-        with tf.GradientTape() as tape:
-            tape.watch(real)
-            outputs = self._discriminate(real, labels)
-            total = tf.reduce_sum(tf.cast(outputs["logits"], tf.float32))
-        return outputs, tape.gradient(total, real)
 
     def _step_seeds(self, real):
         """(this replica's batch size, replicas, the step's number before this step, its seeds)."""

@@ -53,6 +53,30 @@ def class_cross_entropy(class_logits, labels):
     return ops.mean(ops.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"), from_logits=True))
 
 
+def discriminate_real(discriminate, real, labels, terms):
+    """D's named outputs on the augmented real batch, and the gradient of the sum of its logits with
+    respect to that batch when a term needs it (``needs_real_gradient``: R1), else None."""
+    if not any(term.needs_real_gradient for term in terms):
+        return discriminate(real, labels), None
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        outputs = discriminate(real, labels)
+        total = tf.reduce_sum(tf.cast(outputs["logits"], tf.float32))
+    return outputs, tape.gradient(total, real)
+
+
+def add_terms(terms, which: str, loss, values: dict, step):
+    """``loss`` plus each term's contribution to it (``which``: discriminator_loss or
+    generator_loss), in ``TERMS`` order, so the sum is the same float as ever; the terms' logs
+    go into ``values``."""
+    for term in terms:
+        result = getattr(term, which)(step)
+        if result is not None:
+            loss += result[0]
+            values.update(result[1])
+    return loss
+
+
 class Term(Part):
     """A term of D's and/or G's loss. ``discriminator_loss`` and ``generator_loss`` return
     (what the term adds to that loss, {metric name: value to log}), or None for a term that has
