@@ -202,7 +202,7 @@ def _merge_sets(sets: dict, flags: dict) -> dict:
               help="N of the proposed GAN: z is expanded to n*N.")
 @click.option("--resolution", type=click.Choice([str(r) for r in RESOLUTIONS]), default=None)
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None)
-@click.option("--seed", type=int, default=None)
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=None)
 @click.option("--eval-every", type=click.IntRange(min=0), default=None,
               help="Epochs between IS/FID/KID evaluations (0 = never).")
 @click.option("--eval-samples", type=click.IntRange(min=2), default=None, help="Generated images per evaluation.")
@@ -323,7 +323,7 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
 @click.option("--data", default=None, help="The labelled real images (default: the data MODEL was trained on).")
 @click.option("-n", "--count", type=click.IntRange(min=20), default=20000, show_default=True,
               help="Generated images to label.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
 @click.option("--confident", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
               help="Fit each boundary on this share of the latents the probe is surest are the class and the "
                    "same share surest are not (InterFaceGAN fits on 0.02 of 500,000); 1: on every latent.")
@@ -358,7 +358,7 @@ def directions_command(model_path, data, count, seed, confident, keep_colour, ou
 @click.argument("model_path", metavar="[MODEL]", required=False,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-n", "--count", type=click.IntRange(min=1, max=4096), default=64, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Grid PNG to write.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Write one PNG per image.")
 @click.option("--columns", type=click.IntRange(min=1), default=None)
@@ -422,13 +422,15 @@ def interpolate_command(model_path, seeds, steps, output, scale, emotion, streng
     saved_models/emoji-faces), spherically through the noise space: a smooth morph means the
     generator learned a space, not a lookup table. With --emotion, each seed's face changes
     class instead."""
-    from keras_emojigan.interpolate import emotion_sweep, interpolate, save_strip, save_sweep
-    from keras_emojigan.serving.generator import load_generator
+    from keras_emojigan.interpolate import check_frames, emotion_sweep, interpolate, save_strip, save_sweep
+    from keras_emojigan.serving.generator import load_generator, parse_seeds
 
-    seed_list = _csv_list(seeds, int)
+    seed_list = parse_seeds(seeds)
     if output.suffix.lower() not in (".png", ".gif"):
         raise click.BadParameter(f"{output}: write a .png strip or a .gif", param_hint="--output")
     generator = load_generator(_model_or_shipped(model_path))
+    check_frames(len(seed_list), steps, scale, generator.resolution, emotion is not None,
+                 animated=output.suffix.lower() == ".gif")
     if emotion is not None:
         from_class, to_class = _emotion_classes(generator, emotion)
         save_sweep(emotion_sweep(generator, seed_list, from_class, to_class, steps, strength), output, scale)
@@ -583,7 +585,7 @@ def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, p
               help="A run must train this many epochs without becoming unstable.")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="default",
               show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--data", default=None)
 @click.option("--extractor", type=click.Choice(EXTRACTORS), default=None)
@@ -668,7 +670,7 @@ def extractors_list():
 @click.option("--tfhub-module", default=None, help="A local folder (or handle) of TF-GAN's Inception module.")
 @click.option("-n", "--num-samples", type=click.IntRange(min=2), default=None,
               help="Images to generate from TARGET  [default: 800; with --halves, half the real set]")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
 @click.option("--metrics", default="is,fid,kid,pr,dup", show_default=True,
               help="pr: precision/recall (k = 3); dup: the near-duplicate share and groups among the generated "
               "images, beside the real set's (about 5%).")

@@ -41,6 +41,28 @@ def latent_path(noises: np.ndarray, steps: int) -> np.ndarray:
     return np.concatenate([*segments, noises[-1:]]).astype(np.float32)
 
 
+MAX_OUTPUT_PIXELS = 32_000_000  # frames x their scaled pixels: about 100 MB of RGB at the cap
+
+
+def check_frames(seeds: int, steps: int, scale: int, resolution: int, emotion: bool = False,
+                 animated: bool = False) -> int:
+    """The frames a morph (through ``seeds``) or an emotion sweep (a row per seed) makes, twice that
+    for a GIF (there and back); refused, naming the flags, when they and their pixel-repeat
+    ``scale`` would exceed MAX_OUTPUT_PIXELS (10 seeds, 64 steps, scale 8 as a GIF took 2.1 GB).
+    Refuses fewer seeds than the path needs."""
+    from keras_emojigan.errors import UserInputError
+
+    if seeds < (1 if emotion else 2):
+        raise UserInputError(f"--seeds: give at least {'one seed' if emotion else 'two seeds, e.g. 3,17'}")
+    frames = (seeds * (steps + 1) if emotion else (seeds - 1) * steps + 1) * (2 if animated else 1)
+    pixels = frames * (resolution * scale) ** 2
+    if pixels > MAX_OUTPUT_PIXELS:
+        raise UserInputError(f"{frames} frames of {resolution * scale}x{resolution * scale} pixels ({pixels / 1e6:.0f} "
+                             f"million) is more than one output may hold ({MAX_OUTPUT_PIXELS / 1e6:.0f} million): "
+                             "use fewer --seeds or --steps, or a smaller --scale")
+    return frames
+
+
 def interpolate(generator, seeds, steps: int = 8) -> np.ndarray:
     """uint8 images along the path through ``seeds`` from an exported generator (``LoadedGenerator``)."""
     return generator.from_latent(latent_path(seed_noise(seeds, generator.noise_dim), steps))

@@ -38,7 +38,7 @@ def test_a_conditional_fit_trains_exports_and_samples_by_class(model, tmp_path):
     np.testing.assert_array_equal(first, positive[0])
     for bad in ("neutral", "2"):
         refused = CliRunner().invoke(main, ["sample", str(run_dir), "--class", bad, "-o", str(grid)])
-        assert refused.exit_code == 2 and "0 Negative, 1 Positive" in refused.output
+        assert refused.exit_code == 2 and "classes are Negative (or 0), Positive (or 1)" in refused.output
     with Image.open(run_dir / "samples" / "epoch_0000.png") as image:  # a block of rows per class
         assert image.height == image.width
 
@@ -209,7 +209,7 @@ def test_rest_predict_and_generate_take_a_class(served_conditional):
     for path in ("/sheet.png?count=4&class=positive", "/sheet.png?count=4&class=0", "/morph.png?from=1&to=2&class=1"):
         assert http("GET", server.url + path)[0] == 200, path
     status, answer, _ = http("GET", server.url + "/sheet.png?class=neutral")
-    assert status == 400 and "0 Negative, 1 Positive" in answer["error"]
+    assert status == 400 and "classes are Negative (or 0), Positive (or 1)" in answer["error"]
 
 
 def test_class_accuracy_tells_the_right_class_from_the_wrong_one():

@@ -34,7 +34,14 @@ from importlib import resources
 import numpy as np
 from aiohttp import web
 
-from keras_emojigan.serving.generator import SavedModelError
+from keras_emojigan.serving.generator import (
+    MAX_STRENGTH,
+    SEED_MAX,
+    SEED_MIN,
+    STRENGTH_INPUT,
+    SavedModelError,
+    check_strength,
+)
 from keras_emojigan.serving.rest import Limits, RestError, parse_body, pick_signature, request_tensors, response_json
 from keras_emojigan.serving.versions import LoadedVersion, ModelVersions
 
@@ -44,7 +51,6 @@ VERSION = r"{version:[0-9]+}"
 VERSIONS_KEY = web.AppKey("versions", ModelVersions)
 LIMITS_KEY = web.AppKey("limits", Limits)
 EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
-MAX_STRENGTH = 10.0  # a steered model's strength: noise standard deviations past the class boundary
 SLIDER_END = 4.0  # the gallery's emotion slider runs to this strength each way
 # Connections the kernel queues before we accept them (aiohttp's default is 128; past it a new
 # client's SYN is dropped and retried a second or more later): room for a burst of hundreds.
@@ -196,6 +202,11 @@ async def predict(request: web.Request) -> web.Response:
     body = await _run(request, parse_body, raw)  # 8 MB of JSON is seconds of parsing: off the event loop
     signature = pick_signature(body, served.signatures)
     arrays, layout = request_tensors(body, signature, limits)
+    if STRENGTH_INPUT in arrays:  # a steered model: beyond its bounds the images go black or to noise
+        try:
+            check_strength(arrays[STRENGTH_INPUT], "input 'strength'")
+        except SavedModelError as err:
+            raise RestError(str(err)) from None
     outputs = await _run(request, _call, signature.function, arrays)
     body = await _run(request, response_json, outputs, layout)  # 256 images are 3M numbers: off the loop too
     return web.Response(body=body, content_type="application/json")
@@ -238,7 +249,7 @@ async def sheet(request: web.Request) -> web.Response:
     """One PNG sheet of ``count`` images for ``seed`` from the ``generate`` signature."""
     served = request.app[VERSIONS_KEY].current
     limits = request.app[LIMITS_KEY]
-    seed = _int_query(request, "seed", 0, -(2**63), 2**63 - 1)
+    seed = _int_query(request, "seed", 0, SEED_MIN, SEED_MAX)
     count = _int_query(request, "count", 16, 1, limits.max_count)
     scale = _int_query(request, "scale", 1, 1, 4)
     arrays = {"count": np.int32(count), "seed": np.int64(seed)}
@@ -257,8 +268,8 @@ async def morph(request: web.Request) -> web.Response:
     from keras_emojigan.interpolate import latent_path, seed_noise
 
     served = request.app[VERSIONS_KEY].current
-    first = _int_query(request, "from", 0, -(2**63), 2**63 - 1)
-    last = _int_query(request, "to", 1, -(2**63), 2**63 - 1)
+    first = _int_query(request, "from", 0, SEED_MIN, SEED_MAX)
+    last = _int_query(request, "to", 1, SEED_MIN, SEED_MAX)
     steps = _int_query(request, "steps", 8, 1, min(64, request.app[LIMITS_KEY].max_count - 1))
     scale = _int_query(request, "scale", 1, 1, 4)
     signature = served.signatures["serving_default"]
@@ -284,7 +295,7 @@ def _class_query(request: web.Request, served: LoadedVersion) -> int:
     try:
         return served.generator.class_index(raw)
     except SavedModelError as err:
-        raise RestError(f"class={raw!r}: {err}") from None
+        raise RestError(str(err)) from None
 
 
 def _strength_query(request: web.Request, served: LoadedVersion) -> float:
@@ -293,12 +304,9 @@ def _strength_query(request: web.Request, served: LoadedVersion) -> float:
     if raw == "":
         return served.generator.default_strength
     try:
-        value = float(raw)
-    except ValueError:
-        raise RestError(f"strength={raw!r}: give a number") from None
-    if not -MAX_STRENGTH <= value <= MAX_STRENGTH:  # also refuses nan and inf
-        raise RestError(f"strength={raw}: give {-MAX_STRENGTH:g} to {MAX_STRENGTH:g}")
-    return value
+        return float(check_strength(float(raw)))
+    except (ValueError, SavedModelError):  # SavedModelError: nan, inf or beyond MAX_STRENGTH
+        raise RestError(f"strength={raw[:40]!r}: give a number from {-MAX_STRENGTH:g} to {MAX_STRENGTH:g}") from None
 
 
 def _png(images, columns, scale) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,8 @@ class LoadedGenerator:
         return list(self.metadata.get("class_names") or [str(i) for i in range(count)])
 
     def class_index(self, name_or_index: str | int | None) -> int | None:
-        """A class given by name (case does not matter) or index -> its index; None stays None."""
+        """A class given by name (case does not matter) or index (ASCII digits) -> its index; None
+        stays None. Anything else, a 5000-digit number or '²' included, is refused by name."""
         if name_or_index is None:
             return None
         names = self.class_names
@@ -79,9 +81,11 @@ class LoadedGenerator:
         lowered = [n.lower() for n in names]
         if text.lower() in lowered:
             return lowered.index(text.lower())
-        if text.lstrip("-").isdigit() and 0 <= int(text) < len(names):
+        if re.fullmatch(r"[0-9]{1,6}", text) and int(text) < len(names):
             return int(text)
-        raise SavedModelError(f"class {text!r}: {self.path} has {', '.join(f'{i} {n}' for i, n in enumerate(names))}")
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        choices = ", ".join(f"{n} (or {i})" for i, n in enumerate(names))
+        raise SavedModelError(f"class {shown!r}: this model's classes are {choices}")
 
     @property
     def steered(self) -> bool:
@@ -100,7 +104,7 @@ class LoadedGenerator:
         label None: the model's own mix)."""
         import tensorflow as tf
 
-        inputs = {"count": tf.constant(count, tf.int32), "seed": tf.constant(seed, tf.int64)}
+        inputs = {"count": tf.constant(count, tf.int32), "seed": tf.constant(check_seed(seed), tf.int64)}
         self._check_class_inputs(label, strength)
         if self.class_names:
             inputs["label"] = tf.constant(-1 if label is None else label, tf.int32)
@@ -134,6 +138,42 @@ class LoadedGenerator:
                                   "and `emojigan export --directions` make a version that does)")
         if strength is not None and not self.steered:
             raise SavedModelError(f"{self.path} takes no strength: only a model exported with --directions does")
+        if strength is not None:
+            check_strength(strength)
+
+
+# The bounds of what a user asks a generator for, checked once here for the CLI, REST and the gallery.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # the signatures' int64 seed
+MAX_STRENGTH = 10.0  # a steered model's strength: noise standard deviations past the class boundary
+STRENGTH_INPUT = "strength"  # a steered model's signature input
+
+
+def check_seed(seed) -> int:
+    """A seed as the signatures take it (int64), or SavedModelError naming the bounds."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not SEED_MIN <= int(seed) <= SEED_MAX:
+        raise SavedModelError(f"seed {seed!r}: give a whole number from {SEED_MIN} to {SEED_MAX}")
+    return int(seed)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'3,17,42' -> [3, 17, 42] (each checked by ``check_seed``); refuses an empty list or a non-number."""
+    seeds = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not re.fullmatch(r"-?[0-9]{1,20}", part):
+            raise SavedModelError(f"seeds {text!r}: {part!r} is not a whole number; give comma-separated seeds, "
+                                  "e.g. 3,17")
+        seeds.append(check_seed(int(part)))
+    return seeds
+
+
+def check_strength(strength, what: str = "strength") -> float | np.ndarray:
+    """A steered model's strength (a number or an array of them): finite, within +-MAX_STRENGTH
+    (beyond it the images go black or to noise)."""
+    values = np.asarray(strength, dtype=np.float64)
+    if values.size and not (np.all(np.isfinite(values)) and np.all(np.abs(values) <= MAX_STRENGTH)):
+        raise SavedModelError(f"{what} {strength!r}: give a number from {-MAX_STRENGTH:g} to {MAX_STRENGTH:g}")
+    return strength
 
 
 def load_generator(path: Path) -> LoadedGenerator:
