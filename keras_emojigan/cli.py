@@ -717,6 +717,9 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         if per_class:
             _evaluate_per_class(generator, real, chosen, num_samples or 800, seed, as_json)
             return
+        if halves and len(real.images) < 4:
+            raise UserError(f"--halves splits the real images in two: {len(real.images)} real image(s) in "
+                            f"{real.source} are too few (at least 4); give more, or leave out --halves")
         fake = generator.generate(num_samples or (len(real.images) // 2 if halves else 800), seed)
         described = str(target)
     if halves:  # --seed also draws the split
@@ -735,6 +738,8 @@ def evaluate_command(target, real_source, fake_source, extractor, inception_weig
         click.echo(json.dumps(result, indent=2))
         return
     for key, value in result.items():
+        if value is None and key.endswith("_over_floor"):
+            value = "n/a (the floor is 0 or below: too few real images for this ratio)"
         click.echo(f"{key:12s} {value:.6g}" if isinstance(value, float) else f"{key:12s} {value}")
 
 
@@ -745,7 +750,7 @@ def _evaluate_per_class(generator, real, extractor, num_samples, seed, as_json):
     if len(real.class_names) < 2:
         raise UserError(f"{real.source} has no classes: --per-class needs labelled real images (class sub-folders, "
                         "or the embedded emoji-faces)")
-    if list(real.class_names) != names:
+    if [n.lower() for n in real.class_names] != [n.lower() for n in names]:  # case does not matter, as for --class
         raise UserError(f"the real data's classes ({', '.join(real.class_names)}) are not the model's "
                         f"({', '.join(names)}): give --real with the data it was trained on")
     if generator.class_names:

@@ -147,8 +147,9 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
     lines += markdown_table(
         ["extractor", "FID (vs halves)", "floor", "ratio", "KID (vs halves)", "floor", "FID (whole set)",
          "precision (floor)", "recall (floor)", "near-duplicates (real)", "groups", "memorised (features / pixels)"],
-        [[f"`{extractor}`", f"{h['fid']:.1f}", f"{h['floor_fid']:.1f}", f"{h['fid_over_floor']:.2f}x",
-          f"{h['kid']:.4f}", f"{h['floor_kid']:.4f}", f"{w['fid']:.1f}",
+        [[f"`{extractor}`", f"{h['fid']:.1f}", f"{h['floor_fid']:.1f}", _ratio(h["fid_over_floor"]),
+          f"{h['kid']:.4f}", f"{h['floor_kid']:.4f}" + ("" if h["floor_kid"] > 0 else " (no floor: too few images)"),
+          f"{w['fid']:.1f}",
           f"{w['precision']:.2f} ({h['floor_precision']:.2f})", f"{w['recall']:.2f} ({h['floor_recall']:.2f})",
           f"{percent(w['near_duplicate_share'])} ({percent(w['near_duplicate_share_real'])})",
           f"{w['near_duplicate_groups']} of {w['num_fake']}",
@@ -169,6 +170,10 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
     if notes:
         lines += ["## Known failure modes", "", notes.strip(), ""]
     return "\n".join(lines)
+
+
+def _ratio(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def usage(name: str, version: int, conditional: bool) -> list[str]:

@@ -117,3 +117,37 @@ def test_evaluate_halves_against_the_floor(smoke_run, tmp_path):
     assert copied["precision"] == 1.0 and 0 <= copied["floor_recall"] <= 1
     assert copied["near_duplicate_share"] <= 2 * copied["near_duplicate_share_real"] + 0.02
     assert CliRunner().invoke(main, ["evaluate", str(run_dir), "--halves", "--per-class"]).exit_code == 2
+
+
+def test_halves_with_one_real_image_and_weights_that_are_not_inception_get_clear_errors(smoke_run, tmp_path):
+    run_dir, _ = smoke_run
+    (tmp_path / "one").mkdir()
+    Image.fromarray(load_images().images[0]).save(tmp_path / "one" / "a.png")
+    result = CliRunner().invoke(main, ["evaluate", str(run_dir), "--real", str(tmp_path / "one"), "--halves",
+                                       "--extractor", "emoji"])
+    assert result.exit_code == 2 and "1 real image(s)" in result.output and "at least 4" in result.output
+    (tmp_path / "passwd.h5").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    result = CliRunner().invoke(main, ["evaluate", "--fake", str(tmp_path / "one"), "--real", str(tmp_path / "one"),
+                                       "--extractor", "inception", "--inception-weights", str(tmp_path / "passwd.h5")])
+    assert result.exit_code == 2 and "not Keras' Inception-v3 ImageNet weights" in result.output
+
+
+def test_a_kid_ratio_only_where_the_floor_is_positive(monkeypatch):
+    """KID is unbiased: on a few images its real-vs-real floor can be 0 or below, and a ratio to it
+    (once -290x) is reported as None, not a number."""
+    from keras_emojigan.metrics import evaluate
+
+    class Flat:  # every image the same feature but for a little noise: KID's floor near or below 0
+        name = "flat"
+
+        def features(self, images):
+            rng = np.random.default_rng(len(images))
+            return evaluate.Features(rng.normal(0, 1e-3, (len(images), 8)).astype(np.float32), None)
+
+    images = np.zeros((12, 8, 8, 3), np.uint8)
+    monkeypatch.setattr(evaluate, "compare_features", lambda a, b, metrics: (
+        {"fid": 1.0, "kid": -0.01} if "fid" in metrics else {"precision": 1.0, "recall": 1.0,
+                                                               "near_duplicate_share": 0.0}))
+    monkeypatch.setattr(evaluate, "precision_recall", lambda a, b: {"precision": 1.0, "recall": 1.0})
+    result = evaluate.evaluate_halves(images, images[:6], Flat())
+    assert result["floor_kid"] == -0.01 and result["kid_over_floor"] is None and result["fid_over_floor"] == 1.0

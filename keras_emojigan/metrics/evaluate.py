@@ -145,8 +145,11 @@ def evaluate_halves(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *,
                "num_half_b": int(len(b.pool)), "seed": seed}
     for key in ("fid", "kid"):
         mean = (versus_a[key] + versus_b[key]) / 2
+        # KID is unbiased, so on small sets its floor can be 0 or below: a ratio to it means nothing
+        # (it gave -290x on a 160-image folder), and is None then.
+        ratio = mean / floor[key] if floor[key] > 0 else None
         results.update({f"{key}_vs_half_a": versus_a[key], f"{key}_vs_half_b": versus_b[key], key: mean,
-                        f"floor_{key}": floor[key], f"{key}_over_floor": mean / floor[key]})
+                        f"floor_{key}": floor[key], f"{key}_over_floor": ratio})
     # Diversity beside it: precision/recall against the whole real set (the floor: half A against
     # half B) and the near-duplicate share (the floor: the real set's own, about 5%).
     diversity = compare_features(real_features, fake_features, ("pr", "dup"))

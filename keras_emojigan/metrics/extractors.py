@@ -93,7 +93,13 @@ class InceptionExtractor(Extractor):
                     f"with internet, fetch {INCEPTION_WEIGHTS_URL} and put it at "
                     f"{keras_cache_dir() / INCEPTION_WEIGHTS_FILE} (or pass --inception-weights PATH); "
                     "or use --extractor emoji, which ships with the package.")
-            model = keras.applications.InceptionV3(weights=str(path))
+            try:
+                model = keras.applications.InceptionV3(weights=str(path))
+            except (ValueError, OSError) as err:  # not an HDF5 file, or not Inception-v3's
+                raise ExtractorUnavailable(
+                    f"--inception-weights {path}: not Keras' Inception-v3 ImageNet weights ({str(err).strip()[:120]}); "
+                    f"give the file {INCEPTION_WEIGHTS_FILE} from {INCEPTION_WEIGHTS_URL}, or use --extractor "
+                    "emoji or fid-inception") from None
         top = model.get_layer("predictions")
         self.pool_model = keras.Model(model.input, model.get_layer("avg_pool").output)
         self.kernel, self.bias = top.kernel, top.bias
