@@ -177,12 +177,43 @@ def test_diverged_run_exits_with_code_3(tmp_path, monkeypatch):
 def test_mismatching_config_is_refused_naming_the_field(tmp_path):
     run_dir = tmp_path / "run"
     fit_module._prepare_run_dir(make_config("smoke", model="dcgan"), run_dir)
-    result = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--model", "dcgan", "--lr", "0.01",
+    result = CliRunner().invoke(main, ["fit", "--preset", "smoke", "--model", "dcgan", "--batch-size", "10",
                                        "--run-dir", str(run_dir)])
-    assert result.exit_code == 2 and "lr: 0.0002 (in the run) != 0.01 (requested)" in result.output
+    assert result.exit_code == 2 and "batch_size: 35 (in the run) != 10 (requested)" in result.output
     with pytest.raises(ConfigError, match="model"):
         fit_module._prepare_run_dir(make_config("smoke", model="deligan"), run_dir)
-    fit_module._prepare_run_dir(make_config("smoke", model="dcgan", epochs=9), run_dir)  # more epochs: fine
+    assert fit_module._prepare_run_dir(make_config("smoke", model="dcgan", epochs=9), run_dir) == {}  # more epochs
+    assert fit_module._prepare_run_dir(make_config("smoke", model="dcgan", lr=1e-4), run_dir) == {"lr": [2e-4, 1e-4]}
+
+
+def test_a_run_that_diverges_keeps_its_checkpoint_and_resumes_with_a_lower_lr(tiny_data, tmp_path):
+    """The divergence message is true (the checkpoint it names exists, the epoch count is right) and
+    its advice works: the same --run-dir resumes with another --lr, recorded in overrides.jsonl,
+    and the optimizers then step at that rate."""
+    import json
+
+    from keras_emojigan.training.rundir import restore_gan
+
+    run_dir = tmp_path / "run"
+    base = ["fit", "--preset", "smoke", "--data", tiny_data, "--resolution", "32", "--eval-every", "0",
+            "--run-dir", str(run_dir), "--quiet"]
+    assert CliRunner().invoke(main, [*base, "--epochs", "1"]).exit_code == 0
+    diverged = CliRunner().invoke(main, [*base, "--epochs", "2", "--lr", "1e30"])
+    assert diverged.exit_code == 3, diverged.output
+    assert "after 1 epoch(s) (history.csv's epoch 0)" in diverged.output
+    assert str(run_dir / "checkpoints") in diverged.output
+    assert (run_dir / "checkpoints").is_dir()
+    resumed = CliRunner().invoke(main, [*base, "--epochs", "2", "--lr", "1e-4"])
+    assert resumed.exit_code == 0, resumed.output
+    records = [json.loads(line) for line in (run_dir / "overrides.jsonl").read_text().splitlines()]
+    assert records[-1]["lr"] == [1e30, 1e-4] and records[-1]["from_epoch"] == 1
+    gan = restore_gan(run_dir)[0]
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    fresh = tmp_path / "fresh"  # diverging in the first epoch: nothing to resume, and it says so
+    first = CliRunner().invoke(main, [*base[:-3], "--run-dir", str(fresh), "--quiet", "--epochs", "1", "--lr", "1e30"])
+    assert first.exit_code == 3 and "before any epoch finished" in first.output
+    again = CliRunner().invoke(main, [*base[:-3], "--run-dir", str(fresh), "--quiet", "--epochs", "1", "--lr", "1e-4"])
+    assert again.exit_code == 0, again.output
 
 
 @pytest.mark.parametrize("args,message", [

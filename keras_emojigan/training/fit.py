@@ -68,17 +68,36 @@ def _fit_class_guide(gan: EmojiGAN, image_set, class_names, config: TrainConfig,
         + (f"; {fitted['robust_heldout_attacked_accuracy']:.1%} under attack" if prefix == "robust_" else ""))
 
 
-def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> None:
+RESUMABLE = ("epochs", "stop_on_collapse", "inception_weights", "lr")  # may change when a run resumes
+OVERRIDES = "overrides.jsonl"  # in the run dir: one line per resume that changed a field a run may change
+
+
+def _prepare_run_dir(config: TrainConfig, run_dir: Path) -> dict:
+    """Write the run's config; a resumed run may change only RESUMABLE fields. Returns the changed
+    fields that change training ({field: [in the run, requested]}; epochs and the like are not)."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    changed = {}
     if (run_dir / CONFIG).exists():
         saved = TrainConfig.load(run_dir / CONFIG)
-        differences = saved.differences(config)
+        differences = saved.differences(config, ignore=RESUMABLE)
         if differences:
             raise ConfigError(f"{run_dir} holds a run with a different configuration:\n  "
                               + "\n  ".join(differences)
-                              + "\nResume with the run's own settings (only --epochs may change) "
+                              + f"\nResume with the run's own settings (only {', '.join(RESUMABLE)} may change) "
                               "or start a new --run-dir.")
+        changed = {k: [getattr(saved, k), v] for k, v in config.changed_from(saved).items() if k == "lr"}
     config.save(run_dir / CONFIG)
+    return changed
+
+
+def _record_overrides(run_dir: Path, changed: dict, epoch: int, log) -> None:
+    """Append what a resume changed to RUN_DIR/overrides.jsonl (the run's history of overrides)."""
+    if not changed:
+        return
+    with open(run_dir / OVERRIDES, "a") as fh:
+        fh.write(json.dumps({"from_epoch": epoch, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **changed}) + "\n")
+    log("resuming with " + ", ".join(f"{k} {old:g} -> {new:g}" for k, (old, new) in changed.items())
+        + f" from epoch {epoch} (recorded in {run_dir / OVERRIDES})")
 
 
 LOCK = ".lock"  # in the run dir: held while a process trains it (filelock.py)
@@ -116,7 +135,7 @@ def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log
     class_names = check_classes(config, image_set)
     extractor = _extractor(config) if config.eval_every else None
     held.enter_context(exclusive(run_dir / LOCK, f"run dir {run_dir}"))
-    _prepare_run_dir(config, run_dir)
+    changed = _prepare_run_dir(config, run_dir)
     if class_names:
         write_json(run_dir / CLASSES, {"class_names": class_names})
     with distribution.scope():
@@ -125,6 +144,9 @@ def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log
     if replicas > 1:
         log(f"{strategy} strategy: {replicas} replicas, {config.batch_size // replicas} images each per step")
     initial_epoch = int(epoch_variable.numpy())
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):  # a checkpoint restores the rate it was saved with
+        optimizer.learning_rate.assign(config.lr)
+    _record_overrides(run_dir, changed, initial_epoch, log)
     if gan.part(ClassGuide) is not None and initial_epoch == 0:  # a resumed run's guide comes from its checkpoint
         _fit_class_guide(gan, image_set, class_names, config, run_dir, log)
     truncate_history(run_dir, before=initial_epoch)
@@ -174,9 +196,14 @@ def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log
     summary["strategy"], summary["replicas"] = strategy, replicas
     write_json(run_dir / SUMMARY, summary)
     if status == "diverged":
-        raise TrainingDiverged(f"training diverged: {recorder.diverged}. The last good checkpoint "
-                               f"(epoch {epochs_done}) is kept in {run_dir / 'checkpoints'}; lower --lr "
-                               "or change the seed, then resume with the same --run-dir.")
+        if epochs_done == 0:
+            raise TrainingDiverged(f"training diverged: {recorder.diverged}, before any epoch finished, so there is "
+                                   f"no checkpoint to resume; run again with a lower --lr and the same --run-dir "
+                                   f"({run_dir}): it starts again")
+        raise TrainingDiverged(f"training diverged: {recorder.diverged}. The last good checkpoint, after "
+                               f"{epochs_done} epoch(s) (history.csv's epoch {epochs_done - 1}), is kept in "
+                               f"{run_dir / 'checkpoints'}; resume it with a lower --lr and the same --run-dir "
+                               f"(the change is recorded in {run_dir / OVERRIDES})")
     return summary
 
 
