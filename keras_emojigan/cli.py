@@ -305,7 +305,7 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
     with version_lock(saved_models / name) if name else contextlib.nullcontext():
         output = output or serving_path(saved_models, name, version)
         if directions is not None:
-            metadata, _ = export_directions(source, directions, output)
+            metadata, _ = export_directions(source, directions, output, warn=lambda line: click.echo(line, err=True))
         else:
             metadata, _ = export_run(source, output, best=best)
     if directions is not None:

@@ -43,8 +43,11 @@ from pathlib import Path
 import numpy as np
 
 from keras_emojigan.errors import UserInputError
+from keras_emojigan.models.savedmodel import saved_model_fingerprint
 
 DIRECTIONS_FILE = "directions.json"
+MAX_STRENGTH = 10.0  # a steered model's strength: noise standard deviations past the class boundary
+MAX_CLASSES = 1000
 STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 TARGET = 0.9  # the labeller's accuracy the default strength aims at, per class
 CHUNK = 500
@@ -84,7 +87,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     log(f"labelled {count} generated images: " + ", ".join(
         f"{name} {np.mean(labels == c):.1%}" for c, name in enumerate(names)))
 
-    mixture = _mixture(generator.metadata)
+    mixture = mixture_of(generator.metadata)
     steered = noise[:, : mixture["latent_dim"]] if mixture else noise
     shares = _component_shares(noise, labels, len(names), mixture) if mixture else None
     keep = _classes_named(keep_colour, names)
@@ -109,7 +112,8 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     if mixture:
         mixture["component_shares"] = shares.tolist()
     directions = {
-        "model": str(generator.path), "seed": seed, "latents": count, "noise_dim": noise_dim,
+        "model": str(generator.path), "model_fingerprint": saved_model_fingerprint(generator.path),
+        "seed": seed, "latents": count, "noise_dim": noise_dim,
         "space": "mixture noise" if mixture else "noise", "confident": confident,
         "keep_colour": {"classes": keep, "r2": colour["r2"], "directions": int(colour["basis"].shape[1])}
         if colour else None,
@@ -158,19 +162,107 @@ def default_strength(curve: dict, names) -> float:
 
 
 def load_directions(path: Path) -> dict:
+    """A directions file (JSON), read; ``check_directions`` checks it against a model."""
     import json
 
     path = Path(path)
     try:
-        directions = json.loads(path.read_text())
-        classes = directions["classes"]
-        if not classes or any(len(c["normal"]) < 1 for c in classes):
-            raise ValueError("no classes")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserInputError(f"{path} does not exist: write it with `emojigan directions MODEL -o {path}`") from None
-    except (ValueError, KeyError, TypeError) as err:
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserInputError(f"{path}: cannot be read as text ({type(err).__name__}): give a directions file "
+                             "that `emojigan directions` wrote") from None
+    try:
+        directions = json.loads(text, parse_constant=lambda name: _refuse_constant(name, path))
+    except ValueError as err:
         raise UserInputError(f"{path} is not a directions file (`emojigan directions` writes one): {err}") from None
+    if not isinstance(directions, dict):
+        raise UserInputError(f"{path} is not a directions file: it holds a JSON {type(directions).__name__}, "
+                             "not an object")
+    directions.setdefault("_source", str(path))
     return directions
+
+
+def _refuse_constant(name, path):
+    raise ValueError(f"it holds {name}, which is not a number (every value must be finite)")
+
+
+def check_directions(directions: dict, noise_dim: int, *, mixture: dict | None = None, fingerprint: str = "",
+                     model: str = "", warn=None) -> dict:
+    """``directions`` checked against the model it is exported with (its noise size, its DeLiGAN
+    mixture or None, its SavedModel fingerprint): keys, types, shapes, finite values, unit normals,
+    unique class names, a default strength within +-MAX_STRENGTH. A file made for another model is
+    refused when both have a fingerprint, and warned about (``warn``) when only the paths differ.
+    Returns the directions without private keys; every error names the file and the field."""
+    where = directions.get("_source", "the directions")
+
+    def refuse(message):
+        raise UserInputError(f"{where}: {message}; write the file again with `emojigan directions MODEL -o FILE`")
+
+    def number(value, what, low=-1e6, high=1e6):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            refuse(f"{what} is {value!r}: it must be a finite number")
+        if not low <= value <= high:
+            refuse(f"{what} is {value!r}: it must lie in [{low:g}, {high:g}]")
+        return float(value)
+
+    classes = directions.get("classes")
+    if not isinstance(classes, list) or not classes:
+        refuse("'classes' must be a non-empty list of {name, normal, offset} objects")
+    if len(classes) > MAX_CLASSES:
+        refuse(f"{len(classes)} classes: at most {MAX_CLASSES}")
+    expected_mixture = mixture
+    given_mixture = directions.get("mixture")
+    if (given_mixture is None) != (expected_mixture is None):
+        refuse("it is for a " + ("DeLiGAN mixture latent" if given_mixture else "Gaussian latent")
+               + f", the model has a {'mixture' if expected_mixture else 'Gaussian'} latent")
+    if given_mixture is not None:
+        if not isinstance(given_mixture, dict) or any(
+                given_mixture.get(k) != expected_mixture[k] for k in ("latent_dim", "components")):
+            refuse(f"'mixture' is {given_mixture!r}; the model's is {expected_mixture}")
+    dims = expected_mixture["latent_dim"] if expected_mixture else noise_dim
+    if "noise_dim" in directions and directions["noise_dim"] != noise_dim:
+        refuse(f"'noise_dim' is {directions['noise_dim']!r}; the model takes {noise_dim}-dimensional noise")
+    names = []
+    for index, entry in enumerate(classes):
+        what = f"class {index}"
+        if not isinstance(entry, dict):
+            refuse(f"{what} is not an object with name, normal and offset")
+        missing = [k for k in ("name", "normal", "offset") if k not in entry]
+        if missing:
+            refuse(f"{what} has no {', '.join(missing)}")
+        name = entry["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            refuse(f"{what}'s name {name!r} must be a non-empty string of at most 100 characters")
+        if name.lower() in (n.lower() for n in names):
+            refuse(f"two classes are named {name!r} (names must differ, ignoring case)")
+        names.append(name)
+        normal = entry["normal"]
+        if not isinstance(normal, list) or len(normal) != dims:
+            refuse(f"class {name!r}'s normal has {len(normal) if isinstance(normal, list) else 'no list of'} values; "
+                   f"the model's {'mixture latent' if expected_mixture else 'noise'} has {dims} dimensions")
+        values = np.array([number(v, f"a value of class {name!r}'s normal") for v in normal])
+        if not 0.999 <= float(np.linalg.norm(values)) <= 1.001:
+            refuse(f"class {name!r}'s normal has length {float(np.linalg.norm(values)):.4g}: it must be a unit vector")
+        number(entry["offset"], f"class {name!r}'s offset", -100, 100)
+        if expected_mixture:
+            components = entry.get("components")
+            if (not isinstance(components, list) or not components or any(
+                    isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < expected_mixture["components"]
+                    for k in components)):
+                refuse(f"class {name!r}'s components {components!r} must be a non-empty list of the model's "
+                       f"components, 0 to {expected_mixture['components'] - 1}")
+    if "default_strength" in directions:
+        number(directions["default_strength"], "'default_strength'", -MAX_STRENGTH, MAX_STRENGTH)
+    made_for = directions.get("model_fingerprint")
+    if made_for and fingerprint and made_for != fingerprint:
+        refuse(f"it was made for another model (fingerprint {made_for}, this one's is {fingerprint})")
+    other = directions.get("model")
+    if not made_for and model and other and Path(other).resolve() != Path(model).resolve():
+        (warn or print)(f"warning: {where} was made for {directions['model']}, not {model}; its directions "
+                        "fit only the model they were found in")
+    return {k: v for k, v in directions.items() if not k.startswith("_")}
 
 
 def _classes_named(given, names) -> list[str]:
@@ -275,7 +367,7 @@ def _boundary(x: np.ndarray, inside: np.ndarray, name: str, seed: int, margin: n
             "boundary_heldout_accuracy": fitted["probe_heldout_accuracy"], "agreement_with_labels": agreement}
 
 
-def _mixture(metadata: dict) -> dict | None:
+def mixture_of(metadata: dict) -> dict | None:
     """A DeLiGAN model's latent size and component count (from its emojigan.json), else None."""
     config = metadata.get("config") or {}
     if metadata.get("model") != "deligan":

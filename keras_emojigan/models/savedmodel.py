@@ -183,6 +183,15 @@ class SteeredModule(tf.Module):
                             tf.fill([count], strength))
 
 
+def saved_model_fingerprint(path) -> str:
+    """The SavedModel's own checksum (``fingerprint.pb``, written by tf.saved_model.save), as hex;
+    "" for a folder without one. Names the exact model a directions file was found in."""
+    try:
+        return format(tf.saved_model.experimental.read_fingerprint(str(path)).saved_model_checksum, "x")
+    except (OSError, ValueError, tf.errors.OpError):
+        return ""
+
+
 def export_steered(base, noise_dim: int, directions: dict, path: Path, metadata: dict,
                    files: dict | None = None) -> Path:
     """Write ``base`` (a loaded unconditional SavedModel taking ``noise_dim`` noise) with

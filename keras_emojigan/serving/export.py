@@ -83,20 +83,20 @@ def export_run(run_dir: Path, path: Path, best: bool = False) -> tuple[dict, Pat
     return metadata, export_saved_model(gan, path, metadata)
 
 
-def export_directions(model_path: Path, directions: dict, path: Path) -> tuple[dict, Path]:
+def export_directions(model_path: Path, directions: dict, path: Path, warn=None) -> tuple[dict, Path]:
     """Write the unconditional SavedModel at ``model_path`` with its class ``directions``
     (``directions.py``) as a steered SavedModel at ``path``: its signatures take ``label`` and
     ``strength``, and its metadata names the classes and keeps the directions (normals left out:
     they are in the graph). Return (metadata, path)."""
-    from keras_emojigan.directions import DIRECTIONS_FILE
+    from keras_emojigan.directions import DIRECTIONS_FILE, check_directions, mixture_of
+    from keras_emojigan.models.savedmodel import saved_model_fingerprint
     from keras_emojigan.serving.generator import load_generator
 
     base = load_generator(model_path)
     if base.class_names:
         raise UserInputError(f"{base.path} already takes a class: --directions is for an unconditional model")
-    if int(directions.get("noise_dim", base.noise_dim)) != base.noise_dim:
-        raise UserInputError(f"the directions are for a {directions['noise_dim']}-dimensional noise; {base.path} "
-                             f"takes {base.noise_dim}: find them for this model with `emojigan directions`")
+    directions = check_directions(directions, base.noise_dim, mixture=mixture_of(base.metadata),
+                                  fingerprint=saved_model_fingerprint(base.path), model=str(base.path), warn=warn)
     names = [c["name"] for c in directions["classes"]]
     summary = {key: value for key, value in directions.items() if key not in ("classes", "mixture")}
     summary["classes"] = [{k: v for k, v in c.items() if k not in ("normal", "offset")} for c in directions["classes"]]
