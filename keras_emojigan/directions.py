@@ -74,6 +74,7 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     if not 0.0 < confident <= 1.0 or (confident < 1.0 and confident * count < 10):
         raise UserInputError(f"--confident {confident}: give a share in (0, 1] that keeps at least 10 of the "
                              f"{count} latents on each side (1 fits on every labelled latent)")
+    keep = _classes_named(keep_colour, names)  # before the slow labelling: a bad name is refused at once
     extractor = extractor or get_extractor("emoji")
     labeller = ClassProbe(len(names), seed=seed)
     fitted = labeller.fit(extractor.features(real.images).pool, np.asarray(real.labels), names)
@@ -90,7 +91,6 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     mixture = mixture_of(generator.metadata)
     steered = noise[:, : mixture["latent_dim"]] if mixture else noise
     shares = _component_shares(noise, labels, len(names), mixture) if mixture else None
-    keep = _classes_named(keep_colour, names)
     colour = _colour_basis(steered, colours) if keep else None
     if colour:
         log(f"mean colour from the noise: R^2 (red, green, blue) {', '.join(f'{r:.2f}' for r in colour['r2'])}, "

@@ -292,6 +292,16 @@ def test_keep_colour_steers_by_the_class_alone_where_the_probe_also_reads_colour
     assert only_left["classes"][1]["normal"] == found[False]["classes"][1]["normal"]
     with pytest.raises(UserInputError, match="--keep-colour up: no such class; the classes are left, right"):
         directions(["up"])
+
+    class NeverDrawn:  # a bad --keep-colour is refused before a single latent is drawn and labelled
+        class_names, path, metadata, noise_dim = [], "never", {}, model.noise_dim
+
+        def from_latent(self, latent):
+            raise AssertionError("latents were labelled before --keep-colour was checked")
+
+    with pytest.raises(UserInputError, match="--keep-colour up"):
+        find_directions(NeverDrawn(), real, count=2000, extractor=HalfAndTint(), keep_colour=["up"],
+                        log=lambda line: None)
     assert np.dot(fitted["normal"], E0) > 0.5 and abs(np.dot(fitted["normal"], E1)) > 0.2
     assert np.dot(kept["normal"], E0) > 0.97 and abs(np.dot(kept["normal"], E1)) < 0.1
     assert kept["kept_share"] == pytest.approx(np.linalg.norm(
