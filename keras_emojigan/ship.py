@@ -118,10 +118,12 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
     conditional = bool(metadata.get("class_names"))
     best = metadata["checkpoint"] == "best-fid"
     half = next(iter(results["extractors"].values()))["halves"]["num_fake"]
+    networks = (config.generator_name if config.generator_name == config.discriminator_name
+                else f"{config.generator_name} G, {config.discriminator_name} D")
     lines = [f"# {name}/{version}: {config.model}{', class-conditional' if conditional else ''}"
-             f"{', ' + config.arch + ' networks' if config.arch != 'dcgan' else ''}, "
+             f"{', ' + networks + ' networks' if networks != 'dcgan' else ''}, "
              f"`{config.preset}` preset, {'best' if best else 'last'} checkpoint of {config.epochs} epochs", "",
-             f"A {config.resolution}x{config.resolution} emoji-face generator trained on `{config.data}` "
+             f"A {config.resolution}x{config.resolution} generator trained on `{config.data}` "
              f"({results['num_real']} images); the checkpoint is the one after epoch {metadata['epochs'] - 1}, "
              f"chosen by {why}.", "",
              *usage(name, version, conditional), "",
@@ -132,9 +134,7 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
                       f"{' on a CPU with bf16 instructions' if config.precision == 'auto' else ''}); "
                       "`--precision float32` trains the same recipe in float32.",
                 False: " It was trained in float32.", None: ""}[bfloat16], "",
-             "## Data and licence", "",
-             f"`{config.data}`: 793 face emoji from ten openly licensed designs; as a whole **CC-BY-SA-4.0**. "
-             f"Credit the designs when you publish images from this model: see [{LICENCE}](../../{LICENCE}).", "",
+             "## Data and licence", "", data_section(config.data, config.resolution), "",
              "## Metrics", "",
              f"{half} generated images (seed 0) against each random half of the real set, averaged, beside the "
              "floor at the same sizes (one real half against the other): "
@@ -170,6 +170,27 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
     if notes:
         lines += ["## Known failure modes", "", notes.strip(), ""]
     return "\n".join(lines)
+
+
+def data_section(source: str, resolution: int) -> str:
+    """What the card says of the training data, read from the source itself: its images and
+    classes, and for a built emoji set (emoji-faces, emoji-all) its designs and their licences;
+    for any other source the licence is unknown (emojigan does not know your images' terms)."""
+    from keras_emojigan.data.sources import load_images
+
+    image_set = load_images(source, resolution)
+    classes = image_set.class_counts()
+    text = f"`{source}`: {len(image_set)} images" + (
+        " in " + ", ".join(f"{n} {name}" for name, n in classes.items()) if len(classes) > 1 else "") + ". "
+    licences = {row["design"]: row["licence"] for row in image_set.manifest if "licence" in row}
+    if not licences:
+        return text + ("Licence: **unknown** (emojigan records none for a folder or .npz of your own): publish "
+                       "images from this model only as the training images' own terms allow.")
+    share_alike = any("SA" in licence for licence in licences.values())
+    return (text + f"Drawn from {len(licences)} openly licensed designs ("
+            + ", ".join(f"{design}: {licence}" for design, licence in licences.items()) + ")"
+            + ("; as a whole **CC-BY-SA-4.0** (share-alike designs are in it)" if share_alike else "")
+            + f". Credit the designs when you publish images from this model: see [{LICENCE}](../../{LICENCE}).")
 
 
 def _ratio(value) -> str:

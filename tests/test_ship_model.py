@@ -55,7 +55,8 @@ def test_ship_a_run(conditional, tiny_data, tmp_path, monkeypatch):
     bf16 = trained_in_bfloat16(read_history(run_dir))
     assert ("It was trained in mixed_bfloat16" in card) == bf16 and ("It was trained in float32." in card) != bf16
     assert bf16 is False or not conditional
-    assert "CC-BY-SA-4.0" in card and "## Known failure modes" in card and "grey faces" in card
+    assert "Licence: **unknown**" in card and "CC-BY-SA" not in card  # an .npz of the user's: its terms unknown
+    assert "## Known failure modes" in card and "grey faces" in card
     assert ("Class by class" in card) == conditional and ("probe on held-out real images" in card) == conditional
     monkeypatch.setenv("EMOJIGAN_MODELS", str(models))
     sample = next(line.strip() for line in card.splitlines() if line.strip().startswith("emojigan sample"))
@@ -123,3 +124,18 @@ def test_a_run_without_an_evaluated_epoch_ships_its_last_checkpoint_and_best_is_
         ship.choose_checkpoint(run, "last")
     with pytest.raises(UserInputError, match="is not a run dir"):
         ship.choose_checkpoint(tmp_path, "auto")
+
+
+def test_the_cards_data_section_comes_from_the_source(tmp_path):
+    """emoji-faces: its counts, classes, designs and licences; a folder of one's own: its counts and
+    an unknown licence, never the embedded set's text."""
+    embedded = ship.data_section("emoji-faces", 64)
+    assert embedded.startswith("`emoji-faces`: 793 images in 400 Negative, 393 Positive.")
+    assert "twemoji: CC-BY-4.0" in embedded and "**CC-BY-SA-4.0**" in embedded
+    from PIL import Image
+
+    for i in range(5):
+        (tmp_path / "mine").mkdir(exist_ok=True)
+        Image.new("RGB", (40, 40), (i * 40, 0, 0)).save(tmp_path / "mine" / f"{i}.png")
+    folder = ship.data_section(str(tmp_path / "mine"), 32)
+    assert "5 images." in folder and "Licence: **unknown**" in folder and "793" not in folder
