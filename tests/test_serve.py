@@ -244,6 +244,28 @@ def test_new_version_is_picked_up_and_half_written_ones_are_not(reloading, tmp_p
     assert any("did not load" in line for line in server.stderr_lines)
 
 
+def test_when_the_served_version_is_deleted_the_next_one_is_served(reloading):
+    """As TF Serving unloads a deleted version: the newest remaining complete version takes over."""
+    server, base = reloading
+    export_tiny(base, 2, seed=5)
+
+    def version():
+        return http("GET", server.url + "/v1/models/emoji")[1]["model_version_status"][0]["version"]
+
+    deadline = time.monotonic() + 60
+    while version() != "2" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert version() == "2"
+    shutil.rmtree(base / "2")
+    while version() != "1" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert version() == "1"
+    status, answer, _ = predict(server, {"signature_name": "generate", "inputs": {"count": 2, "seed": 7}})
+    assert status == 200
+    assert np.array_equal(np.array(answer["outputs"], np.uint8), load_generator(base / "1").generate(2, 7))
+    assert any("disappeared: serving version 1" in line for line in server.stderr_lines)
+
+
 def test_serve_refuses_a_folder_without_versions(tmp_path):
     import subprocess
     import sys

@@ -100,8 +100,12 @@ class ModelVersions:
                              f"--saved-models {self.base.parent}`")
 
     def poll(self) -> bool:
-        """Load a newer version if one is complete and unchanged since the last poll; True if swapped."""
+        """Load a newer version if one is complete and unchanged since the last poll; when the served
+        version's folder is gone (or no longer complete), fall back to the newest other complete
+        version, as TF Serving unloads a deleted version. True if swapped."""
         with self._lock:
+            if self._current and not looks_complete(self._current.path):
+                return self._fall_back()
             current = self._current.version if self._current else 0
             for version, path in sorted(version_folders(self.base).items(), reverse=True):
                 if version <= current:
@@ -115,6 +119,17 @@ class ModelVersions:
                 if self._try_load(version, path, stamp):
                     return True
             return False
+
+    def _fall_back(self) -> bool:
+        gone = self._current.version
+        for version, path in sorted(version_folders(self.base).items(), reverse=True):
+            if version != gone and looks_complete(path) and self._failed.get(version) != fingerprint(path) \
+                    and self._try_load(version, path):
+                log.warning("version %s of %s disappeared: serving version %s", gone, self.name, version)
+                return True
+        log.warning("version %s of %s disappeared and no other version loads: still serving it from memory",
+                    gone, self.name)
+        return False
 
     def _try_load(self, version: int, path: Path, stamp: tuple | None = None) -> bool:
         try:
