@@ -314,7 +314,8 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
         return
     epochs = metadata["epochs"]
     click.echo(f"wrote {output} ({metadata['model']}, {'best-FID' if best else 'latest'} checkpoint: after epoch "
-               f"{epochs - 1}, {epochs} epochs trained); inspect it with: saved_model_cli show --dir {output} --all")
+               f"{epochs - 1}, {_count(epochs, 'epoch')} trained); inspect it with: "
+               f"saved_model_cli show --dir {output} --all")
 
 
 @main.command("directions")
@@ -434,7 +435,7 @@ def interpolate_command(model_path, seeds, steps, output, scale, emotion, streng
     if emotion is not None:
         from_class, to_class = _emotion_classes(generator, emotion)
         save_sweep(emotion_sweep(generator, seed_list, from_class, to_class, steps, strength), output, scale)
-        click.echo(f"wrote {output} ({len(seed_list)} faces, {emotion}, {steps + 1} frames each)")
+        click.echo(f"wrote {output} ({_count(len(seed_list), 'face')}, {emotion}, {steps + 1} frames each)")
         return
     if strength is not None:
         raise click.UsageError("--strength goes with --emotion")
@@ -516,6 +517,11 @@ def serve_command(model_base, host, port, model_name, poll_seconds, max_body_byt
 
 
 # --- the paper's experiment -------------------------------------------------------------
+def _count(number: int, noun: str) -> str:
+    """'1 face', '3 faces'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _csv_list(value, kind=str):
     try:
         return [kind(v.strip()) for v in value.split(",") if v.strip()]
@@ -646,7 +652,8 @@ def extractors_list():
         "fid-inception": (f"ready ({fid_inception.weights_path()})" if fid_ready
                           else "missing: emojigan extractors fetch fid-inception"),
         "fid-inception-clean": "the same weights, clean-fid's bicubic resize",
-        "inception": "ready" if inception_weights_path() else "missing: Keras' ImageNet InceptionV3 .h5 (see README)",
+        "inception": ("ready" if inception_weights_path()
+                      else "missing: Keras' ImageNet InceptionV3 .h5 (see docs/evaluation.md)"),
         "tfhub": "a local copy of TF-GAN's module via --tfhub-module",
         "efficientnet-lite0": (f"ready ({efficientnet_lite.weights_path()}); the projected discriminator's, "
                                "never a measure" if efficientnet_lite.weights_path().exists()

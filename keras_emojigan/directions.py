@@ -123,8 +123,12 @@ def find_directions(generator, real, *, count: int = 20000, seed: int = 0, sweep
     directions["selector_curve"] = strength_curve(generator, directions, labeller, extractor, strengths,
                                                   per_class=sweep, seed=seed + 1)
     directions["default_strength"] = default_strength(directions["selector_curve"], names)
-    log(f"default strength {directions['default_strength']}: " + ", ".join(
-        f"{name} {directions['selector_curve'][str(directions['default_strength'])][name]:.1%}" for name in names))
+    shares = directions["selector_curve"][str(directions["default_strength"])]
+    log(f"default strength {directions['default_strength']}: " + ", ".join(f"{n} {shares[n]:.1%}" for n in names))
+    if min(shares[n] for n in names) < TARGET:
+        log(f"warning: no strength up to {max(strengths):g} makes the probe read every class {TARGET:.0%} of the "
+            f"time; the default is the one whose worst class reads best ({min(shares.values()):.1%}): steering this "
+            "model asks more of it than it can give every time")
     return directions
 
 

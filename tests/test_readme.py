@@ -95,3 +95,47 @@ def test_the_licence_and_the_citation_file_match_what_setup_declares():
     version = re.search(r'__version__ = "([^"]+)"', (ROOT / "keras_emojigan" / "__init__.py").read_text())[1]
     assert citation.startswith("cff-version: 1.2.0") and f'version: "{version}"' in citation
     assert "license: Apache-2.0" in citation and "Adjustment of Latent vector Representation" in citation
+
+
+def _documented_command(document: str, starts: str) -> list[str]:
+    """The words of the first command line in ``document``'s fenced blocks that starts with
+    ``starts`` (its comment and trailing '...' left off)."""
+    import shlex
+
+    text = (ROOT / document).read_text(encoding="utf-8")
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            if line.startswith(starts):
+                return [w for w in shlex.split(line.split("#")[0]) if w != "..."]
+    raise AssertionError(f"no command starting {starts!r} in {document}")
+
+
+@pytest.mark.heavy
+def test_the_documented_mirrored_example_and_the_readme_short_run_ship_path_run_as_written(tmp_path, monkeypatch):
+    """docs/training.md's CPU mirrored example (with a smoke run's fields added), and the README's
+    `fit --preset lite` then `ship runs/mine` after fewer epochs than lite evaluates at."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from keras_emojigan.cli import main
+    from keras_emojigan.data.sources import load_images
+
+    data = tmp_path / "tiny.npz"
+    np.savez(data, images=load_images("emoji-faces", 32).images[:72])
+    tiny = ["--data", str(data), "--resolution", "32", "--epochs", "1", "--eval-every", "0",
+            "--set", "ngf=4", "--set", "ndf=4", "--set", "latent_dim=8", "--quiet"]
+    words = _documented_command("docs/training.md", "EMOJIGAN_CPU_REPLICAS=2 emojigan fit --strategy mirrored")
+    env, command = words[0].split("=", 1), words[2:]
+    monkeypatch.setenv(*env)
+    result = CliRunner().invoke(main, [*command, *tiny, "--run-dir", str(tmp_path / "mirrored")])
+    assert result.exit_code == 0, result.output
+    monkeypatch.delenv(env[0])
+    monkeypatch.chdir(tmp_path)
+    fit_words = _documented_command("README.md", "emojigan fit --data my_emoji/ --preset lite")
+    fit_words = [str(data) if w == "my_emoji/" else w for w in fit_words[1:]]
+    result = CliRunner().invoke(main, [*fit_words, *tiny[2:], "--set", "precision=float32"])
+    assert result.exit_code == 0, result.output
+    ship_words = _documented_command("README.md", "emojigan ship runs/mine --name mine")[1:]
+    result = CliRunner().invoke(main, [*ship_words, "--extractors", "emoji"])
+    assert result.exit_code == 0, result.output
+    assert "the last one" in result.output and (tmp_path / "saved_models" / "mine" / "1").exists()
