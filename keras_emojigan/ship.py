@@ -122,7 +122,8 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
                 else f"{config.generator_name} G, {config.discriminator_name} D")
     lines = [f"# {name}/{version}: {config.model}{', class-conditional' if conditional else ''}"
              f"{', ' + networks + ' networks' if networks != 'dcgan' else ''}, "
-             f"`{config.preset}` preset, {'best' if best else 'last'} checkpoint of {config.epochs} epochs", "",
+             f"`{config.preset}` preset, {'best' if best else 'last'} checkpoint of {config.epochs} "
+             f"epoch{'' if config.epochs == 1 else 's'}", "",
              f"A {config.resolution}x{config.resolution} generator trained on `{config.data}` "
              f"({results['num_real']} images); the checkpoint is the one after epoch {metadata['epochs'] - 1}, "
              f"chosen by {why}.", "",

@@ -95,6 +95,7 @@ BAD_REQUESTS = [
      'Serving signature name: "classify" not found'),
     ("wrong shape", {"instances": [[0.5] * (NOISE_DIM + 1)]}, 400, f"signature expects [-1, {NOISE_DIM}]"),
     ("wrong dtype", {"instances": [["a"] * NOISE_DIM]}, 400, "must hold numbers"),
+    ("text dtype", {"instances": [["a"] * NOISE_DIM]}, 400, "got text"),
     ("ragged", {"instances": [[0.5] * NOISE_DIM, [0.5]]}, 400, "ragged"),
     ("NaN", b'{"instances": [[NaN, 0, 0, 0, 0, 0, 0, 0]]}', 400, "NaN"),
     ("both formats", {"instances": [[0] * NOISE_DIM], "inputs": [[0] * NOISE_DIM]}, 400, "exactly one of"),

@@ -156,7 +156,9 @@ def _to_array(name: str, value, spec) -> np.ndarray:
                         f"(expected {spec.dtype.name} {_shape(spec)})") from None
     dtype = np.dtype(spec.dtype.as_numpy_dtype)
     if array.dtype.kind not in "biuf" or array.size and array.dtype == bool and dtype.kind != "b":
-        raise RestError(f"input '{name}' must hold numbers ({spec.dtype.name} {_shape(spec)}), got {array.dtype.name}")
+        kinds = {"U": "text", "S": "bytes", "O": "mixed values", "b": "true/false"}
+        got = kinds.get(array.dtype.kind, array.dtype.name)
+        raise RestError(f"input '{name}' must hold numbers ({spec.dtype.name} {_shape(spec)}), got {got}")
     if dtype.kind in "iu":
         if array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
             raise RestError(f"input '{name}' is {spec.dtype.name}: it takes whole numbers")
