@@ -143,7 +143,12 @@ def data_info(source, as_json, show_skipped):
         click.echo(f"skipped: {len(image_set.skipped)} files")
         if show_skipped:
             for s in image_set.skipped:
-                click.echo(f"  {s.name}: {s.reason}")
+                click.echo(f"  {_printable(s.name)}: {s.reason}")
+
+
+def _printable(name: str) -> str:
+    """A file name as one line: control characters (a newline in a name) escaped, as \\n."""
+    return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
 
 
 @data.command("preview")

@@ -70,6 +70,9 @@ def exotic_folder(tmp_path):
     (bad / "a_folder.png").mkdir()  # not a file
     os.symlink(bad / "missing-target.png", bad / "dangling.png")
     os.symlink(root, bad / "loop")  # a link back to the top
+    os.mkfifo(bad / "fifo.png")  # reading it would wait forever
+    os.symlink("/dev/zero", bad / "endless.png")  # reading it would never end
+    (bad / "line\nbreak.png").write_text("a name with a newline")
     names_good = sorted(p.relative_to(root).as_posix() for p in good.iterdir())
     return root, names_good
 
@@ -83,7 +86,9 @@ def test_every_exotic_file_loads_or_is_skipped_with_a_reason(exotic_folder):
     for name in ("bad/truncated.png", "bad/bad_crc.png", "bad/truncated.jpg", "bad/header_only.png",
                  "bad/bomb.png", "bad/zero.png", "bad/svg.png", "bad/random.gif", "bad/gif_magic_only.gif"):
         assert skipped.get(name), (name, skipped)
-    assert "bomb" in skipped["bad/bomb.png"] and "empty" in skipped["bad/zero.png"]
+    assert "over the pixel limit of 50,000,000" in skipped["bad/bomb.png"] and "empty" in skipped["bad/zero.png"]
+    assert skipped["bad/dangling.png"] == "a broken symbolic link"
+    assert "not a regular file" in skipped["bad/fifo.png"] and "not a regular file" in skipped["bad/endless.png"]
     strip = image_set.images[image_set.names.index("good/tall_strip.png")]
     blue_columns = [x for x in range(32) if (strip[:, x] == [0, 0, 255]).all()]
     assert len(blue_columns) == 1 and (strip[:, 0] == 255).all()  # a blue line on white
@@ -98,7 +103,8 @@ def test_commands_on_the_exotic_folder_show_no_traceback(exotic_folder, tmp_path
         result = runner.invoke(main, args)
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.output)
         assert "Traceback" not in result.output
-    assert "bad/bomb.png" in runner.invoke(main, ["data", "info", str(root)]).output
+    shown = runner.invoke(main, ["data", "info", str(root)]).output
+    assert "bad/bomb.png" in shown and "bad/line\\nbreak.png" in shown and "line\nbreak" not in shown
 
 
 def test_a_folder_of_only_bad_files_is_one_clear_error(exotic_folder):

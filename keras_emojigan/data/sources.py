@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -140,11 +141,16 @@ def _load_built(name: str, folder, npz_name: str, rebuild: str) -> ImageSet:
 
 # --- folders -------------------------------------------------------------------------------
 def _load_folder(root: Path, resolution: int, square: str, max_pixels: int) -> ImageSet:
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    entries = sorted(p for p in root.rglob("*")
+                     if not p.is_dir() and not any(part.startswith(".") for part in p.relative_to(root).parts))
     images, groups, names, skipped = [], [], [], []
-    for path in files:
+    for path in entries:
         rel = path.relative_to(root).as_posix()
+        if not path.is_file():  # listed, not ignored: the user may have meant it to be an image
+            reason = ("a broken symbolic link" if path.is_symlink() and not path.exists()
+                      else "not a regular file (a FIFO, socket or device, or a link to one)")
+            skipped.append(Skipped(rel, reason))
+            continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append(Skipped(rel, f"not an image suffix ({', '.join(IMAGE_SUFFIXES)})"))
             continue
@@ -195,8 +201,11 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
         raise
     except UnidentifiedImageError:
         raise ImageReadError("not a readable image (unknown or damaged format)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as err:
+    except Image.DecompressionBombError as err:  # Pillow's own limit, met before ours could be checked
+        size = re.search(r"\((\d+) pixels\)", str(err))
+        raise ImageReadError(f"{int(size[1]):,} pixels is over the pixel limit of {max_pixels:,}" if size
+                             else f"over the pixel limit of {max_pixels:,}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as err:
         raise ImageReadError(f"cannot decode: {err}") from None
 
 
