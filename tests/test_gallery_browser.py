@@ -92,6 +92,7 @@ def test_gallery_shows_emoji_and_the_button_changes_them(tmp_path):
         page.wait_for_function("() => document.getElementById('sheet').getAttribute('src').includes('count=4&')")
         assert sheet_state(page)[2] < width  # a 2x2 sheet is narrower than 4x4
 
+        assert not page.locator("#morph").is_visible()  # no broken-image icon before the first morph
         page.fill("#from", "3")
         page.fill("#to", "11")
         page.fill("#steps", "6")
