@@ -216,6 +216,9 @@ def _merge_sets(sets: dict, flags: dict) -> dict:
               "fid-inception: the standard FID's network, after `emojigan extractors fetch fid-inception`).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
               help="InceptionV3 ImageNet weights (.h5) when they are not in the Keras cache.")
+@click.option("--init-from", default=None, metavar="MODEL",
+              help="Start a new run from MODEL's G, D and EMA weights (a run dir, or a model folder with gan.keras: "
+                   "a shipped prior); layers are matched by name and shape, and what loaded is reported.")
 @click.option("--stop-on-collapse", is_flag=True, default=None,
               help="Stop at the first unstable epoch (D wins; see training/instability.py).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -227,15 +230,15 @@ def _merge_sets(sets: dict, flags: dict) -> dict:
               show_default=True, help="tf.distribute strategy: mirrored = this machine's GPUs; multiworker = "
               "the cluster in TF_CONFIG. --batch-size is the global batch.")
 def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent_n, resolution, precision,
-                seed, eval_every, eval_samples, extractor, inception_weights, stop_on_collapse, sets, run_dir, quiet,
-                strategy):
+                seed, eval_every, eval_samples, extractor, inception_weights, init_from, stop_on_collapse, sets, run_dir,
+                quiet, strategy):
     """Train a GAN (or resume the one in --run-dir) and export its generator."""
     from keras_emojigan.config import make_config
 
     flags = {"model": model, "data": data, "epochs": epochs, "batch_size": batch_size, "lr": lr,
              "latent_n": latent_n, "resolution": int(resolution) if resolution else None, "precision": precision,
              "seed": seed, "eval_every": eval_every, "eval_samples": eval_samples, "extractor": extractor,
-             "inception_weights": inception_weights, "stop_on_collapse": stop_on_collapse}
+             "inception_weights": inception_weights, "init_from": init_from, "stop_on_collapse": stop_on_collapse}
     config = make_config(preset, config_file, **_merge_sets(_parse_sets(sets), flags))
     run_dir = run_dir or Path("runs") / f"{config.model}-{config.preset}-s{config.seed}"
     from keras_emojigan.training.fit import TrainingDiverged, fit

@@ -87,6 +87,7 @@ class GANOptions:
     class_guide_weight: float = 0.0  # > 0 (conditional): G's class loss from a fixed classifier of the real images
     class_guide_augment: str = ""  # DiffAugment policy for G's images on their way to the class guide
     class_mismatch_weight: float = 0.0  # > 0 (conditional): D also calls real images with another class's label fake
+    freeze_d: int = 0  # FreezeD (Mo et al. 2020): D's first k blocks are not trained (with init_from: fine-tuning)
     seed: int = 0
 
     @property
@@ -108,6 +109,7 @@ class TrainConfig(GANOptions):
     """A run: the GAN's options (``GANOptions``) and how it is trained, evaluated and recorded."""
 
     data: str = "emoji-faces"
+    init_from: str = ""  # a run dir or a model folder with gan.keras: G, D and EMA weights start from it
     epochs: int = 100
     batch_size: int = 35
     lr: float = 2e-4
@@ -153,6 +155,7 @@ class TrainConfig(GANOptions):
              "makes the class guide robust: set class_guide_weight > 0 too")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
         need(isinstance(self.eval_every, int) and self.eval_every >= 0, "eval_every", "must be an integer >= 0")
+        need(isinstance(self.freeze_d, int) and self.freeze_d >= 0, "freeze_d", "must be an integer >= 0 (0 = off)")
         need(self.extractor in EXTRACTORS, "extractor", f"use one of {', '.join(EXTRACTORS)}")
         for field in ("diffaugment", "class_guide_augment"):
             try:
@@ -290,7 +293,7 @@ def override_text(field: str, value) -> str:
 
 # The fields `emojigan fit` has a flag of its own for (the rest are set with --set FIELD=VALUE).
 FIT_FLAGS = ("model", "data", "preset", "epochs", "batch_size", "lr", "latent_n", "resolution", "precision", "seed",
-             "eval_every", "eval_samples", "extractor", "inception_weights", "stop_on_collapse")
+             "eval_every", "eval_samples", "extractor", "inception_weights", "init_from", "stop_on_collapse")
 
 
 def read_json_object(path: Path) -> dict:

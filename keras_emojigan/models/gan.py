@@ -311,4 +311,5 @@ def build_gan(options: GANOptions | str, *, sync_batch_norm: bool = False, num_c
                          sigma_weight=o.sigma_weight, seed=o.seed)
     generator = registry.generator_entry(o).build(latent, o, num_classes, sync_batch_norm)
     discriminator = registry.discriminator_entry(o).build(o, num_classes, sync_batch_norm)
+    registry.freeze_blocks(o, discriminator)  # before the optimizers are built: they skip frozen weights
     return EmojiGAN(generator, discriminator, options, name=f"emojigan_{o.model}")

@@ -33,6 +33,8 @@ class Network:
     conditional: bool = False  # takes class labels
     outputs: Callable[[GANOptions, int], tuple[str, ...]] = lambda options, num_classes: ("logits",)
     check: Callable[[GANOptions], None] | None = None  # the network's own options (ConfigError naming the field)
+    # (discriminators) the model's layers grouped into blocks from the input on, for FreezeD
+    blocks: Callable[[object], list] | None = None
     description: str = ""
 
 
@@ -78,7 +80,44 @@ def check_networks(options: GANOptions, conditional: bool) -> tuple[str, ...]:
                               f"{kind}=" + " or ".join(n for n, e in _table(kind).items() if e.conditional))
         if entry.check is not None:
             entry.check(options)
+    if options.freeze_d:
+        entry = discriminator_entry(options)
+        if entry.blocks is None:
+            raise ConfigError(f"freeze_d={options.freeze_d}: discriminator={entry.name!r} has no blocks to freeze")
+        built = entry.build(options, 2 if conditional and entry.conditional else 0, False)
+        count = len(entry.blocks(built))
+        if options.freeze_d >= count:
+            raise ConfigError(f"freeze_d={options.freeze_d}: discriminator={entry.name!r} has {count} blocks at "
+                              f"resolution {options.resolution}; freeze fewer than all (at most {count - 1})")
     return discriminator_entry(options).outputs(options, 2 if conditional else 0)
+
+
+def layer_blocks(pattern: str):
+    """Blocks of a discriminator whose layers are named ``<prefix><key>...``: ``pattern`` (a regex
+    with one group) picks each trainable layer's block key; blocks come in the order their first
+    layer appears (from the input on)."""
+    import re
+
+    def blocks(model) -> list[list]:
+        grouped: dict[str, list] = {}
+        for layer in model.layers:
+            found = re.match(pattern, layer.name)
+            if found and layer.weights:
+                grouped.setdefault(found[1], []).append(layer)
+        return list(grouped.values())
+
+    return blocks
+
+
+def freeze_blocks(options: GANOptions, discriminator) -> list[str]:
+    """FreezeD: make D's first ``options.freeze_d`` blocks untrainable; returns their layers' names."""
+    if not options.freeze_d:
+        return []
+    frozen = [layer for block in discriminator_entry(options).blocks(discriminator)[: options.freeze_d]
+              for layer in block]
+    for layer in frozen:
+        layer.trainable = False
+    return [layer.name for layer in frozen]
 
 
 def _table(kind):
@@ -90,13 +129,15 @@ register("generator", Network("dcgan", networks.build_dcgan_generator, condition
 register("generator", Network("lite", lite.build_lite_generator,
                               description="FastGAN-style generator with skip-layer excitation (lite.py)"))
 register("discriminator", Network("dcgan", networks.build_dcgan_discriminator, conditional=True,
-                                  outputs=networks.dcgan_discriminator_outputs,
+                                  outputs=networks.dcgan_discriminator_outputs, blocks=layer_blocks(r"d_[a-z]+(\d+)$"),
                                   description="DCGAN's conv discriminator; projection and AC-GAN head when "
                                               "conditional (networks.py)"))
 register("discriminator", Network("lite", lite.build_lite_discriminator_for,
+                                  blocks=layer_blocks(r"(d_from_rgb|d_down\d+)"),
                                   outputs=lambda options, num_classes: ("logits", "reconstruction"),
                                   description="FastGAN-style residual D that also rebuilds the real image (lite.py)"))
 register("discriminator", Network("projected", projected.build_projected_discriminator,
                                   resolutions=(32, 64, 128), check=projected.check,
+                                  blocks=layer_blocks(r"(d\d_down\d)_"),
                                   description="Projected GAN's D: patch discriminators on a frozen EfficientNet-"
                                               "Lite0's features, mixed by fixed random convs (projected.py)"))

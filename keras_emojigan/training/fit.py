@@ -134,6 +134,11 @@ def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log
                           "real images; add images, or train without it (--eval-every 0)")
     class_names = check_classes(config, image_set)
     extractor = _extractor(config) if config.eval_every else None
+    source = None
+    if config.init_from and not (run_dir / CONFIG).exists():  # a fresh run starts from another model's weights
+        from keras_emojigan.training.transfer import load_source
+
+        source = load_source(Path(config.init_from))
     held.enter_context(exclusive(run_dir / LOCK, f"run dir {run_dir}"))
     changed = _prepare_run_dir(config, run_dir)
     if class_names:
@@ -147,6 +152,14 @@ def _fit(config, run_dir, held: contextlib.ExitStack, *, callbacks, verbose, log
     for optimizer in (gan.g_optimizer, gan.d_optimizer):  # a checkpoint restores the rate it was saved with
         optimizer.learning_rate.assign(config.lr)
     _record_overrides(run_dir, changed, initial_epoch, log)
+    if source is not None and initial_epoch == 0:
+        from keras_emojigan.training.transfer import REPORT, init_from
+
+        try:
+            write_json(run_dir / REPORT, init_from(gan, source, log, name=config.init_from))
+        except ConfigError:
+            (run_dir / CONFIG).unlink()  # the run never started: a corrected --init-from is not "a different run"
+            raise
     if gan.part(ClassGuide) is not None and initial_epoch == 0:  # a resumed run's guide comes from its checkpoint
         _fit_class_guide(gan, image_set, class_names, config, run_dir, log)
     truncate_history(run_dir, before=initial_epoch)
