@@ -230,8 +230,8 @@ def _merge_sets(sets: dict, flags: dict) -> dict:
               show_default=True, help="tf.distribute strategy: mirrored = this machine's GPUs; multiworker = "
               "the cluster in TF_CONFIG. --batch-size is the global batch.")
 def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent_n, resolution, precision,
-                seed, eval_every, eval_samples, extractor, inception_weights, init_from, stop_on_collapse, sets, run_dir,
-                quiet, strategy):
+                seed, eval_every, eval_samples, extractor, inception_weights, init_from, stop_on_collapse, sets,
+                run_dir, quiet, strategy):
     """Train a GAN (or resume the one in --run-dir) and export its generator."""
     from keras_emojigan.config import make_config
 
