@@ -39,7 +39,7 @@ def test_fit_output_to_a_pipe_is_plain_and_says_what_next(tiny_data, tmp_path):
     refused = run("export", run_dir, "-o", occupied)
     assert refused.exit_code == 2 and "--overwrite" in refused.output and (occupied / "keep.txt").exists()
     replaced = run("export", run_dir, "-o", occupied, "--overwrite")
-    assert replaced.exit_code == 0 and "after epoch 0, 1 epochs trained" in replaced.output
+    assert replaced.exit_code == 0 and "after epoch 0, 1 epoch trained" in replaced.output
     assert (occupied / "saved_model.pb").exists() and not (occupied / "keep.txt").exists()
 
 
