@@ -33,7 +33,7 @@ from keras_emojigan.config import ALIASES, MODELS, ConfigError, TrainConfig, mak
 from keras_emojigan.metrics.keys import SCORES
 from keras_emojigan.reports.figures import figure, palette_png, save_figure, series, wrapped
 from keras_emojigan.reports.stats import interval
-from keras_emojigan.reports.tables import mean_pm, percent
+from keras_emojigan.reports.tables import markdown_table, mean_pm, percent
 from keras_emojigan.training.checkpoint_metrics import KEYS as CHECKPOINT_KEYS
 from keras_emojigan.training.checkpoint_metrics import NEAREST_FIGURE
 from keras_emojigan.training.history import best_row, collapsed_epochs, epoch_seconds, read_history
@@ -335,41 +335,27 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    lines = [
-        f"Preset `{preset}`, {epochs} epochs, seeds {', '.join(map(str, seeds))}; extractor `{extractor}`, "
-        f"{eval_samples} generated images against the whole data set per evaluation. Mean ± 95% t interval "
-        "over seeds.",
-        "",
-        "| model | FID (best) | KID (best) | IS (best) | best epochs | FID (last) | KID (last) | IS (last) "
-        "| first unstable epoch | collapsed epochs |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
+    def run_cells(row):
         cells = [row["model"]]
         for when in ("best", "last"):
             cells += [mean_pm(row[f"{k}_{when}"], row[f"{k}_{when}_ci95"]) for k in METRIC_KEYS]
             if when == "best":
                 cells.append(", ".join(map(str, row["epoch_best"])))
         cells.append(", ".join("none" if e is None else str(e) for e in row["first_unstable_epoch"]))
-        cells.append(", ".join(map(str, row["collapsed_epochs"])))
-        lines.append("| " + " | ".join(cells) + " |")
+        return cells + [", ".join(map(str, row["collapsed_epochs"]))]
+
+    lines = [
+        f"Preset `{preset}`, {epochs} epochs, seeds {', '.join(map(str, seeds))}; extractor `{extractor}`, "
+        f"{eval_samples} generated images against the whole data set per evaluation. Mean ± 95% t interval "
+        "over seeds.",
+        "",
+        *markdown_table(["model", "FID (best)", "KID (best)", "IS (best)", "best epochs", "FID (last)", "KID (last)",
+                         "IS (last)", "first unstable epoch", "collapsed epochs"], map(run_cells, rows)),
+    ]
     if checkpoint_extractor and any("ckpt_fid_best" in row for row in rows):
         diverse = any(math.isfinite(row.get("ckpt_recall_best", math.nan)) for row in rows)
-        lines += ["", f"The same runs' best-FID and last checkpoints measured with `{checkpoint_extractor}` "
-                  f"({eval_samples} generated images against the whole data set), and the memorisation check: the "
-                  "share of generated images nearer to a training image than 95% of training images are to their "
-                  f"nearest neighbour, in `{checkpoint_extractor}` features and in pixels "
-                  "(`keras_emojigan/metrics/memorisation.py`).", "",
-                  "| model | FID (best ckpt) | KID (best ckpt) | memorised (best, features / pixels) "
-                  "| FID (last ckpt) | KID (last ckpt) | memorised (last, features / pixels) |"
-                  + (" recall (best / last) | near-duplicates (best / last) |" if diverse else ""),
-                  "|---|---|---|---|---|---|---|" + ("---|---|" if diverse else "")]
-        if diverse:
-            lines[-4] += (" Diversity beside them: recall (k = 3; real half against real half: about 0.85) and "
-                          "the near-duplicate share, generated images whose nearest other generated image is "
-                          "closer than the real set's 5th-percentile spacing (the real set: 5%; "
-                          "`keras_emojigan/metrics/diversity.py`).")
-        for row in rows:
+
+        def checkpoint_cells(row):
             cells = [row["model"]]
             for when in ("best", "last"):
                 fid, kid = (mean_pm(row.get(f"ckpt_{k}_{when}", math.nan), row.get(f"ckpt_{k}_{when}_ci95", math.nan))
@@ -380,7 +366,22 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
                 cells.append(" / ".join(mean_pm(row.get(f"ckpt_recall_{w}", math.nan), math.nan, 2)
                                         for w in ("best", "last")))
                 cells.append(" / ".join(percent(row.get(f"ckpt_near_duplicate_share_{w}")) for w in ("best", "last")))
-            lines.append("| " + " | ".join(cells) + " |")
+            return cells
+
+        intro = (f"The same runs' best-FID and last checkpoints measured with `{checkpoint_extractor}` "
+                 f"({eval_samples} generated images against the whole data set), and the memorisation check: the "
+                 "share of generated images nearer to a training image than 95% of training images are to their "
+                 f"nearest neighbour, in `{checkpoint_extractor}` features and in pixels "
+                 "(`keras_emojigan/metrics/memorisation.py`).")
+        if diverse:
+            intro += (" Diversity beside them: recall (k = 3; real half against real half: about 0.85) and "
+                      "the near-duplicate share, generated images whose nearest other generated image is "
+                      "closer than the real set's 5th-percentile spacing (the real set: 5%; "
+                      "`keras_emojigan/metrics/diversity.py`).")
+        header = ["model", "FID (best ckpt)", "KID (best ckpt)", "memorised (best, features / pixels)",
+                  "FID (last ckpt)", "KID (last ckpt)", "memorised (last, features / pixels)",
+                  *(("recall (best / last)", "near-duplicates (best / last)") if diverse else ())]
+        lines += ["", intro, "", *markdown_table(header, map(checkpoint_cells, rows))]
     total = sum(row["epoch_seconds"] for row in rows)
     lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "
               f"{total:.0f} s ({total / 3600:.2f} h); per model, all seeds: "
