@@ -32,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from keras_emojigan.reports.tables import markdown_table  # noqa: E402
+
 
 def _logits(gan, images, labels):
     out = gan.discriminator([images, labels], training=False)
@@ -102,14 +104,14 @@ def markdown(rows: list[dict]) -> str:
              "conditional run; each run's last checkpoint). D: its logit on each of the real images with the "
              "image's own label against another class's (50%: D ignores the label). G: the mean absolute pixel "
              "difference between the images of two classes from the same noise, over the difference between two "
-             "noises in one class (0: the label does not change the image).", "",
-             "| run | preset | epochs | D: own label scores higher | D: mean logit gap (logit sd) | "
-             "G: class change / noise change |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        d, g = row["discriminator"], row["generator"]
-        lines.append(f"| {Path(row['run']).name} | `{row['preset']}` | {row['epochs']} | "
-                     f"{100 * d['own_label_higher']:.1f}% | {d['mean_gap']:.2f} ({d['logit_std']:.2f}) | "
-                     f"{g['between_classes']:.3f} / {g['between_noises']:.3f} = {g['ratio']:.2f} |")
+             "noises in one class (0: the label does not change the image).", ""]
+    lines += markdown_table(
+        ["run", "preset", "epochs", "D: own label scores higher", "D: mean logit gap (logit sd)",
+         "G: class change / noise change"],
+        [[Path(row["run"]).name, f"`{row['preset']}`", row["epochs"], f"{100 * d['own_label_higher']:.1f}%",
+          f"{d['mean_gap']:.2f} ({d['logit_std']:.2f})",
+          f"{g['between_classes']:.3f} / {g['between_noises']:.3f} = {g['ratio']:.2f}"]
+         for row, d, g in ((r, r["discriminator"], r["generator"]) for r in rows)])
     return "\n".join(lines) + "\n"
 
 

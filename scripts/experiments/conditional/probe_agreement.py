@@ -25,6 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from keras_emojigan.reports.tables import markdown_table  # noqa: E402
+
 
 def kappa(a: np.ndarray, b: np.ndarray, num_classes: int) -> float:
     """Cohen's kappa of two label vectors: 1 all agree, 0 what independent guesses with these class
@@ -94,15 +96,14 @@ def main(argv=None) -> int:
         shares = "; ".join(f"{e} " + "/".join(f"{s:.0%}" for s in row["shares"][e]) for e in extractor_names)
         accuracy = "; ".join(f"{e} " + "/".join(f"{s:.1%}" for s in row["class_accuracy"][e])
                              for e in extractor_names) if "class_accuracy" in row else "n/a"
-        return (f"| {name} | {row['images']} | {row['agreement']:.1%} | {row['kappa']:.2f} | {shares} | "
-                f"{accuracy} |")
+        return [name, row["images"], f"{row['agreement']:.1%}", f"{row['kappa']:.2f}", shares, accuracy]
 
     print(f"Probes on `{extractor_names[0]}` and `{extractor_names[1]}` features, classes "
           f"{'/'.join(classes)}, seed {args.seed}\n")
-    print("| images | n | agreement | Cohen's kappa | class shares | class accuracy |\n|---|---|---|---|---|---|")
-    print(line("held-out real", results["heldout_real"]))
-    for model, row in results["models"].items():
-        print(line(Path(model).name, row))
+    print("\n".join(markdown_table(
+        ["images", "n", "agreement", "Cohen's kappa", "class shares", "class accuracy"],
+        [line("held-out real", results["heldout_real"]),
+         *(line(Path(model).name, row) for model, row in results["models"].items())])))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -30,6 +30,7 @@ from keras_emojigan.compare import run_is_finished
 from keras_emojigan.config import TrainConfig
 from keras_emojigan.reports.figures import figure, save_figure, series
 from keras_emojigan.reports.stats import t975
+from keras_emojigan.reports.tables import markdown_table
 from keras_emojigan.training.history import best_row, collapsed_epochs, read_history
 
 TABLES = {"default": "paper100-default", "paper": "paper100-paper"}
@@ -244,9 +245,10 @@ def main(argv=None) -> int:
         plot_ablation(by_n, args.results / ABLATION / "fig_ablation_n.png")
     all_runs = [r for runs in tables.values() for r in runs] + [r for n, runs in by_n.items() if n != 1 for r in runs]
     hours = sum(r.summary.get("epoch_seconds", 0) for r in all_runs) / 3600
-    lines = ["| claim | preset | verdict | the numbers behind it (mean over seeds, per-seed values; change ± 95% "
-             "Welch interval) |", "|---|---|---|---|"]
-    lines += [f"| {claim} | `{preset}` | **{verdict}** | {evidence} |" for claim, preset, verdict, evidence in rows]
+    lines = markdown_table(["claim", "preset", "verdict", "the numbers behind it (mean over seeds, per-seed values; "
+                            "change ± 95% Welch interval)"],
+                           [[claim, f"`{preset}`", f"**{verdict}**", evidence]
+                            for claim, preset, verdict, evidence in rows])
     lines += ["", f"{len(all_runs)} runs of 100 epochs (or fewer, where a run diverged); their epochs took "
               f"{hours:.1f} h in all (the sum "
               "of history.csv's seconds: training and per-epoch evaluation). Written by "

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from keras_emojigan.config import TrainConfig, make_config
+from keras_emojigan.reports.tables import markdown_table
 
 TARGET_RATIO = 2.5  # the push's target: FID-Inception against the real halves within 2.5x the real-vs-real floor
 NOT_RECIPE = {"model", "seed", "epochs", "preset", "data", "eval_every", "eval_samples", "extractor",
@@ -61,17 +62,16 @@ def _interval(row: dict, key: str, digits: int = 1) -> str:
 
 
 def table(rows: list[dict]) -> list[str]:
-    lines = ["| preset, row | epochs | beyond the `default` preset | seeds | FID-Inception (best-FID ckpt) "
-             "| FID-Inception (last ckpt) | emoji FID (best) | emoji KID (best) | best epochs | time per run (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for entry in rows:
+    def cells(entry):
         row, config = entry["row"], entry["config"]
         seeds = int(row["seeds"])
-        lines.append(f"| `{config.preset}` {entry['spec']} | {config.epochs} | {recipe(config)} | {seeds} "
-                     f"| {_interval(row, 'ckpt_fid_best')} | {_interval(row, 'ckpt_fid_last')} "
-                     f"| {_interval(row, 'fid_best')} | {_interval(row, 'kid_best', 3)} | {_epochs(row['epoch_best'])} "
-                     f"| {float(row['epoch_seconds']) / seeds:.0f} |")
-    return lines
+        return [f"`{config.preset}` {entry['spec']}", config.epochs, recipe(config), seeds,
+                _interval(row, "ckpt_fid_best"), _interval(row, "ckpt_fid_last"), _interval(row, "fid_best"),
+                _interval(row, "kid_best", 3), _epochs(row["epoch_best"]), f"{float(row['epoch_seconds']) / seeds:.0f}"]
+
+    return markdown_table(["preset, row", "epochs", "beyond the `default` preset", "seeds",
+                           "FID-Inception (best-FID ckpt)", "FID-Inception (last ckpt)", "emoji FID (best)",
+                           "emoji KID (best)", "best epochs", "time per run (s)"], map(cells, rows))
 
 
 def shipped(metrics_path: Path) -> list[str]:
