@@ -9,13 +9,18 @@ def markdown_table(header, rows) -> list[str]:
     """Lines of a GitHub Markdown table: ``header`` (cell texts), then each row's cells (str() of
     each). A row with another number of cells than the header is a bug: ValueError."""
     header = [str(cell) for cell in header]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [_row(header), "|" + "---|" * len(header)]
     for row in rows:
         cells = [str(cell) for cell in row]
         if len(cells) != len(header):
             raise ValueError(f"a row of {len(cells)} cells under a header of {len(header)}: {cells}")
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(_row(cells))
     return lines
+
+
+def _row(cells) -> str:
+    """'| a | b |'; an empty cell is '| |'."""
+    return "|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|"
 
 
 def finite(value) -> bool:

@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from keras_emojigan.reports.tables import markdown_table
+
 ORDER = ("dcgan", "deligan", "proposed")  # the `default` rows first, then the others by name
 UNCONDITIONAL = ".unconditional.json"
 EXTRACTORS = ("fid-inception", "emoji")
@@ -77,10 +79,8 @@ def table(found: dict) -> str:
                   "",
                   f"Probe's accuracy on held-out real images: {probe['probe_heldout_accuracy']:.1%} "
                   f"({probe['probe_heldout_images']} images).",
-                  "",
-                  "| model | class | FID | KID | class accuracy | probe on held-out real images of the class "
-                  "| unconditional FID (share) | FID ratio |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  ""]
+        body = []
         for model, entry in models.items():
             base = (entry["unconditional"] or {}).get("classes", {})
             for name, row in entry["conditional"]["classes"].items():
@@ -90,17 +90,18 @@ def table(found: dict) -> str:
                 ratio = _ratio(row, base_row)
                 real = entry["conditional"].get("probe_heldout_class_accuracy", {}).get(name)  # older results lack it
                 real_cell = "n/a" if real is None else f"{real:.1%}"
-                lines.append(f"| {model} | {name} | {row['fid']:.4g} | {row['kid']:.4g} | "
-                             f"{row['class_accuracy']:.1%} | {real_cell} | {base_cell} | "
-                             f"{'n/a' if ratio is None else f'{ratio:.2f}x'} |")
+                body.append([model, name, f"{row['fid']:.4g}", f"{row['kid']:.4g}", f"{row['class_accuracy']:.1%}",
+                             real_cell, base_cell, "n/a" if ratio is None else f"{ratio:.2f}x"])
+        lines += markdown_table(["model", "class", "FID", "KID", "class accuracy",
+                                 "probe on held-out real images of the class", "unconditional FID (share)",
+                                 "FID ratio"], body)
         lines.append("")
     if JUDGED_BY in found:
-        lines += [f"## The issue's criteria ({JUDGED_BY})", "",
-                  f"| model | class accuracy >= {MIN_ACCURACY:.0%} for every class | "
-                  f"per-class FID <= {MAX_FID_RATIO}x unconditional |", "|---|---|---|"]
-        for model, entry in found[JUDGED_BY].items():
-            v = verdicts(entry)
-            lines.append(f"| {model} | {_yes(v['accuracy'])} | {_yes(v['fid_ratio'])} |")
+        lines += [f"## The issue's criteria ({JUDGED_BY})", ""]
+        lines += markdown_table(["model", f"class accuracy >= {MIN_ACCURACY:.0%} for every class",
+                                 f"per-class FID <= {MAX_FID_RATIO}x unconditional"],
+                                [[model, _yes(v["accuracy"]), _yes(v["fid_ratio"])]
+                                 for model, v in ((m, verdicts(e)) for m, e in found[JUDGED_BY].items())])
         lines.append("")
     return "\n".join(lines)
 

@@ -35,6 +35,7 @@ from keras_emojigan.grid import image_grid  # noqa: E402
 from keras_emojigan.metrics.evaluate import compare_features, subset  # noqa: E402
 from keras_emojigan.metrics.extractors import get_extractor  # noqa: E402
 from keras_emojigan.models.class_probe import ClassProbe  # noqa: E402
+from keras_emojigan.reports.tables import markdown_table  # noqa: E402
 from keras_emojigan.serving.generator import load_generator  # noqa: E402
 
 STRENGTHS = "0,0.5,1,1.5,2,3,4,6"  # past directions.STRENGTHS' 4: how far each class goes, and at what cost
@@ -141,37 +142,35 @@ def tables(results: dict) -> str:
              "Per class: the share the Inception probe reads as the class asked for / the same for the emoji "
              "probe / how often the two agree, and FID-Inception against the class's real images (on "
              f"{results['curve_images']} images: biased upwards against the per-class table below; compare along "
-             "the column).", "",
-             "| strength | " + " | ".join(f"{n}: Inception / emoji / agree, FID" for n in next(iter(
-                 results["curve"].values()))) + " |",
-             "|---|" + "---|" * len(next(iter(results["curve"].values())))]
-    for strength, row in results["curve"].items():
-        lines.append(f"| {strength} | " + " | ".join(
-            f"{v['inception_accuracy']:.1%} / {v['emoji_accuracy']:.1%} / {v['probes_agree']:.1%}"
-            + (f", {v['fid_inception']:.1f}" if "fid_inception" in v else "")  # results written before it had none
-            for v in row.values()) + " |")
+             "the column).", ""]
+    names = list(next(iter(results["curve"].values())))
+    lines += markdown_table(
+        ["strength", *(f"{n}: Inception / emoji / agree, FID" for n in names)],
+        [[strength, *(f"{v['inception_accuracy']:.1%} / {v['emoji_accuracy']:.1%} / {v['probes_agree']:.1%}"
+                      + (f", {v['fid_inception']:.1f}" if "fid_inception" in v else "")  # older results lack it
+                      for v in row.values())] for strength, row in results["curve"].items()])
     lines += ["", f"## Each class at the default strength ({results['default_strength']:g})", "",
               "Against that class's real images; the unconditional rows are the model's own samples that the "
-              "Inception probe sorts into the class.", "",
-              "| class | samples | Inception accuracy | FID-Inception | KID | precision | recall | near-duplicates "
-              "| mean colour (R, G, B) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "Inception probe sorts into the class.", ""]
 
-    def colour(values):  # a last cell; results written before it had none leave it empty
-        return " " + ", ".join(f"{v:.0f}" for v in values) + " |" if values else " |"
+    def colour(values):  # the last cell; results written before it had none leave it empty
+        return ", ".join(f"{v:.0f}" for v in values) if values else ""
 
+    body = []
     for name, entry in results["classes"].items():
         if "real_mean_colour" in entry:
-            lines.append(f"| {name}, real | {entry['num_real']} | | | | | | |{colour(entry['real_mean_colour'])}")
+            body.append([f"{name}, real", entry["num_real"], *[""] * 6, colour(entry["real_mean_colour"])])
         for kind in ("steered", "unconditional"):
             row = entry[kind]
             if "fid" not in row:
-                lines.append(f"| {name}, {kind} | {row['num_fake']} | | | | | | |{colour(row.get('mean_colour'))}")
+                body.append([f"{name}, {kind}", row["num_fake"], *[""] * 6, colour(row.get("mean_colour"))])
                 continue
             accuracy = f"{row['inception_accuracy']:.1%}" if "inception_accuracy" in row else ""
-            lines.append(f"| {name}, {kind} | {row['num_fake']} | {accuracy} | {row['fid']:.1f} | {row['kid']:.4f} | "
-                         f"{row['precision']:.2f} | {row['recall']:.2f} | {row['near_duplicate_share']:.1%} "
-                         f"|{colour(row.get('mean_colour'))}")
+            body.append([f"{name}, {kind}", row["num_fake"], accuracy, f"{row['fid']:.1f}", f"{row['kid']:.4f}",
+                         f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['near_duplicate_share']:.1%}",
+                         colour(row.get("mean_colour"))])
+    lines += markdown_table(["class", "samples", "Inception accuracy", "FID-Inception", "KID", "precision", "recall",
+                             "near-duplicates", "mean colour (R, G, B)"], body)
     return "\n".join(lines) + "\n"
 
 

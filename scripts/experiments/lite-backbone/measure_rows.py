@@ -33,6 +33,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from keras_emojigan.reports.tables import markdown_table
+
 LARGE_SAMPLE = 2000
 
 
@@ -79,25 +81,26 @@ ROWS = [("full recipe", FULL_RECIPE), ("+ wider generator", WIDER), ("DeLiGAN la
 def table(publish: Path) -> list[str]:
     from keras_emojigan.compare import parse_variant
 
-    lines = ["| row | ckpt (epoch) | FID vs halves / floor (ratio) | KID vs halves / floor | FID, 2,000 vs all "
-             "| precision / recall (800; real halves) | near-duplicates of 800 (groups; real) | memorised "
-             "| s per run |", "|---|---|---|---|---|---|---|---|---|"]
+    header = ["row", "ckpt (epoch)", "FID vs halves / floor (ratio)", "KID vs halves / floor", "FID, 2,000 vs all",
+              "precision / recall (800; real halves)", "near-duplicates of 800 (groups; real)", "memorised",
+              "s per run"]
+    body = []
     for label, spec in ROWS:
         path = publish / "runs" / parse_variant(spec).run_name(0) / "measured.json"
         if not path.exists():
-            lines.append(_not_finished(f"{label} (`{spec}`)", lines[0]))
+            body.append(_not_finished(f"{label} (`{spec}`)", header))
             continue
         m = json.loads(path.read_text())
         h, w, big = m["fid_inception"]["halves"], m["fid_inception"]["whole"], m["large"]
         seconds = m["epoch_seconds"]
-        lines.append(
-            f"| {label} (`{spec}`) | {m['checkpoint']} ({_epoch_of(m)}) "
-            f"| {h['fid']:.1f} / {h['floor_fid']:.1f} ({h['fid_over_floor']:.2f}x) "
-            f"| {h['kid']:.4f} / {h['floor_kid']:.4f} | {big['fid']:.1f} "
-            f"| {w['precision']:.2f} / {w['recall']:.2f} ({h['floor_precision']:.2f} / {h['floor_recall']:.2f}) "
-            f"| {w['near_duplicate_share']:.1%} ({w['near_duplicate_groups']}; {w['near_duplicate_share_real']:.1%}) "
-            f"| {w['memorised_share']:.1%} | {'n/a' if seconds is None else f'{seconds:.0f}'} |")
-    return lines
+        body.append([f"{label} (`{spec}`)", f"{m['checkpoint']} ({_epoch_of(m)})",
+                     f"{h['fid']:.1f} / {h['floor_fid']:.1f} ({h['fid_over_floor']:.2f}x)",
+                     f"{h['kid']:.4f} / {h['floor_kid']:.4f}", f"{big['fid']:.1f}",
+                     f"{w['precision']:.2f} / {w['recall']:.2f} ({h['floor_precision']:.2f} / {h['floor_recall']:.2f})",
+                     f"{w['near_duplicate_share']:.1%} ({w['near_duplicate_groups']}; "
+                     f"{w['near_duplicate_share_real']:.1%})",
+                     f"{w['memorised_share']:.1%}", "n/a" if seconds is None else f"{seconds:.0f}"])
+    return markdown_table(header, body)
 
 
 LATENTS = (FULL_RECIPE, DELIGAN, PROPOSED)  # the three latents at the full recipe
@@ -109,23 +112,22 @@ def latents_table(publish: Path) -> list[str]:
     near-duplicates."""
     from keras_emojigan.compare import parse_variant
 
-    lines = ["| latent | ckpt the rule takes (epoch) | FID over the floor | recall | near-duplicates (groups) "
-             "| last ckpt: FID, 800 vs all | recall | near-duplicates (groups) |",
-             "|---|---|---|---|---|---|---|---|"]
+    header = ["latent", "ckpt the rule takes (epoch)", "FID over the floor", "recall", "near-duplicates (groups)",
+              "last ckpt: FID, 800 vs all", "recall", "near-duplicates (groups)"]
+    body = []
     for latent in LATENTS:
         folder = publish / "runs" / parse_variant(latent).run_name(0)
         if not (folder / "measured.json").exists() or not (folder / "checkpoint_metrics.json").exists():
-            lines.append(_not_finished(latent, lines[0]))
+            body.append(_not_finished(latent, header))
             continue
         m = json.loads((folder / "measured.json").read_text())
         last = json.loads((folder / "checkpoint_metrics.json").read_text())["fid-inception"]["last"]
         h, w = m["fid_inception"]["halves"], m["fid_inception"]["whole"]
-        lines.append(
-            f"| {latent} | {m['checkpoint']} ({_epoch_of(m)}) | {h['fid_over_floor']:.2f}x | {w['recall']:.2f} "
-            f"| {w['near_duplicate_share']:.1%} ({w['near_duplicate_groups']}) "
-            f"| {last['fid']:.1f} (epoch {last['epoch']}) | {last['recall']:.2f} "
-            f"| {last['near_duplicate_share']:.1%} ({last['near_duplicate_groups']}) |")
-    return lines
+        body.append([latent, f"{m['checkpoint']} ({_epoch_of(m)})", f"{h['fid_over_floor']:.2f}x", f"{w['recall']:.2f}",
+                     f"{w['near_duplicate_share']:.1%} ({w['near_duplicate_groups']})",
+                     f"{last['fid']:.1f} (epoch {last['epoch']})", f"{last['recall']:.2f}",
+                     f"{last['near_duplicate_share']:.1%} ({last['near_duplicate_groups']})"])
+    return markdown_table(header, body)
 
 
 # the recipe built up one change per row: (what the row adds, its spec)
@@ -143,14 +145,14 @@ def ablation_table(publish: Path) -> list[str]:
     from keras_emojigan.compare import parse_variant
     from keras_emojigan.training.history import collapsed_epochs, read_history
 
-    lines = ["| row | FID-Inception over the floor | recall | near-duplicates "
-             f"| last {TAIL_EPOCHS} epochs, the run's own extractor: evaluations | FID, mean (range) "
-             "| recall, mean (range) | near-duplicates, mean (max) | D(real) / D(fake), mean "
-             "| epochs D won |", "|---|---|---|---|---|---|---|---|---|---|"]
+    header = ["row", "FID-Inception over the floor", "recall", "near-duplicates",
+              f"last {TAIL_EPOCHS} epochs, the run's own extractor: evaluations", "FID, mean (range)",
+              "recall, mean (range)", "near-duplicates, mean (max)", "D(real) / D(fake), mean", "epochs D won"]
+    body = []
     for label, spec in ABLATION:
         folder = publish / "runs" / parse_variant(spec).run_name(0)
         if not (folder / "measured.json").exists():
-            lines.append(_not_finished(f"{label} (`{spec}`)", lines[0]))
+            body.append(_not_finished(f"{label} (`{spec}`)", header))
             continue
         m = json.loads((folder / "measured.json").read_text())
         h, w = m["fid_inception"]["halves"], m["fid_inception"]["whole"]
@@ -161,21 +163,22 @@ def ablation_table(publish: Path) -> list[str]:
         if not tail:
             raise SystemExit(f"{folder / 'history.csv'}: no evaluation in the last {TAIL_EPOCHS} epochs")
         shares = [row["near_duplicate_share"] for row in tail]
-        lines.append(
-            f"| {label} (`{spec}`) | {h['fid_over_floor']:.2f}x | {w['recall']:.2f} | {w['near_duplicate_share']:.1%} "
-            f"| {len(tail)} (epochs {tail[0]['epoch']}-{tail[-1]['epoch']}) | {_spread(tail, 'fid', 1)} "
-            f"| {_spread(tail, 'recall', 3)} | {statistics.fmean(shares):.1%} ({max(shares):.1%}) "
-            f"| {statistics.fmean(row['d_real'] for row in epochs):.2f} / "
-            f"{statistics.fmean(row['d_fake'] for row in epochs):.2f} | {collapsed_epochs(rows)} of {len(rows)} |")
-    return lines
+        body.append([f"{label} (`{spec}`)", f"{h['fid_over_floor']:.2f}x", f"{w['recall']:.2f}",
+                     f"{w['near_duplicate_share']:.1%}", f"{len(tail)} (epochs {tail[0]['epoch']}-{tail[-1]['epoch']})",
+                     _spread(tail, "fid", 1), _spread(tail, "recall", 3),
+                     f"{statistics.fmean(shares):.1%} ({max(shares):.1%})",
+                     f"{statistics.fmean(row['d_real'] for row in epochs):.2f} / "
+                     f"{statistics.fmean(row['d_fake'] for row in epochs):.2f}",
+                     f"{collapsed_epochs(rows)} of {len(rows)}"])
+    return markdown_table(header, body)
 
 
 NOT_FINISHED = "| not finished |"
 
 
-def _not_finished(first_cell: str, header: str) -> str:
+def _not_finished(first_cell: str, header: list) -> list[str]:
     """A table row for a run PUBLISH does not hold (yet): its name, "not finished", the other cells empty."""
-    return f"| {first_cell} {NOT_FINISHED}" + " |" * (header.count("|") - 3)
+    return [first_cell, NOT_FINISHED.strip("| "), *[""] * (len(header) - 2)]
 
 
 def _spread(rows: list[dict], key: str, digits: int) -> str:
