@@ -414,9 +414,12 @@ def _model_or_shipped(model_path: Path | None) -> Path:
 @main.command("interpolate")
 @click.argument("model_path", metavar="[MODEL]", required=False,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--seeds", required=True,
+@click.option("--seeds", default=None,
               help="Two or more seeds, comma-separated: the path goes through each in turn (with --emotion: one "
                    "row per seed).")
+@click.option("--latents", "latents_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of --seeds: the latents of your own emoji (`emojigan project` wrote them), the path "
+                   "through each in turn (with --emotion: one row each). MODEL defaults to the model they came from.")
 @click.option("--steps", type=click.IntRange(1, 64), default=8, show_default=True, help="Frames per segment.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="A .png strip (a row per segment) or a .gif animation (there and back).")
@@ -426,32 +429,196 @@ def _model_or_shipped(model_path: Path | None) -> Path:
                    "class TO, e.g. negative:positive.")
 @click.option("--strength", type=float, default=None,
               help="With --emotion: the strength at both ends (default: the model's, at least 1).")
-def interpolate_command(model_path, seeds, steps, output, scale, emotion, strength):
-    """Morph between the emoji of --seeds (MODEL: a run dir, a SavedModel or a model base; default: the shipped
-    saved_models/emoji-faces), spherically through the noise space: a smooth morph means the
-    generator learned a space, not a lookup table. With --emotion, each seed's face changes
-    class instead."""
-    from keras_emojigan.interpolate import check_frames, emotion_sweep, interpolate, save_strip, save_sweep
-    from keras_emojigan.serving.generator import load_generator, parse_seeds
+def interpolate_command(model_path, seeds, latents_file, steps, output, scale, emotion, strength):
+    """Morph between the emoji of --seeds or --latents (MODEL: a run dir, a SavedModel or a model base;
+    default: the shipped saved_models/emoji-faces, or the latents' own model), spherically through
+    the noise space: a smooth morph means the generator learned a space, not a lookup table. With
+    --emotion, each face changes class instead."""
+    from keras_emojigan.interpolate import check_frames, emotion_sweep, interpolate, save_strip, save_sweep, seed_noise
+    from keras_emojigan.serving.generator import parse_seeds
 
-    seed_list = parse_seeds(seeds)
+    if (seeds is None) == (latents_file is None):
+        raise click.UsageError("give --seeds or --latents (one of them)")
     if output.suffix.lower() not in (".png", ".gif"):
         raise click.BadParameter(f"{output}: write a .png strip or a .gif", param_hint="--output")
-    generator = load_generator(_model_or_shipped(model_path))
-    check_frames(len(seed_list), steps, scale, generator.resolution, emotion is not None,
+    if latents_file is not None:
+        generator, latents = _generator_for_latents(latents_file, model_path)
+        noises, what = latents.latents, "your emoji"
+    else:
+        from keras_emojigan.serving.generator import load_generator
+
+        seed_list = parse_seeds(seeds)
+        generator = load_generator(_model_or_shipped(model_path))
+        noises, what = seed_noise(seed_list, generator.noise_dim), f"seeds {', '.join(map(str, seed_list))}"
+    check_frames(len(noises), steps, scale, generator.resolution, emotion is not None,
                  animated=output.suffix.lower() == ".gif")
     if emotion is not None:
         from_class, to_class = _emotion_classes(generator, emotion)
-        save_sweep(emotion_sweep(generator, seed_list, from_class, to_class, steps, strength), output, scale)
-        click.echo(f"wrote {output} ({_count(len(seed_list), 'face')}, {emotion}, {steps + 1} frames each)")
+        save_sweep(emotion_sweep(generator, noises, from_class, to_class, steps, strength), output, scale)
+        click.echo(f"wrote {output} ({_count(len(noises), 'face')}, {emotion}, {steps + 1} frames each)")
         return
     if strength is not None:
         raise click.UsageError("--strength goes with --emotion")
-    if len(seed_list) < 2:
+    if len(noises) < 2:
         raise click.BadParameter("give at least two seeds, e.g. --seeds 3,17", param_hint="--seeds")
-    images = interpolate(generator, seed_list, steps)
+    images = interpolate(generator, noises, steps)
     save_strip(images, output, steps, scale)
-    click.echo(f"wrote {output} ({len(images)} frames through seeds {', '.join(map(str, seed_list))})")
+    click.echo(f"wrote {output} ({len(images)} frames through {what})")
+
+
+def _generator_for_latents(latents_file: Path, model_path: Path | None):
+    """The model to render projected latents with (MODEL, else the one they were projected into),
+    refused when it draws them differently from that one; and the latents."""
+    from keras_emojigan.projector import LatentsFile, check_same_model
+    from keras_emojigan.serving.generator import load_generator
+
+    latents = LatentsFile.load(latents_file)
+    if model_path is None and not Path(latents.model).exists():
+        raise UserError(f"{latents_file}: its model {latents.model} is not here; give MODEL")
+    generator = load_generator(model_path or Path(latents.model))
+    if generator.noise_dim != latents.latents.shape[1]:
+        raise UserError(f"{latents_file}: its latents have {latents.latents.shape[1]} numbers each; "
+                        f"{generator.path} takes {generator.noise_dim}: give the model they were projected into "
+                        f"({latents.model})")
+    check_same_model(latents, _unsteered(generator, latents.latents), generator.path)
+    return generator, latents
+
+
+def _unsteered(generator, latents):
+    """A generator's images of ``latents`` as drawn (a steered model: its own mix, unmoved)."""
+    return generator.from_latent(latents, -1 if generator.steered else None)
+
+
+@main.command("project")
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="An unconditional or steered SavedModel, model base or run dir (default: the shipped "
+                   "saved_models/emoji-faces).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for latents.npz, projection.png, images/ and losses.csv.")
+@click.option("--steps", type=click.IntRange(1, 10000), default=300, show_default=True,
+              help="Adam steps on the latent per image.")
+@click.option("--restarts", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Starting points optimised together; the best is kept.")
+@click.option("--candidates", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Random latents scored first; the best --restarts of them are the starting points.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--pixel-weight", type=float, default=1.0, show_default=True,
+              help="Weight of the mean squared pixel error beside LPIPS.")
+@click.option("--prior-weight", type=float, default=0.1, show_default=True,
+              help="Weight of the term that keeps the latent where the model's noise lives.")
+def project_command(images, model_path, output, steps, restarts, candidates, seed, pixel_weight, prior_weight):
+    """Find the latent of each of your own emoji IMAGES in MODEL (LPIPS + pixel loss, Adam on the noise,
+    the best of several starts), so that `emojigan edit` can change its emotion and `emojigan
+    interpolate --latents` morph between them. Images are laid out as the training emoji were
+    (cropped to what is drawn, on white)."""
+    import dataclasses
+
+    import numpy as np
+    from PIL import Image
+
+    from keras_emojigan.data.emoji_canvas import prepare_user_image
+    from keras_emojigan.data.sources import ImageReadError
+    from keras_emojigan.grid import image_grid
+    from keras_emojigan.metrics.lpips import load_lpips
+    from keras_emojigan.models.restored_generator import restore_generator
+    from keras_emojigan.models.savedmodel import saved_model_fingerprint
+    from keras_emojigan.projector import LatentsFile, ProjectionSettings, Projector, psnr
+    from keras_emojigan.serving.generator import load_generator
+
+    settings = ProjectionSettings(steps, candidates, restarts, pixel_weight=pixel_weight,
+                                  prior_weight=prior_weight).check()
+    generator = load_generator(_model_or_shipped(model_path))
+    targets = []
+    for path in images:
+        try:
+            targets.append(prepare_user_image(path, generator.resolution))
+        except ImageReadError as err:
+            raise UserError(f"{path}: {err}") from None
+    projector = Projector(restore_generator(generator.path, lambda z: _unsteered(generator, z)), load_lpips(), settings)
+    found, losses = [], []
+    with click.progressbar(length=steps * len(images), label=f"projecting {_count(len(images), 'image')}") as bar:
+        for target in targets:
+            result = projector.project(target, seed, progress=bar.update)
+            found.append(result.latent)
+            losses.append(result.losses)
+    latents = np.stack(found)
+    rendered = _unsteered(generator, latents)
+    targets = np.stack(targets)
+    scores = projector.lpips(targets.astype(np.float32) / 127.5 - 1, rendered.astype(np.float32) / 127.5 - 1)
+    names = [path.name for path in images]
+    result = LatentsFile(latents, names, targets, rendered, str(generator.path),
+                         saved_model_fingerprint(generator.path), np.asarray(scores, np.float32),
+                         np.array([psnr(a, b) for a, b in zip(targets, rendered, strict=True)]),
+                         dataclasses.asdict(settings) | {"seed": seed})
+    result.save(output / "latents.npz")
+    folder = output / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (path, target, image) in enumerate(zip(images, targets, rendered, strict=True)):
+        Image.fromarray(target).save(folder / f"{i:03d}-{path.stem}-input.png")
+        Image.fromarray(image).save(folder / f"{i:03d}-{path.stem}-projected.png")
+    pairs = np.stack([targets, rendered], axis=1).reshape(-1, *targets.shape[1:])
+    image_grid(pairs, columns=2 * min(len(images), 4)).save(output / "projection.png")
+    with open(output / "losses.csv", "w") as fh:
+        fh.write("step," + ",".join(f"{i:03d}-{path.stem}" for i, path in enumerate(images)) + "\n")
+        for step, row in enumerate(np.stack(losses, axis=1)):
+            fh.write(f"{step + 1}," + ",".join(f"{v:.6f}" for v in row) + "\n")
+    for name, score, value in zip(names, result.lpips, result.psnr, strict=True):
+        click.echo(f"{_printable(name)}: LPIPS {score:.3f}, PSNR {value:.1f} dB")
+    click.echo(f"wrote {output / 'latents.npz'}, {output / 'projection.png'} (input beside projection), {folder}, "
+               f"{output / 'losses.csv'}; next: emojigan edit {output / 'latents.npz'} --class positive")
+
+
+@main.command("edit")
+@click.argument("latents_file", metavar="LATENTS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A steered model (export --directions) of the generator the latents came from (default: that "
+                   "model, if steered).")
+@click.option("--class", "class_", required=True, help="The class to move each emoji into, by name or index.")
+@click.option("--strength", default=None,
+              help="How far into the class, one value or several comma-separated (a column each; default: the "
+                   "model's).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="A PNG grid: per emoji, your image, its projection, then each strength.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write each edit as its own PNG.")
+@click.option("--scale", type=click.IntRange(1, 8), default=1, show_default=True, help="Pixel-repeat the images.")
+def edit_command(latents_file, model_path, class_, strength, output, out_dir, scale):
+    """Change the emotion of your own emoji: move projected LATENTS (`emojigan project`) along a steered
+    model's class direction; the same SavedModel signature renders them, so `serve` and TF Serving
+    can too."""
+    import numpy as np
+    from PIL import Image
+
+    from keras_emojigan.grid import image_grid
+    from keras_emojigan.serving.generator import check_strength
+
+    generator, latents = _generator_for_latents(latents_file, model_path)
+    if not generator.steered:
+        raise UserError(f"{generator.path} takes no class: give --model a steered export of it (`emojigan directions` "
+                        "then `emojigan export --directions`; the shipped one is saved_models/emoji-faces-conditional)")
+    label = generator.class_index(class_)
+    strengths = [generator.default_strength] if strength is None else _csv_list(strength, float)
+    if not strengths:
+        raise click.BadParameter(f"{strength!r}: give one or more numbers, e.g. 2 or 1,2,4", param_hint="--strength")
+    for value in strengths:
+        check_strength(value, "--strength")
+    rows = len(latents.latents)
+    edits = [generator.from_latent(latents.latents, np.full(rows, label), np.full(rows, value, np.float32))
+             for value in strengths]
+    grid = np.stack([latents.targets, latents.reconstructions, *edits], axis=1)
+    picture = image_grid(grid.reshape(-1, *grid.shape[2:]), columns=grid.shape[1])
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(output)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for value, images in zip(strengths, edits, strict=True):
+            for i, image in enumerate(images):
+                Image.fromarray(image).save(out_dir / f"{i:03d}-{Path(latents.names[i]).stem}-{class_}-{value:g}.png")
+    click.echo(f"wrote {output} (per emoji: yours, its projection, then {class_} at strength "
+               f"{', '.join(f'{v:g}' for v in strengths)})")
 
 
 def _emotion_classes(generator, emotion: str) -> tuple[int, int]:

@@ -63,14 +63,15 @@ def check_frames(seeds: int, steps: int, scale: int, resolution: int, emotion: b
     return frames
 
 
-def interpolate(generator, seeds, steps: int = 8) -> np.ndarray:
-    """uint8 images along the path through ``seeds`` from an exported generator (``LoadedGenerator``)."""
-    return generator.from_latent(latent_path(seed_noise(seeds, generator.noise_dim), steps))
+def interpolate(generator, noises: np.ndarray, steps: int = 8) -> np.ndarray:
+    """uint8 images along the path through the rows of ``noises`` (seeds' noise, ``seed_noise``, or
+    projected latents, ``projector.py``) from an exported generator (``LoadedGenerator``)."""
+    return generator.from_latent(latent_path(noises, steps))
 
 
-def emotion_sweep(generator, seeds, from_class: int, to_class: int, steps: int = 8,
+def emotion_sweep(generator, noises: np.ndarray, from_class: int, to_class: int, steps: int = 8,
                   strength: float | None = None) -> np.ndarray:
-    """[seeds, steps + 1] uint8 images: each seed's face moved by a steered generator
+    """[rows, steps + 1] uint8 images: each row of ``noises``' face moved by a steered generator
     (``LoadedGenerator.steered``) from well inside ``from_class`` (strength S) to its boundary,
     then from ``to_class``'s boundary to well inside it. S defaults to the model's default
     strength, at least 1 (a sweep from 0 to 0 would show one face). With a Gaussian latent and two
@@ -81,7 +82,6 @@ def emotion_sweep(generator, seeds, from_class: int, to_class: int, steps: int =
     strength = max(generator.default_strength, 1.0) if strength is None else float(strength)
     signed = np.linspace(-strength, strength, steps + 1, dtype=np.float32)
     labels = np.where(signed < 0, from_class, to_class)
-    noises = seed_noise(seeds, generator.noise_dim)
     latents = np.repeat(noises, steps + 1, axis=0)
     images = generator.from_latent(latents, np.tile(labels, len(noises)), np.tile(np.abs(signed), len(noises)))
     return images.reshape(len(noises), steps + 1, *images.shape[1:])

@@ -38,12 +38,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from keras_emojigan.data.emoji_canvas import CANVAS, lay_out
+
 OUT_DIR = Path(__file__).resolve().parent / "emoji_faces"  # the embedded set's folder
 
-CANVAS = 64
-FIT = 60
 RENDER = 256  # vector art is rendered at this size before the downscale
-ALPHA_VISIBLE = 8  # alpha above this counts as visible when cropping
 
 # --- labels --------------------------------------------------------------------------------
 POSITIVE_SUBGROUPS = {"face-smiling", "face-affection", "face-tongue", "face-hat", "face-glasses"}
@@ -353,20 +352,7 @@ DESIGNS = [
 # --- image preparation ---------------------------------------------------------------------
 def normalise(rgba: Image.Image) -> np.ndarray | None:
     """Crop to visible content, composite on white, fit in FIT x FIT, centre on CANVAS."""
-    alpha = np.asarray(rgba.getchannel("A"))
-    ys, xs = np.nonzero(alpha > ALPHA_VISIBLE)
-    if len(xs) == 0:
-        return None  # nothing drawn: the design lacks this emoji
-    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-    crop = rgba.crop(box)
-    white = Image.new("RGBA", crop.size, (255, 255, 255, 255))
-    flat = Image.alpha_composite(white, crop).convert("RGB")
-    scale = FIT / max(flat.size)
-    size = (max(1, round(flat.width * scale)), max(1, round(flat.height * scale)))
-    flat = flat.resize(size, Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", (CANVAS, CANVAS), (255, 255, 255))
-    canvas.paste(flat, ((CANVAS - size[0]) // 2, (CANVAS - size[1]) // 2))
-    return np.asarray(canvas, dtype=np.uint8)
+    return lay_out(rgba, CANVAS, ink=False)
 
 
 def save_npz_reproducibly(path: Path, **arrays: np.ndarray) -> None:

@@ -71,13 +71,19 @@ class LPIPS(keras.layers.Layer):
                                     trainable=False) for i, tap in enumerate(taps)]
 
     def call(self, images_a, images_b):
+        return self.distance(self.features(images_a), self.features(images_b))
+
+    def features(self, images):
+        """The five stages' features of images in [-1, 1], each position scaled to unit length: what
+        ``distance`` compares (the projector computes its targets' once)."""
         shift, scale = ops.array(SHIFT, "float32"), ops.array(SCALE, "float32")
-        a = self.vgg((ops.cast(images_a, "float32") - shift) / scale)
-        b = self.vgg((ops.cast(images_b, "float32") - shift) / scale)
+        return [_unit(f) for f in self.vgg((ops.cast(images, "float32") - shift) / scale)]
+
+    def distance(self, features_a, features_b):
+        """[B] LPIPS distances between two lists of ``features`` (batch sizes equal or one of 1)."""
         total = 0.0
-        for fa, fb, weight in zip(a, b, self.lin, strict=True):
-            diff = ops.square(_unit(fa) - _unit(fb))
-            total = total + ops.mean(ops.sum(diff * weight, axis=-1), axis=[1, 2])
+        for fa, fb, weight in zip(features_a, features_b, self.lin, strict=True):
+            total = total + ops.mean(ops.sum(ops.square(fa - fb) * weight, axis=-1), axis=[1, 2])
         return total
 
     def get_config(self):
