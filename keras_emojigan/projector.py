@@ -47,7 +47,7 @@ class ProjectionSettings:
     noise_scale: float = 0.3
 
     def check(self) -> ProjectionSettings:
-        for name, low in (("steps", 0), ("candidates", 1), ("restarts", 1)):
+        for name, low in (("steps", 1), ("candidates", 1), ("restarts", 1)):
             if int(getattr(self, name)) < low:
                 raise UserInputError(f"--{name}: give at least {low}")
         if self.restarts > self.candidates:
