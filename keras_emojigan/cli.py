@@ -658,14 +658,26 @@ def _emotion_classes(generator, emotion: str) -> tuple[int, int]:
               help="Seconds for a request's body to arrive (else 408).")
 @click.option("--write-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds a reply may wait for the client to read it; then the connection is dropped.")
+@click.option("--max-upload-bytes", type=click.IntRange(min=1024), default=4 << 20, show_default=True,
+              help="Largest image a user may upload to project (POST /project).")
+@click.option("--max-upload-pixels", type=click.IntRange(min=256), default=16_000_000, show_default=True,
+              help="Most pixels in an uploaded image (checked before it is decoded).")
+@click.option("--max-queued-projections", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Projections queued or running (one runs at a time); past it, 503 with Retry-After.")
+@click.option("--projection-timeout", type=click.FloatRange(min=1), default=180.0, show_default=True,
+              help="Seconds from an upload's arrival to its answer, queue included (else 504).")
+@click.option("--projection-steps", type=click.IntRange(1, 10000), default=300, show_default=True,
+              help="Adam steps per projection (as `emojigan project --steps`).")
 def serve_command(model_base, host, port, model_name, poll_seconds, max_body_bytes, max_instances, max_count,
-                  workers, max_pending, header_timeout, body_timeout, write_timeout):
+                  workers, max_pending, header_timeout, body_timeout, write_timeout, max_upload_bytes,
+                  max_upload_pixels, max_queued_projections, projection_timeout, projection_steps):
     """Serve the newest version under MODEL_BASE (saved_models/NAME, laid out as NAME/1, NAME/2, ...;
     default: the shipped saved_models/emoji-faces) with TF Serving's REST API, plus a gallery page
     at /; new versions load without a restart."""
     import logging
 
     from keras_emojigan.serving.app import Bounds, serve
+    from keras_emojigan.serving.projection import ProjectionLimits
     from keras_emojigan.serving.rest import Limits
     from keras_emojigan.serving.versions import ModelVersions
 
@@ -686,7 +698,9 @@ def serve_command(model_base, host, port, model_name, poll_seconds, max_body_byt
         serve(versions, host=host, port=port, on_ready=ready, poll_seconds=poll_seconds, workers=workers,
               limits=Limits(max_body_bytes=max_body_bytes, max_instances=max_instances, max_count=max_count),
               bounds=Bounds(max_pending=max_pending, header_timeout=header_timeout, body_timeout=body_timeout,
-                            write_timeout=write_timeout))
+                            write_timeout=write_timeout),
+              projection=ProjectionLimits(max_upload_bytes, max_upload_pixels, max_queued_projections,
+                                          projection_timeout, projection_steps))
     except OSError as err:
         raise UserError(f"cannot listen on {host}:{port}: {err.strerror or err} (try another --port)") from None
 

@@ -52,10 +52,11 @@ def sheet_state(page):
 
 
 @contextlib.contextmanager
-def gallery_page(base):
-    """``emojigan serve BASE`` and a headless Chromium page on its gallery: (page, server, errors),
-    where errors collects the page's script errors and any request that leaves the server."""
-    server = Server(base, "--poll-seconds", "0")
+def gallery_page(base, *options):
+    """``emojigan serve BASE [OPTIONS]`` and a headless Chromium page on its gallery: (page, server,
+    errors), where errors collects the page's script errors and any request that leaves the server
+    (a data: URL does not)."""
+    server = Server(base, "--poll-seconds", "0", *options)
     try:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
@@ -63,7 +64,7 @@ def gallery_page(base):
             errors = []
             page.on("pageerror", lambda err: errors.append(str(err)))
             page.on("request", lambda req: errors.append(f"external request {req.url}")
-                    if not req.url.startswith(server.url) else None)
+                    if not req.url.startswith((server.url, "data:")) else None)
             page.goto(server.url + "/")
             yield page, server, errors
             browser.close()
@@ -159,4 +160,47 @@ def test_the_emotion_slider_of_a_steered_model_redraws_the_same_faces_from_one_c
         assert readings["-3"] < -50 and readings["3"] > 50, readings  # blue, then red
         page.select_option("#class", "0")  # the picker puts the slider at the class's default strength
         assert page.locator("#strength").input_value() == "-1.5"
+    assert errors == []
+
+
+def test_an_uploaded_emoji_is_projected_its_emotion_moved_and_morphed_to_another(tmp_path, monkeypatch):
+    from PIL import Image
+    from serving_helpers import export_projectable, export_projectable_steered, write_random_lpips
+
+    from keras_emojigan.serving.generator import load_generator
+
+    write_random_lpips(tmp_path / "cache")
+    monkeypatch.setenv("EMOJIGAN_CACHE", str(tmp_path / "cache"))  # the server's: the weights above
+    plain = export_projectable(tmp_path / "plain" / "1")
+    base = tmp_path / "saved_models" / "faces"
+    export_projectable_steered(plain, base / "1")
+    generator = load_generator(plain)
+    for i, seed in enumerate((5, 6)):
+        Image.fromarray(generator.generate(1, seed)[0]).resize((96, 96)).save(tmp_path / f"mine{i}.png")
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with gallery_page(base, "--projection-steps", "20") as (page, _, errors):
+        sheet_state(page)
+        page.set_input_files("#upload", str(tmp_path / "junk.png"))
+        page.click("#project")
+        page.wait_for_function("() => document.getElementById('upload-message').textContent.includes('PNG, JPEG')")
+        for i in range(2):
+            page.set_input_files("#upload", str(tmp_path / f"mine{i}.png"))
+            page.click("#project")
+            page.wait_for_function(f"() => document.querySelectorAll('#uploads .pair').length === {i + 1}")
+            page.wait_for_function("() => [...document.querySelectorAll('#uploads .pair img')].every("
+                                   "i => i.hidden || (i.complete && i.naturalWidth > 0))")
+        assert "LPIPS" in page.locator("#upload-message").inner_text()
+        edited = page.locator("#uploads .pair img.edited").first
+        page.wait_for_function("() => !document.querySelector('#uploads .pair img.edited').hidden")
+        before = edited.get_attribute("src")
+        page.locator("#strength").fill("-3")  # the slider redraws each upload at the other class
+        page.wait_for_function(f"() => document.querySelector('#uploads .pair img.edited').src !== {before!r}")
+        assert page.locator("#uploads-morph-show").is_visible()
+        page.click("#uploads-morph-show")
+        page.wait_for_function("() => { const i = document.getElementById('uploads-morph'); "
+                               "return !i.hidden && i.complete && i.naturalWidth > 0 }")
+        strip = page.locator("#uploads-morph")
+        assert strip.evaluate("i => i.naturalWidth") > 8 * strip.evaluate("i => i.naturalHeight")  # 9 frames
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "gallery-uploads.png"), full_page=True)
     assert errors == []

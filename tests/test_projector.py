@@ -12,46 +12,30 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from serving_helpers import export_projectable, export_projectable_steered
 
-from keras_emojigan.config import TrainConfig
 from keras_emojigan.data.emoji_canvas import MIN_SIDE, lay_out, prepare_user_image
 from keras_emojigan.data.sources import ImageReadError
 from keras_emojigan.metrics import lpips as lpips_module
 from keras_emojigan.metrics.lpips import LPIPS
 from keras_emojigan.models.restored_generator import RestoreError, restore_generator
-from keras_emojigan.projector import (LatentsFile, LatentsFileError, ProjectionSettings, Projector, check_same_model,
-                                      learning_rate_at, noise_at)
+from keras_emojigan.projector import (
+    LatentsFile,
+    LatentsFileError,
+    ProjectionSettings,
+    Projector,
+    check_same_model,
+    learning_rate_at,
+    noise_at,
+)
 from keras_emojigan.serving.generator import load_generator
-
-FIELDS = {"model": "dcgan", "resolution": 32, "latent_dim": 8, "ngf": 8, "ndf": 4, "seed": 3}
-
-
-def _export(path, fields=FIELDS, contrast=8.0, config=True):
-    from keras_emojigan.models.gan import build_gan
-    from keras_emojigan.models.savedmodel import export_saved_model
-
-    trained = TrainConfig.from_dict(fields)
-    gan = build_gan(trained.gan_options())
-    for layer in gan.generator.layers:  # untrained, a tiny G draws flat grey; scaled kernels give shapes
-        if getattr(layer, "kernel", None) is not None:
-            layer.kernel.assign(layer.kernel * contrast)
-    metadata = {"model": "dcgan", **({"config": trained.to_dict()} if config else {})}
-    return export_saved_model(gan, path, metadata)
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from keras_emojigan.serving.export import export_directions
-
     root = tmp_path_factory.mktemp("projector")
-    plain = _export(root / "plain" / "1")
-    normal = np.zeros(8, np.float32)
-    normal[0] = 1.0
-    directions = {"noise_dim": 8, "default_strength": 2.0,
-                  "classes": [{"name": "negative", "normal": (-normal).tolist(), "offset": 0.0},
-                              {"name": "positive", "normal": normal.tolist(), "offset": 0.0}]}
-    steered = export_directions(plain, directions, root / "steered" / "1")[1]
-    return {"plain": plain, "steered": steered, "root": root}
+    plain = export_projectable(root / "plain" / "1")
+    return {"plain": plain, "steered": export_projectable_steered(plain, root / "steered" / "1"), "root": root}
 
 
 @pytest.fixture
@@ -79,16 +63,16 @@ def test_the_rebuilt_generator_draws_what_the_savedmodel_draws(models, which):
 
 
 def test_restore_refuses_what_it_cannot_rebuild(models, tmp_path):
-    old = _export(tmp_path / "old" / "1", config=False)
+    old = export_projectable(tmp_path / "old" / "1", config=False)
     with pytest.raises(RestoreError, match="does not say how the generator was built"):
         restore_generator(old)
-    other = _export(tmp_path / "other" / "1")
+    other = export_projectable(tmp_path / "other" / "1")
     metadata = json.loads((other / "emojigan.json").read_text())
     metadata["config"]["ngf"] = 16  # the config names another network than the variables hold
     (other / "emojigan.json").write_text(json.dumps(metadata))
     with pytest.raises(RestoreError, match="does not fit its variables"):
         restore_generator(other)
-    swapped = _export(tmp_path / "swapped" / "1", {**FIELDS, "seed": 4})
+    swapped = export_projectable(tmp_path / "swapped" / "1", seed=4)
     (swapped / "emojigan.json").write_text((models["plain"] / "emojigan.json").read_text())
     generator = load_generator(swapped)
     # same shapes, other weights: the config fits, but a rebuild under another seed would not draw the
@@ -242,13 +226,14 @@ def test_project_edit_and_interpolate_commands(models, tiny_lpips, tmp_path):
                                                            np.array([3.0, 3.0], np.float32))[1])
     result = runner.invoke(main, ["edit", str(out / "latents.npz"), "--class", "positive", "-o", str(edited)])
     assert result.exit_code != 0 and "takes no class" in result.output  # the latents' own model is not steered
-    other = _export(tmp_path / "other" / "1", {**FIELDS, "seed": 9})
+    other = export_projectable(tmp_path / "other" / "1", seed=9)
     result = runner.invoke(main, ["edit", str(out / "latents.npz"), "--model", str(other), "--class", "positive",
                                   "-o", str(edited)])
     assert result.exit_code != 0 and "draws them differently" in result.output
 
     morph = tmp_path / "morph.png"
-    result = runner.invoke(main, ["interpolate", "--latents", str(out / "latents.npz"), "--steps", "3", "-o", str(morph)])
+    result = runner.invoke(main, ["interpolate", "--latents", str(out / "latents.npz"), "--steps", "3",
+                                  "-o", str(morph)])
     assert result.exit_code == 0, result.output
     assert "4 frames through your emoji" in result.output
     result = runner.invoke(main, ["interpolate", str(models["steered"]), "--latents", str(out / "latents.npz"),

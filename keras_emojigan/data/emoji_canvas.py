@@ -6,6 +6,8 @@ generator where the training images were.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -53,12 +55,13 @@ def lay_out(rgba: Image.Image, canvas: int = CANVAS, ink: bool = True) -> np.nda
 MIN_SIDE = 16  # a smaller image holds too little of an emoji to project
 
 
-def prepare_user_image(path, resolution: int, *, animated_ok: bool = True) -> np.ndarray:
+def prepare_user_image(path, resolution: int, *, animated_ok: bool = True, max_pixels: int | None = None) -> np.ndarray:
     """A user's image file (anything a data source reads: PNG, JPEG, WebP, GIF, BMP; transparency
     on white; an animation's first frame unless ``animated_ok`` is False) laid out as the training
     emoji are (``lay_out``) at ``resolution``. Raises ``sources.ImageReadError`` saying what is
-    wrong: unreadable, too large, animated, smaller than MIN_SIDE, or blank."""
-    from keras_emojigan.data.sources import ImageReadError, read_image
+    wrong: unreadable, over ``max_pixels`` (default: the data sources' limit), animated, smaller than
+    MIN_SIDE, or blank."""
+    from keras_emojigan.data.sources import DEFAULT_MAX_PIXELS, ImageReadError, read_image
 
     if not animated_ok:
         try:
@@ -68,7 +71,7 @@ def prepare_user_image(path, resolution: int, *, animated_ok: bool = True) -> np
             frames = 1  # read_image says what is wrong with it
         if frames > 1:
             raise ImageReadError(f"an animation ({frames} frames): give one still image")
-    image = read_image(path)
+    image = read_image(Path(path), max_pixels or DEFAULT_MAX_PIXELS)
     if min(image.size) < MIN_SIDE:
         raise ImageReadError(f"{image.width}x{image.height} is too small: give at least {MIN_SIDE}x{MIN_SIDE} pixels")
     array = lay_out(image, resolution)

@@ -7,7 +7,11 @@ Routes (TF Serving's, https://www.tensorflow.org/tfx/serving/api_rest):
 And ours: ``GET /`` the gallery page, ``GET /sheet.png?seed=S&count=C`` one PNG sheet from the
 ``generate`` signature, ``GET /morph.png?from=A&to=B&steps=N`` a strip morphing between two
 seeds (``interpolate.py``); for a conditional model both take ``class=NAME|INDEX``, for a
-steered one (``export --directions``) also ``strength=S``.
+steered one (``export --directions``) also ``strength=S``. ``POST /project`` (an image file as the
+body) finds the latent of a user's emoji (``projection.py``: its own worker, queue and deadline)
+and ``POST /latent.png`` (JSON: ``latents``, one or two rows, and ``steps``, ``class``,
+``strength``) draws it, edited or morphed to another; REST clients can draw the same latents with
+``:predict`` (``serving_default`` takes a ``latent``).
 Inference, JSON parsing and encoding run in a thread pool (TensorFlow releases the GIL), so
 status, metadata and the page answer while a big request computes; a background task polls the
 model folder for new versions (``versions.py``).
@@ -42,6 +46,7 @@ from keras_emojigan.serving.generator import (
     SavedModelError,
     check_strength,
 )
+from keras_emojigan.serving.projection import ProjectionLimits, Projections, parse_latents
 from keras_emojigan.serving.rest import Limits, RestError, parse_body, pick_signature, request_tensors, response_json
 from keras_emojigan.serving.versions import LoadedVersion, ModelVersions
 
@@ -51,6 +56,7 @@ VERSION = r"{version:[0-9]+}"
 VERSIONS_KEY = web.AppKey("versions", ModelVersions)
 LIMITS_KEY = web.AppKey("limits", Limits)
 EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
+PROJECTIONS_KEY = web.AppKey("projections", Projections)
 SLIDER_END = 4.0  # the gallery's emotion slider runs to this strength each way
 # Connections the kernel queues before we accept them (aiohttp's default is 128; past it a new
 # client's SYN is dropped and retried a second or more later): room for a burst of hundreds.
@@ -86,7 +92,7 @@ async def bounded(request: web.Request, handler):
     buffered reply freed) instead of holding the reply's memory for as long as it likes. A
     generation's slot is held until its reply is sent, so the slots bound the memory too."""
     bounds, in_flight = request.app[BOUNDS_KEY], request.app[IN_FLIGHT_KEY]
-    generation = getattr(request.match_info, "handler", None) in (predict, sheet, morph)
+    generation = getattr(request.match_info, "handler", None) in (predict, sheet, morph, latent_png)
     if generation and in_flight.count >= bounds.max_pending:
         response = web.json_response({"error": f"{in_flight.count} generations are in flight, the most this "
                                                f"server takes (--max-pending): retry shortly"},
@@ -194,12 +200,7 @@ async def predict(request: web.Request) -> web.Response:
     limits = request.app[LIMITS_KEY]
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=limits.max_body_bytes, actual_size=request.content_length)
-    seconds = request.app[BOUNDS_KEY].body_timeout
-    try:
-        raw = await asyncio.wait_for(request.read(), seconds)
-    except asyncio.TimeoutError:
-        raise RestError(f"the request body did not arrive within {seconds:g} s (--body-timeout)", 408) from None
-    body = await _run(request, parse_body, raw)  # 8 MB of JSON is seconds of parsing: off the event loop
+    body = await _run(request, parse_body, await _body(request))  # 8 MB of JSON is seconds of parsing: off the loop
     signature = pick_signature(body, served.signatures)
     arrays, layout = request_tensors(body, signature, limits)
     if STRENGTH_INPUT in arrays:  # a steered model: beyond its bounds the images go black or to noise
@@ -210,6 +211,53 @@ async def predict(request: web.Request) -> web.Response:
     outputs = await _run(request, _call, signature.function, arrays)
     body = await _run(request, response_json, outputs, layout)  # 256 images are 3M numbers: off the loop too
     return web.Response(body=body, content_type="application/json")
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request's body, or 408 when it does not arrive within --body-timeout."""
+    seconds = request.app[BOUNDS_KEY].body_timeout
+    try:
+        return await asyncio.wait_for(request.read(), seconds)
+    except asyncio.TimeoutError:
+        raise RestError(f"the request body did not arrive within {seconds:g} s (--body-timeout)", 408) from None
+
+
+async def project(request: web.Request) -> web.Response:
+    """The latent of the uploaded image (the body: a PNG, JPEG, WebP, GIF or BMP file) in the served
+    model, its laid-out input and its projection as base64 PNGs, LPIPS and seconds."""
+    projections = request.app[PROJECTIONS_KEY]
+    limit = projections.limits.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RestError(f"the upload is {request.content_length:,} bytes; the most this server takes is {limit:,} "
+                        "(--max-upload-bytes)", 413)
+    result = await projections.submit(await _body(request), request.app[VERSIONS_KEY].current)
+    return web.json_response(result, headers={"Cache-Control": "no-store"})
+
+
+async def latent_png(request: web.Request) -> web.Response:
+    """A PNG of one latent (as POST /project returns it), or of the morph between two in ``steps``
+    frames; a steered model's at ``class`` and ``strength``, a conditional one's in ``class``."""
+    from keras_emojigan.interpolate import latent_path
+
+    served = request.app[VERSIONS_KEY].current
+    body = await _run(request, parse_body, await _body(request))
+    signature = served.signatures["serving_default"]
+    latents = parse_latents(body, int(signature.inputs["latent"].shape[1]))
+    steps = _int_value(body, "steps", 8, 1, min(64, request.app[LIMITS_KEY].max_count - 1))
+    scale = _int_value(body, "scale", 1, 1, 4)
+    path = latent_path(latents, steps) if len(latents) == 2 else latents
+    query = {key: str(body[key]) for key in ("class", "strength") if key in body}
+    arrays = {"latent": path, **_class_inputs(signature, served, query, len(path))}
+    images = (await _run(request, _call, signature.function, arrays))["images"]
+    return web.Response(body=await _run(request, _png, images, len(path), scale), content_type="image/png",
+                        headers={"X-Model-Version": str(served.version), "Cache-Control": "no-store"})
+
+
+def _int_value(body: dict, key: str, default: int, low: int, high: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RestError(f"{key}={str(value)[:40]!r}: give a whole number from {low} to {high}")
+    return value
 
 
 def _call(function, arrays: dict) -> dict:
@@ -254,9 +302,9 @@ async def sheet(request: web.Request) -> web.Response:
     scale = _int_query(request, "scale", 1, 1, 4)
     arrays = {"count": np.int32(count), "seed": np.int64(seed)}
     if "label" in served.signatures["generate"].inputs:  # a conditional model: one class, or -1 for a mix
-        arrays["label"] = np.int32(_class_query(request, served))
+        arrays["label"] = np.int32(_class_query(request.query, served))
     if "strength" in served.signatures["generate"].inputs:  # a steered model: how far into the class
-        arrays["strength"] = np.float32(_strength_query(request, served))
+        arrays["strength"] = np.float32(_strength_query(request.query, served))
     images = (await _run(request, _call, served.signatures["generate"].function, arrays))["images"]
 
     return web.Response(body=await _run(request, _png, images, None, scale), content_type="image/png",
@@ -275,21 +323,28 @@ async def morph(request: web.Request) -> web.Response:
     signature = served.signatures["serving_default"]
     noise_dim = int(signature.inputs["latent"].shape[1])
     path = await _run(request, lambda: latent_path(seed_noise([first, last], noise_dim), steps))
-    arrays = {"latent": path}
-    if "strength" in signature.inputs:  # a steered model morphs at one class and strength (or its own mix)
-        arrays["label"] = np.full(len(path), _class_query(request, served), np.int32)
-        arrays["strength"] = np.full(len(path), _strength_query(request, served), np.float32)
-    elif "label" in signature.inputs:  # a conditional model morphs within one class (the first without ?class=)
-        arrays["label"] = np.full(len(path), max(_class_query(request, served), 0), np.int32)
+    arrays = {"latent": path, **_class_inputs(signature, served, request.query, len(path))}
     images = (await _run(request, _call, signature.function, arrays))["images"]
     return web.Response(body=await _run(request, _png, images, steps + 1, scale), content_type="image/png",
                         headers={"X-Model-Version": str(served.version), "Cache-Control": "no-store"})
 
 
-def _class_query(request: web.Request, served: LoadedVersion) -> int:
-    """``?class=NAME|INDEX`` of a conditional model's page requests (the generator's own rules);
+def _class_inputs(signature, served: LoadedVersion, query, rows: int) -> dict:
+    """The ``label`` (and ``strength``) inputs of ``rows`` latents drawn at one class: a steered model's
+    at ``query``'s class and strength (or its own mix), a conditional model's in its class (the first
+    without one); nothing for an unconditional model."""
+    if "strength" in signature.inputs:
+        return {"label": np.full(rows, _class_query(query, served), np.int32),
+                "strength": np.full(rows, _strength_query(query, served), np.float32)}
+    if "label" in signature.inputs:
+        return {"label": np.full(rows, max(_class_query(query, served), 0), np.int32)}
+    return {}
+
+
+def _class_query(query, served: LoadedVersion) -> int:
+    """``class=NAME|INDEX`` of a conditional model's page requests (the generator's own rules);
     -1 (a mix) when absent."""
-    raw = request.query.get("class", "")
+    raw = query.get("class", "")
     if raw in ("", "-1", "mix"):
         return -1
     try:
@@ -298,9 +353,9 @@ def _class_query(request: web.Request, served: LoadedVersion) -> int:
         raise RestError(str(err)) from None
 
 
-def _strength_query(request: web.Request, served: LoadedVersion) -> float:
-    """``?strength=S`` of a steered model's page requests (default: the model's own)."""
-    raw = request.query.get("strength", "")
+def _strength_query(query, served: LoadedVersion) -> float:
+    """``strength=S`` of a steered model's page requests (default: the model's own)."""
+    raw = query.get("strength", "")
     if raw == "":
         return served.generator.default_strength
     try:
@@ -357,7 +412,8 @@ async def _poll_forever(app: web.Application, seconds: float):
 
 
 def make_app(versions: ModelVersions, *, limits: Limits | None = None, bounds: Bounds | None = None,
-             workers: int = 2, poll_seconds: float = 2.0) -> web.Application:
+             projection: ProjectionLimits | None = None, workers: int = 2,
+             poll_seconds: float = 2.0) -> web.Application:
     """The aiohttp application; ``versions`` must already hold a loaded version. ``bounds``'s
     header timeout is the server's (``serve``), not the application's."""
     limits = limits or Limits()
@@ -367,6 +423,7 @@ def make_app(versions: ModelVersions, *, limits: Limits | None = None, bounds: B
     app[VERSIONS_KEY], app[LIMITS_KEY] = versions, limits
     app[BOUNDS_KEY], app[IN_FLIGHT_KEY] = bounds or Bounds(), _InFlight()
     app[EXECUTOR_KEY] = ThreadPoolExecutor(workers, thread_name_prefix="inference")
+    app[PROJECTIONS_KEY] = Projections(projection)
     for prefix in (f"/v1/models/{NAME}", f"/v1/models/{NAME}/versions/{VERSION}"):
         app.router.add_get(prefix, status)
         app.router.add_get(prefix + "/metadata", metadata)
@@ -374,6 +431,8 @@ def make_app(versions: ModelVersions, *, limits: Limits | None = None, bounds: B
     app.router.add_get("/", gallery)
     app.router.add_get("/sheet.png", sheet)
     app.router.add_get("/morph.png", morph)
+    app.router.add_post("/project", project)
+    app.router.add_post("/latent.png", latent_png)
 
     async def background(app):
         task = asyncio.create_task(_poll_forever(app, poll_seconds)) if poll_seconds > 0 else None
@@ -381,6 +440,7 @@ def make_app(versions: ModelVersions, *, limits: Limits | None = None, bounds: B
         if task:
             task.cancel()
         app[EXECUTOR_KEY].shutdown(wait=False, cancel_futures=True)
+        app[PROJECTIONS_KEY].shutdown()
 
     app.cleanup_ctx.append(background)
     return app
