@@ -838,13 +838,14 @@ def extractors_fetch(name):
 @extractors_group.command("list")
 def extractors_list():
     """Each extractor and whether its weights are on this machine."""
-    from keras_emojigan.metrics import fid_inception
+    from keras_emojigan.metrics import fid_inception, lpips
     from keras_emojigan.metrics.extractors import inception_weights_path
     from keras_emojigan.models import efficientnet_lite
 
     fid_ready = fid_inception.weights_path().exists()
     rows = {
-        "emoji": "ships with the package",
+        "emoji": "ships with the package (trained on emoji-faces)",
+        "emoji-all": "ships with the package (trained on emoji-all, never on emoji-faces: the second feature space)",
         "fid-inception": (f"ready ({fid_inception.weights_path()})" if fid_ready
                           else "missing: emojigan extractors fetch fid-inception"),
         "fid-inception-clean": "the same weights, clean-fid's bicubic resize",
@@ -855,6 +856,9 @@ def extractors_list():
                                "never a measure" if efficientnet_lite.weights_path().exists()
                                else "missing: emojigan extractors fetch efficientnet-lite0 "
                                     "(for discriminator=projected)"),
+        "lpips": (f"ready ({lpips.weights_path()}); the projector's perceptual distance"
+                  if lpips.weights_path().exists()
+                  else "missing: emojigan extractors fetch lpips (for emojigan project)"),
     }
     for name, state in rows.items():
         click.echo(f"{name:20s} {state}")

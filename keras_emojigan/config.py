@@ -32,7 +32,7 @@ ARCHS = ("dcgan", "lite")  # the networks behind any latent: DCGAN's, or the Fas
 LOSSES = ("bce", "hinge")
 RESOLUTIONS = (32, 64, 128)
 PRECISIONS = ("float32", "mixed_bfloat16", "auto")  # auto: bf16 where the CPU has it (training/precision.py)
-EXTRACTORS = ("auto", "inception", "tfhub", "emoji", "fid-inception", "fid-inception-clean")
+EXTRACTORS = ("auto", "inception", "tfhub", "emoji", "emoji-all", "fid-inception", "fid-inception-clean")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's augmentations (models/augment.py)

@@ -10,7 +10,10 @@ different feature spaces are never mixed up.
 - ``tfhub``: TF-GAN's 2015 Inception module (the one FID papers use) through tensorflow-hub,
   from a local path or ``TFHUB_CACHE_DIR``.
 - ``emoji``: the offline emoji classifier that ships in the package (256-d features, one
-  logit per emoji identity); the default when Inception weights are absent.
+  logit per emoji identity), trained on emoji-faces; the default when Inception weights are absent.
+- ``emoji-all``: the wider one trained on emoji-all (``models/emoji_classifier.py``): it knows
+  emoji without ever having seen emoji-faces, and no discriminator uses it, so it is the second
+  feature space of the quality reports (docs/evaluation.md).
 - ``fid-inception`` / ``fid-inception-clean``: the 2015 FID Inception, the network behind every
   published FID, converted offline once by ``emojigan extractors fetch fid-inception``
   (``fid_inception.py``); pool3 only, so FID, KID and precision/recall but no IS.
@@ -139,15 +142,15 @@ class TFHubExtractor(Extractor):
 
 
 class EmojiExtractor(Extractor):
-    name = "emoji"
     batch_size = 256
 
-    def __init__(self):
+    def __init__(self, name: str = "emoji"):
         import keras
 
         from keras_emojigan.models.emoji_classifier import INPUT_SIZE, load_shipped
 
-        model, self.classes = load_shipped()
+        self.name = name
+        model, self.classes = load_shipped(name)
         self.size = INPUT_SIZE
         self.model = keras.Model(model.input, [model.get_layer("features").output, model.output])
 
@@ -190,7 +193,8 @@ class FidInceptionExtractor(Extractor):
 EXTRACTORS = {
     "inception": lambda inception_weights=None, tfhub_module=None: InceptionExtractor(inception_weights),
     "tfhub": lambda inception_weights=None, tfhub_module=None: TFHubExtractor(tfhub_module),
-    "emoji": lambda inception_weights=None, tfhub_module=None: EmojiExtractor(),
+    "emoji": lambda inception_weights=None, tfhub_module=None: EmojiExtractor("emoji"),
+    "emoji-all": lambda inception_weights=None, tfhub_module=None: EmojiExtractor("emoji-all"),
     "fid-inception": lambda inception_weights=None, tfhub_module=None: FidInceptionExtractor("tf-bilinear"),
     "fid-inception-clean": lambda inception_weights=None, tfhub_module=None: FidInceptionExtractor("clean"),
 }
