@@ -723,7 +723,7 @@ def _csv_list(value, kind=str):
 @click.option("--name", required=True, help="saved_models/NAME: the model to add a version to.")
 @click.option("--saved-models", type=click.Path(file_okay=False, path_type=Path), default=Path("saved_models"),
               show_default=True)
-@click.option("--extractors", default="fid-inception,emoji", show_default=True,
+@click.option("--extractors", default="fid-inception,emoji-all", show_default=True,
               help="Comma list of feature extractors to measure it with (the first draws groups.png).")
 @click.option("--notes", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Markdown: known failure modes, as a person saw them in the samples.")
@@ -755,9 +755,10 @@ def ship_command(run_dir, name, saved_models, extractors, notes, checkpoint):
               help="Copy each finished run's small records (config, history, summary, sample grids) and the "
               "tables and figures here, as runs finish (a folder to commit, e.g. docs/results/NAME). Finished runs "
               "published here but missing under OUT (a new machine) are restored from their records, not retrained.")
-@click.option("--checkpoint-extractor", type=click.Choice([*EXTRACTORS[1:], "none"]), default=None,
-              help="Measure each run's best and last checkpoints again with this extractor, with the "
-              "memorisation check (default: fid-inception when its weights are here, else none).")
+@click.option("--checkpoint-extractor", default=None, metavar="NAMES",
+              help="Measure each run's best and last checkpoints again with these extractors (a comma list, a "
+              "table each), with the memorisation check (default: fid-inception when its weights are here, then "
+              "emoji-all, the second feature space no discriminator uses; none: skip).")
 def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, publish, checkpoint_extractor):
     """Train every (model variant, seed) under OUT and write the paper's Table 1 and Figures 2-4.
 
@@ -767,6 +768,13 @@ def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, p
     seed_list = _csv_list(seeds, int)
     if not seed_list:
         raise click.BadParameter("give at least one integer seed", param_hint="--seeds")
+    if checkpoint_extractor is not None and checkpoint_extractor != "none":
+        names = _csv_list(checkpoint_extractor)
+        unknown = [name for name in names if name not in EXTRACTORS[1:]]
+        if unknown or not names or len(set(names)) != len(names):
+            raise click.BadParameter(f"{checkpoint_extractor!r}: give distinct extractors from "
+                                     f"{', '.join(EXTRACTORS[1:])}, comma-separated, or none",
+                                     param_hint="--checkpoint-extractor")
     variants = [parse_variant(spec) for spec in _csv_list(models)]
     if not variants:
         raise click.BadParameter("give at least one model", param_hint="--models")

@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import json
 import math
+import re
 import shutil
 import time
 from pathlib import Path
@@ -56,6 +57,9 @@ def run_is_finished(run_dir: Path, epochs: int) -> bool:
 RUN_FIELDS = {"model": "--models", "seed": "--seeds", "epochs": "--epochs"}
 
 
+PATH_CHARACTERS = re.compile(r"[/\\\s]+")  # in a field's value, replaced in run folder names
+
+
 @dataclasses.dataclass(frozen=True)
 class Variant:
     """One row of a comparison: a model and the config fields it sets, e.g. ``proposed:N=4``."""
@@ -71,9 +75,11 @@ class Variant:
 
     @property
     def slug(self) -> str:
-        """As in run folder names: ``proposed-N4`` (the plain model name when no field is set)."""
+        """As in run folder names: ``proposed-N4`` (the plain model name when no field is set); a
+        path's separators and spaces become ``_`` (``init_from=saved_models/emoji-prior/1`` ->
+        ``init_fromsaved_models_emoji-prior_1``), so a run is one folder."""
         short = {v: k for k, v in ALIASES.items()}
-        return "-".join([self.model, *(f"{short.get(k, k)}{v}" for k, v in self.fields)])
+        return "-".join([self.model, *(f"{short.get(k, k)}{PATH_CHARACTERS.sub('_', str(v))}" for k, v in self.fields)])
 
     def run_name(self, seed: int) -> str:
         return f"{self.slug}-s{seed}"
@@ -208,21 +214,35 @@ def published_grid(image: Image.Image, resolution: int, classes: int = 0) -> Ima
     return kept
 
 
-def checkpoint_meter(name: str | None, samples: int, log=print):
-    """The CheckpointMeter of ``name`` (default: fid-inception when its weights are here), or None."""
+SECOND_SPACE = "emoji-all"  # no discriminator uses it: the second feature space of every table
+
+
+def checkpoint_meters(names: str | None, samples: int, log=print) -> list:
+    """The CheckpointMeters of ``names`` (a comma list; default: fid-inception when its weights are
+    here, then the second feature space, SECOND_SPACE; "none": no meter). The first draws the
+    nearest-neighbour figures."""
     from keras_emojigan.metrics import fid_inception
     from keras_emojigan.metrics.extractors import get_extractor
     from keras_emojigan.training.checkpoint_metrics import CheckpointMeter
 
-    if name == "none":
-        return None
-    if name is None:
-        if not fid_inception.weights_path().exists():
-            log("the FID Inception is not on this machine: the tables have the per-epoch extractor's numbers only "
-                "(`emojigan extractors fetch fid-inception`, then rerun compare, adds them)")
-            return None
-        name = "fid-inception"
-    return CheckpointMeter(get_extractor(name), samples=samples)
+    if names == "none":
+        return []
+    if names is None:
+        chosen = [SECOND_SPACE]
+        if fid_inception.weights_path().exists():
+            chosen.insert(0, "fid-inception")
+        else:
+            log("the FID Inception is not on this machine: the checkpoints are measured in the second feature space "
+                f"only, {SECOND_SPACE} (`emojigan extractors fetch fid-inception`, then rerun compare, adds them)")
+    else:
+        chosen = [name.strip() for name in names.split(",") if name.strip()]
+    return [CheckpointMeter(get_extractor(name), samples=samples, figure=i == 0) for i, name in enumerate(chosen)]
+
+
+def checkpoint_prefix(index: int, extractor: str) -> str:
+    """The table columns of the ``index``-th checkpoint extractor: ckpt_* for the first (as tables
+    have always had them), ckpt_<extractor>_* for the others."""
+    return "ckpt_" if index == 0 else f"ckpt_{extractor.replace('-', '_')}_"
 
 
 def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | None = None,
@@ -230,8 +250,9 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
             checkpoint_extractor: str | None = None, log=print) -> dict:
     """``models``: Variants or specs (``dcgan``, ``proposed:N=4``). Returns the table rows.
 
-    ``checkpoint_extractor`` measures each run's best and last checkpoints again (default: the
-    FID Inception when its weights are here; "none" skips), with the memorisation check."""
+    ``checkpoint_extractor`` measures each run's best and last checkpoints again, with the
+    memorisation check (a comma list; default: the FID Inception when its weights are here, and
+    the second feature space, ``SECOND_SPACE``; "none" skips)."""
     started = time.time()
     out = Path(out)
     variants = [m if isinstance(m, Variant) else parse_variant(m) for m in models]
@@ -244,12 +265,12 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
             raise ConfigError("compare needs per-epoch metrics: eval_every must be >= 1")
 
     eval_samples = next(iter(configs.values())).eval_samples
-    meter = checkpoint_meter(checkpoint_extractor, eval_samples, log)
-    measured = {}
+    meters = checkpoint_meters(checkpoint_extractor, eval_samples, log)
+    measured = {meter.extractor.name: {} for meter in meters}
 
     def finished(name):
-        if meter is not None:
-            measured[name] = meter(out / "runs" / name, log)
+        for meter in meters:
+            measured[meter.extractor.name][name] = meter(out / "runs" / name, log)
         if publish is not None and name not in restored:  # a restored run's records are already there
             publish_run(out / "runs" / name, publish)
 
@@ -259,8 +280,8 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
     rows = table_rows(variants, seeds, summaries, histories, measured)
     write_tables(rows, out, preset=preset, epochs=epochs, seeds=seeds,
                  extractor=next(iter(summaries.values())).get("extractor"), eval_samples=eval_samples,
-                 checkpoint_extractor=meter.extractor.name if meter else None)
-    if meter is not None:  # one memorisation figure per variant: its first seed's best checkpoint
+                 checkpoint_extractors=[meter.extractor.name for meter in meters])
+    if meters:  # one memorisation figure per variant: its first seed's best checkpoint
         for variant in variants:
             nearest = out / "runs" / variant.run_name(seeds[0]) / NEAREST_FIGURE
             if nearest.exists():
@@ -287,7 +308,8 @@ def compare(models, seeds, *, preset: str, epochs: int, out: Path, data: str | N
 
 def table_rows(variants, seeds, summaries, histories, measured: dict | None = None) -> list[dict]:
     """One row per variant: means and 95% intervals over seeds at the best and last evaluated
-    epochs; ``measured`` (run name -> CheckpointMeter result) adds the ``ckpt_*`` columns."""
+    epochs; ``measured`` (extractor -> run name -> CheckpointMeter result) adds the checkpoint
+    columns (``checkpoint_prefix``)."""
     measured = measured or {}
     rows = []
     for variant in variants:
@@ -303,17 +325,20 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
                 mean, half = interval([p[key] for p in picked])
                 row[f"{key}_{when}"], row[f"{key}_{when}_ci95"] = mean, half
             row[f"epoch_{when}"] = [p["epoch"] for p in picked]
-        for when in ("best", "last"):
-            picked = [measured[name][when] for name in names if when in measured.get(name, {})]
-            if picked:
-                for key in CHECKPOINT_KEYS:
-                    mean, half = interval([p.get(key) for p in picked])
-                    row[f"ckpt_{key}_{when}"], row[f"ckpt_{key}_{when}_ci95"] = mean, half
+        for index, (extractor, by_run) in enumerate(measured.items()):
+            prefix = checkpoint_prefix(index, extractor)
+            for when in ("best", "last"):
+                picked = [by_run[name][when] for name in names if when in by_run.get(name, {})]
+                if picked:
+                    for key in CHECKPOINT_KEYS:
+                        mean, half = interval([p.get(key) for p in picked])
+                        row[f"{prefix}{key}_{when}"], row[f"{prefix}{key}_{when}_ci95"] = mean, half
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
         row["collapsed_epochs"] = [collapsed_epochs(histories[name]) for name in names]
         row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
-        timed = [sum(m.get("seconds", 0) for m in measured[name].values()) for name in names
-                 if any("seconds" in m for m in measured.get(name, {}).values())]
+        timed = [sum(m.get("seconds", 0) for by_run in measured.values() for m in by_run.get(name, {}).values())
+                 for name in names
+                 if any("seconds" in m for by_run in measured.values() for m in by_run.get(name, {}).values())]
         if timed:
             row["ckpt_seconds"], row["ckpt_timed_runs"] = round(sum(timed), 1), len(timed)
         rows.append(row)
@@ -329,7 +354,7 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
 
 
 def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samples,
-                 checkpoint_extractor: str | None = None) -> None:
+                 checkpoint_extractors=()) -> None:
     keys = sorted({k for row in rows for k in row}, key=lambda k: (k != "model", k))
     with open(out / "table.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
@@ -352,43 +377,18 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
         *markdown_table(["model", "FID (best)", "KID (best)", "IS (best)", "best epochs", "FID (last)", "KID (last)",
                          "IS (last)", "first unstable epoch", "collapsed epochs"], map(run_cells, rows)),
     ]
-    if checkpoint_extractor and any("ckpt_fid_best" in row for row in rows):
-        diverse = any(math.isfinite(row.get("ckpt_recall_best", math.nan)) for row in rows)
-
-        def checkpoint_cells(row):
-            cells = [row["model"]]
-            for when in ("best", "last"):
-                fid, kid = (mean_pm(row.get(f"ckpt_{k}_{when}", math.nan), row.get(f"ckpt_{k}_{when}_ci95", math.nan))
-                            for k in ("fid", "kid"))
-                shares = (percent(row.get(f"ckpt_{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
-                cells += [fid, kid, " / ".join(shares)]
-            if diverse:
-                cells.append(" / ".join(mean_pm(row.get(f"ckpt_recall_{w}", math.nan), math.nan, 2)
-                                        for w in ("best", "last")))
-                cells.append(" / ".join(percent(row.get(f"ckpt_near_duplicate_share_{w}")) for w in ("best", "last")))
-            return cells
-
-        intro = (f"The same runs' best-FID and last checkpoints measured with `{checkpoint_extractor}` "
-                 f"({eval_samples} generated images against the whole data set), and the memorisation check: the "
-                 "share of generated images nearer to a training image than 95% of training images are to their "
-                 f"nearest neighbour, in `{checkpoint_extractor}` features and in pixels "
-                 "(`keras_emojigan/metrics/memorisation.py`).")
-        if diverse:
-            intro += (" Diversity beside them: recall (k = 3; real half against real half: about 0.85) and "
-                      "the near-duplicate share, generated images whose nearest other generated image is "
-                      "closer than the real set's 5th-percentile spacing (the real set: 5%; "
-                      "`keras_emojigan/metrics/diversity.py`).")
-        header = ["model", "FID (best ckpt)", "KID (best ckpt)", "memorised (best, features / pixels)",
-                  "FID (last ckpt)", "KID (last ckpt)", "memorised (last, features / pixels)",
-                  *(("recall (best / last)", "near-duplicates (best / last)") if diverse else ())]
-        lines += ["", intro, "", *markdown_table(header, map(checkpoint_cells, rows))]
+    for index, extractor in enumerate(checkpoint_extractors):
+        prefix = checkpoint_prefix(index, extractor)
+        if any(f"{prefix}fid_best" in row for row in rows):
+            lines += ["", *checkpoint_table(rows, prefix, extractor, index, eval_samples)]
     total = sum(row["epoch_seconds"] for row in rows)
     lines += ["", f"Time in epochs (training and evaluation, the sum of history.csv's seconds over all runs): "
               f"{total:.0f} s ({total / 3600:.2f} h); per model, all seeds: "
               + ", ".join(f"{row['model']} {row['epoch_seconds']:.0f} s" for row in rows) + "."]
     timed = [row for row in rows if row.get("ckpt_timed_runs")]
     if timed:
-        lines[-1] += (f" Measuring checkpoints again (`{checkpoint_extractor}`, best and last): "
+        lines[-1] += (f" Measuring checkpoints again ({', '.join(f'`{e}`' for e in checkpoint_extractors)}, "
+                      "best and last): "
                       f"{sum(r['ckpt_seconds'] for r in timed):.0f} s over the "
                       f"{sum(r['ckpt_timed_runs'] for r in timed)} runs that timed it.")
     changes = {row["model"]: [f"{k} {row[f'{k}_best_vs_{b}_pct']:+.1f}% vs {b}" for b in ("dcgan", "deligan")
@@ -400,6 +400,44 @@ def write_tables(rows, out: Path, *, preset, epochs, seeds, extractor, eval_samp
                   "lower is better, for IS higher):", ""]
         lines += [f"- {model}: " + "; ".join(listed) for model, listed in changes.items() if listed]
     (out / "table.md").write_text("\n".join(lines) + "\n")
+
+
+def checkpoint_table(rows, prefix: str, extractor: str, index: int, eval_samples: int) -> list[str]:
+    """The checkpoints measured in one feature space: FID and its ratio to the real-vs-real floor,
+    KID, memorisation, recall and near-duplicates, best and last (columns ``prefix``*)."""
+    diverse = any(math.isfinite(row.get(f"{prefix}recall_best", math.nan)) for row in rows)
+
+    def cells(row):
+        out = [row["model"]]
+        for when in ("best", "last"):
+            fid, kid = (mean_pm(row.get(f"{prefix}{k}_{when}", math.nan), row.get(f"{prefix}{k}_{when}_ci95", math.nan))
+                        for k in ("fid", "kid"))
+            shares = (percent(row.get(f"{prefix}{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
+            out += [fid, mean_pm(row.get(f"{prefix}fid_over_floor_{when}", math.nan),
+                                 row.get(f"{prefix}fid_over_floor_{when}_ci95", math.nan), 2), kid, " / ".join(shares)]
+        if diverse:
+            out.append(" / ".join(mean_pm(row.get(f"{prefix}recall_{w}", math.nan), math.nan, 2)
+                                  for w in ("best", "last")))
+            out.append(" / ".join(percent(row.get(f"{prefix}near_duplicate_share_{w}")) for w in ("best", "last")))
+        return out
+
+    where = ("a second feature space that no discriminator uses (the classifier trained on emoji-all, never on "
+             "emoji-faces; docs/evaluation.md)" if extractor == SECOND_SPACE else f"`{extractor}`")
+    intro = (f"The same runs' best-FID and last checkpoints measured in {where}"
+             if index else f"The same runs' best-FID and last checkpoints measured with `{extractor}`")
+    intro += (f" ({eval_samples} generated images against the whole data set; over the floor: half as many against "
+              "each real half, over one half against the other), and the memorisation check: the share of generated "
+              "images nearer to a training image than 95% of training images are to their nearest neighbour, in "
+              f"`{extractor}` features and in pixels (`keras_emojigan/metrics/memorisation.py`).")
+    if diverse:
+        intro += (" Diversity beside them: recall (k = 3; real half against real half: about 0.85) and "
+                  "the near-duplicate share, generated images whose nearest other generated image is "
+                  "closer than the real set's 5th-percentile spacing (the real set: 5%; "
+                  "`keras_emojigan/metrics/diversity.py`).")
+    header = ["model", "FID (best ckpt)", "over floor (best)", "KID (best ckpt)", "memorised (best, features / pixels)",
+              "FID (last ckpt)", "over floor (last)", "KID (last ckpt)", "memorised (last, features / pixels)",
+              *(("recall (best / last)", "near-duplicates (best / last)") if diverse else ())]
+    return [intro, "", *markdown_table(header, map(cells, rows))]
 
 
 def plot_losses(variants, seeds, histories, path: Path) -> None:

@@ -229,7 +229,7 @@ def keep_previous_card(base: Path, previous: int) -> None:
 
 
 def ship(run_dir: Path, name: str, *, saved_models: Path = Path("saved_models"),
-         extractors=("fid-inception", "emoji"), notes: str = "", checkpoint: str = "auto", log=print) -> Path:
+         extractors=("fid-inception", "emoji-all"), notes: str = "", checkpoint: str = "auto", log=print) -> Path:
     """Export, measure and card ``run_dir`` as the next version of ``saved_models/name``; its path."""
     from keras_emojigan.metrics.extractors import EXTRACTORS
     from keras_emojigan.serving.export import check_model_name, version_lock

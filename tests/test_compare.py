@@ -223,3 +223,12 @@ def test_fig3_keeps_its_panels_with_long_variant_labels(tmp_path):
         plot_metrics(variants, [0], histories, tmp_path / "fig3.png")
     with Image.open(tmp_path / "fig3.png") as image:
         assert image.width == pytest.approx(PANEL_WIDTH * 2 * DPI, abs=2)
+
+
+def test_a_path_in_a_variant_makes_one_run_folder():
+    from keras_emojigan.compare import parse_variant
+
+    variant = parse_variant("dcgan:init_from=saved_models/emoji-prior/1:freeze_d=2")
+    assert variant.run_name(0) == "dcgan-freeze_d2-init_fromsaved_models_emoji-prior_1-s0"
+    assert variant.label == "dcgan:freeze_d=2:init_from=saved_models/emoji-prior/1"
+    assert parse_variant("proposed:N=4").run_name(1) == "proposed-N4-s1"  # the published folders' names stay

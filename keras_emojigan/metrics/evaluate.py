@@ -130,14 +130,17 @@ def subset(features: Features, index: np.ndarray) -> Features:
     return Features(features.pool[index], None if features.logits is None else features.logits[index])
 
 
-def evaluate_halves(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed: int = 0) -> dict:
+def evaluate_halves(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed: int = 0,
+                    real_features: Features | None = None, fake_features: Features | None = None) -> dict:
     """FID and KID of ``fake`` against each random half of ``real``, their mean, and the floor at
     the same sample sizes: one real half against the other. FID's bias grows as samples shrink, so
     a small set's FID means something only beside that floor (``fid_over_floor``). Precision,
-    recall and the near-duplicate share come beside it, with their real-vs-real values."""
+    recall and the near-duplicate share come beside it, with their real-vs-real values. Features
+    already computed with ``extractor`` may be given."""
     if len(real) < 4 or len(fake) < 2:
         raise UserInputError(f"halves need at least 4 real and 2 generated images, got {len(real)} and {len(fake)}")
-    real_features, fake_features = extractor.features(real), extractor.features(fake)
+    real_features = real_features if real_features is not None else extractor.features(real)
+    fake_features = fake_features if fake_features is not None else extractor.features(fake)
     a, b = (subset(real_features, half) for half in split_halves(len(real), seed))
     versus_a, versus_b = (compare_features(half, fake_features, ("fid", "kid")) for half in (a, b))
     floor = compare_features(a, b, ("fid", "kid"))

@@ -4,10 +4,12 @@ During ``fit`` the per-epoch metrics use the cheap emoji extractor; the numbers 
 publishes also need the standard FID's network (the FID Inception) and the memorisation
 check. ``CheckpointMeter`` restores a run's best-FID checkpoint and its last one, generates
 ``samples`` images from each (the evaluation seed), and records FID, KID (and IS when the
-extractor has logits), precision/recall, the near-duplicate share and groups (``metrics/diversity.py``)
-and the memorised shares in feature and pixel space, with a nearest-
-neighbour figure for the best checkpoint. Results are cached in ``RUN_DIR/checkpoint_metrics.json``
-by extractor name, so a rerun of ``compare`` measures only what is new.
+extractor has logits), precision/recall, the near-duplicate share and groups (``metrics/diversity.py``),
+the memorised shares in feature and pixel space, with a nearest-neighbour figure for the best
+checkpoint, and FID over the real-vs-real floor (half the real set's count of generated images
+against each real half, over one half against the other: ``evaluate_halves``). Results are
+cached in ``RUN_DIR/checkpoint_metrics.json`` by extractor name, so a rerun of ``compare``
+measures only what is new.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ FILE = "checkpoint_metrics.json"
 NEAREST_FIGURE = "nearest_best.png"
 KEYS = CHECKPOINT
 # Measured since these were added: older caches without them are measured again.
-ADDED_LATER = ("recall", "near_duplicate_share")
+ADDED_LATER = ("recall", "near_duplicate_share", "fid_over_floor")
 
 
 class CheckpointMeter:
     """Measures runs against the real images each was trained on: its config's data source at its
     resolution (loaded, and their features computed, once per source and resolution)."""
 
-    def __init__(self, extractor, samples: int = 800, seed: int = 0):
-        self.extractor, self.samples, self.seed = extractor, samples, seed
+    def __init__(self, extractor, samples: int = 800, seed: int = 0, figure: bool = True):
+        """``figure``: draw the best checkpoint's nearest-neighbour figure (one meter of several does)."""
+        self.extractor, self.samples, self.seed, self.figure = extractor, samples, seed, figure
         self._real = {}  # (data, resolution) -> (images, features)
 
     def real(self, data: str, resolution: int):
@@ -46,7 +49,7 @@ class CheckpointMeter:
         import keras
 
         from keras_emojigan.config import ConfigError, TrainConfig
-        from keras_emojigan.metrics.evaluate import evaluate_images
+        from keras_emojigan.metrics.evaluate import evaluate_halves, evaluate_images
         from keras_emojigan.training.rundir import CONFIG, restore_gan
 
         run_dir = Path(run_dir)
@@ -68,7 +71,10 @@ class CheckpointMeter:
             result = evaluate_images(real_images, fake, self.extractor, seed=self.seed,
                                      metrics=("is", "fid", "kid", "pr", "dup"), real_features=real_features,
                                      memorisation=True,
-                                     nearest=run_dir / NEAREST_FIGURE if which == "best" else None)
+                                     nearest=run_dir / NEAREST_FIGURE if which == "best" and self.figure else None)
+            halves = evaluate_halves(real_images, fake[: max(2, len(real_images) // 2)], self.extractor,
+                                     seed=self.seed, real_features=real_features)
+            result.update({key: halves[key] for key in ("fid_over_floor", "floor_fid")})
             measured[which] = {"epoch": epochs - 1, "samples": self.samples,
                                **{k: result[k] for k in KEYS if result.get(k) is not None},
                                "seconds": round(time.perf_counter() - started, 1)}
@@ -78,7 +84,8 @@ class CheckpointMeter:
             log(f"{run_dir.name}: no checkpoints, so no new {self.extractor.name} numbers for its table row")
             return entry or measured
         log(f"{run_dir.name}: {self.extractor.name} " + "; ".join(
-            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g}, recall {m['recall']:.2f}, "
+            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g} ({_ratio(m.get('fid_over_floor'))} the floor), "
+            f"recall {m['recall']:.2f}, "
             f"near-duplicates {m['near_duplicate_share']:.0%}, memorised {m.get('memorised_share', 0):.1%}"
             for which, m in measured.items()))
         cached[self.extractor.name] = measured
@@ -86,3 +93,7 @@ class CheckpointMeter:
         tmp.write_text(json.dumps(cached, indent=2) + "\n")
         tmp.replace(path)
         return measured
+
+
+def _ratio(value) -> str:
+    return "n/a x" if value is None else f"{value:.2f}x"

@@ -65,12 +65,11 @@ def to_unit(images):
 def nearest(lpips, targets, training, chunk: int = 64):
     """Per target, the index and LPIPS of the nearest training image."""
     best_index, best = np.zeros(len(targets), int), np.full(len(targets), np.inf)
-    train_features = None
+    target_features = [[np.asarray(f)[t:t + 1] for f in lpips.features(to_unit(targets))] for t in range(len(targets))]
     for start in range(0, len(training), chunk):
         train_features = [np.asarray(f) for f in lpips.features(to_unit(training[start:start + chunk]))]
-        for t, target in enumerate(targets):
-            target_features = [np.asarray(f) for f in lpips.features(to_unit(target[None]))]
-            distances = np.asarray(lpips.distance(train_features, target_features))
+        for t, features in enumerate(target_features):
+            distances = np.asarray(lpips.distance(train_features, features))
             k = int(np.argmin(distances))
             if distances[k] < best[t]:
                 best[t], best_index[t] = distances[k], start + k
