@@ -83,6 +83,8 @@ def main():
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--steps", type=int, default=ProjectionSettings.steps)
     parser.add_argument("--restarts", type=int, default=ProjectionSettings.restarts)
+    parser.add_argument("--learning-rate", type=float, default=ProjectionSettings.learning_rate)
+    parser.add_argument("--pixel-weight", type=float, default=ProjectionSettings.pixel_weight)
     parser.add_argument("--strengths", default="1,2,4", help="edit strengths besides the model's default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("docs/results/projector"))
@@ -94,7 +96,8 @@ def main():
         raise SystemExit(f"{args.steered}: not a steered model (export --directions)")
     lpips = load_lpips()
     projector = Projector(restore_generator(model.path, model.from_latent), lpips,
-                          ProjectionSettings(steps=args.steps, restarts=args.restarts))
+                          ProjectionSettings(steps=args.steps, restarts=args.restarts, learning_rate=args.learning_rate,
+                                             pixel_weight=args.pixel_weight))
     targets, rows = unseen_emoji(args.count, args.seed, model.resolution)
     training = load_images("emoji-faces", model.resolution)
     near_index, near_lpips = nearest(lpips, targets, training.images)
@@ -132,7 +135,8 @@ def main():
 
     results = {
         "model": str(model.path), "steered": str(steered.path), "count": len(targets), "seed": args.seed,
-        "settings": {"steps": args.steps, "restarts": args.restarts, "candidates": projector.settings.candidates},
+        "settings": {k: getattr(projector.settings, k) for k in ("steps", "restarts", "candidates", "learning_rate",
+                                                                  "pixel_weight", "prior_weight", "noise_scale")},
         "subgroups": {s: sum(r["subgroup"] == s for r in rows) for s in UNSEEN_SUBGROUPS},
         "designs": sorted({r["design"] for r in rows}),
         "projection": {"lpips_median": float(np.median(projected_lpips)), "lpips_mean": float(np.mean(projected_lpips)),
