@@ -498,7 +498,7 @@ def _unsteered(generator, latents):
               help="Folder for latents.npz, projection.png, images/ and losses.csv.")
 @click.option("--steps", type=click.IntRange(1, 10000), default=300, show_default=True,
               help="Adam steps on the latent per image.")
-@click.option("--restarts", type=click.IntRange(1, 64), default=4, show_default=True,
+@click.option("--restarts", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Starting points optimised together; the best is kept.")
 @click.option("--candidates", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Random latents scored first; the best --restarts of them are the starting points.")
