@@ -34,7 +34,7 @@ from keras_emojigan.config import ALIASES, MODELS, ConfigError, TrainConfig, mak
 from keras_emojigan.metrics.keys import SCORES
 from keras_emojigan.reports.figures import figure, palette_png, save_figure, series, wrapped
 from keras_emojigan.reports.stats import interval
-from keras_emojigan.reports.tables import markdown_table, mean_pm, percent
+from keras_emojigan.reports.tables import markdown_table, mean_pm, percent, times
 from keras_emojigan.training.checkpoint_metrics import KEYS as CHECKPOINT_KEYS
 from keras_emojigan.training.checkpoint_metrics import NEAREST_FIGURE
 from keras_emojigan.training.history import best_row, collapsed_epochs, epoch_seconds, read_history
@@ -413,8 +413,8 @@ def checkpoint_table(rows, prefix: str, extractor: str, index: int, eval_samples
             fid, kid = (mean_pm(row.get(f"{prefix}{k}_{when}", math.nan), row.get(f"{prefix}{k}_{when}_ci95", math.nan))
                         for k in ("fid", "kid"))
             shares = (percent(row.get(f"{prefix}{k}_{when}")) for k in ("memorised_share", "memorised_share_pixels"))
-            out += [fid, mean_pm(row.get(f"{prefix}fid_over_floor_{when}", math.nan),
-                                 row.get(f"{prefix}fid_over_floor_{when}_ci95", math.nan), 2), kid, " / ".join(shares)]
+            out += [fid, times(row.get(f"{prefix}fid_over_floor_{when}", math.nan),
+                               row.get(f"{prefix}fid_over_floor_{when}_ci95", math.nan)), kid, " / ".join(shares)]
         if diverse:
             out.append(" / ".join(mean_pm(row.get(f"{prefix}recall_{w}", math.nan), math.nan, 2)
                                   for w in ("best", "last")))
@@ -425,8 +425,9 @@ def checkpoint_table(rows, prefix: str, extractor: str, index: int, eval_samples
              "emoji-faces; docs/evaluation.md)" if extractor == SECOND_SPACE else f"`{extractor}`")
     intro = (f"The same runs' best-FID and last checkpoints measured in {where}"
              if index else f"The same runs' best-FID and last checkpoints measured with `{extractor}`")
-    intro += (f" ({eval_samples} generated images against the whole data set; over the floor: half as many against "
-              "each real half, over one half against the other), and the memorisation check: the share of generated "
+    intro += (f" ({eval_samples} generated images against the whole data set; over the floor: as many generated "
+              "images as half the real set against each real half, over one real half against the other), and the "
+              "memorisation check: the share of generated "
               "images nearer to a training image than 95% of training images are to their nearest neighbour, in "
               f"`{extractor}` features and in pixels (`keras_emojigan/metrics/memorisation.py`).")
     if diverse:

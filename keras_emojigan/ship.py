@@ -26,7 +26,7 @@ from pathlib import Path
 
 from keras_emojigan.config import PRESETS, TrainConfig, override_text
 from keras_emojigan.errors import UserInputError
-from keras_emojigan.reports.tables import markdown_table, percent
+from keras_emojigan.reports.tables import markdown_table, percent, times
 from keras_emojigan.training.history import selection_key
 
 LICENCE = "keras_emojigan/data/emoji_faces/LICENSES.md"
@@ -148,7 +148,7 @@ def card(name: str, version: int, config: TrainConfig, metadata: dict, results: 
     lines += markdown_table(
         ["extractor", "FID (vs halves)", "floor", "ratio", "KID (vs halves)", "floor", "FID (whole set)",
          "precision (floor)", "recall (floor)", "near-duplicates (real)", "groups", "memorised (features / pixels)"],
-        [[f"`{extractor}`", f"{h['fid']:.1f}", f"{h['floor_fid']:.1f}", _ratio(h["fid_over_floor"]),
+        [[f"`{extractor}`", f"{h['fid']:.1f}", f"{h['floor_fid']:.1f}", times(h["fid_over_floor"]),
           f"{h['kid']:.4f}", f"{h['floor_kid']:.4f}" + ("" if h["floor_kid"] > 0 else " (no floor: too few images)"),
           f"{w['fid']:.1f}",
           f"{w['precision']:.2f} ({h['floor_precision']:.2f})", f"{w['recall']:.2f} ({h['floor_recall']:.2f})",
@@ -192,10 +192,6 @@ def data_section(source: str, resolution: int) -> str:
             + ", ".join(f"{design}: {licence}" for design, licence in licences.items()) + ")"
             + ("; as a whole **CC-BY-SA-4.0** (share-alike designs are in it)" if share_alike else "")
             + f". Credit the designs when you publish images from this model: see [{LICENCE}](../../{LICENCE}).")
-
-
-def _ratio(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def usage(name: str, version: int, conditional: bool) -> list[str]:

@@ -54,5 +54,5 @@ def test_compare_tables_show_each_space_with_its_floor():
              "ckpt_emoji_all_recall_best": 0.2, "ckpt_emoji_all_near_duplicate_share_best": 0.01}]
     first = "\n".join(checkpoint_table(rows, checkpoint_prefix(0, "fid-inception"), "fid-inception", 0, 800))
     second = "\n".join(checkpoint_table(rows, checkpoint_prefix(1, SECOND_SPACE), SECOND_SPACE, 1, 800))
-    assert "| lite | 50 | 3.3 |" in first
-    assert "no discriminator uses" in second and "| lite | 12 | 5 |" in second and "| 0.2 / n/a |" in second
+    assert "| lite | 50 | 3.30x |" in first
+    assert "no discriminator uses" in second and "| lite | 12 | 5.00x |" in second and "| 0.2 / n/a |" in second

@@ -37,3 +37,11 @@ def mean_pm(mean, half=math.nan, digits: int = 4) -> str:
 def percent(share, digits: int = 1) -> str:
     """A share in [0, 1] as '12.5%', 'n/a' for none."""
     return f"{100 * share:.{digits}f}%" if finite(share) else "n/a"
+
+
+def times(ratio, half=math.nan) -> str:
+    """A ratio to a floor: '3.39x', '17.2x', '188x' (± the half-width when finite), 'n/a' for none."""
+    if not finite(ratio):
+        return "n/a"
+    digits = 2 if abs(ratio) < 10 else 1 if abs(ratio) < 100 else 0
+    return f"{ratio:.{digits}f}x" + (f" ± {half:.{digits}f}" if finite(half) else "")

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from keras_emojigan.metrics.keys import CHECKPOINT
+from keras_emojigan.reports.tables import times
 
 FILE = "checkpoint_metrics.json"
 NEAREST_FIGURE = "nearest_best.png"
@@ -84,7 +85,7 @@ class CheckpointMeter:
             log(f"{run_dir.name}: no checkpoints, so no new {self.extractor.name} numbers for its table row")
             return entry or measured
         log(f"{run_dir.name}: {self.extractor.name} " + "; ".join(
-            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g} ({_ratio(m.get('fid_over_floor'))} the floor), "
+            f"{which} (epoch {m['epoch']}) FID {m['fid']:.4g} ({times(m.get('fid_over_floor'))} the floor), "
             f"recall {m['recall']:.2f}, "
             f"near-duplicates {m['near_duplicate_share']:.0%}, memorised {m.get('memorised_share', 0):.1%}"
             for which, m in measured.items()))
@@ -93,7 +94,3 @@ class CheckpointMeter:
         tmp.write_text(json.dumps(cached, indent=2) + "\n")
         tmp.replace(path)
         return measured
-
-
-def _ratio(value) -> str:
-    return "n/a x" if value is None else f"{value:.2f}x"
