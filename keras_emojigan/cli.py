@@ -283,7 +283,10 @@ def fit_command(model, data, preset, config_file, epochs, batch_size, lr, latent
 @click.option("--directions", "directions_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A directions file (`emojigan directions`): RUN_DIR may then be an unconditional SavedModel, and "
                    "the export takes a class and a strength.")
-def export_command(source, output, name, version, saved_models, best, overwrite, directions_file):
+@click.option("--fine-tunable", is_flag=True,
+              help="Also write the GAN's G, D and EMA weights beside the SavedModel (gan.keras), so that "
+                   "`emojigan fit --init-from` the exported folder fine-tunes from it.")
+def export_command(source, output, name, version, saved_models, best, overwrite, directions_file, fine_tunable):
     """Write the generator of RUN_DIR's latest (or best-FID) checkpoint as a SavedModel; with
     --directions, an unconditional SavedModel (or run dir) as one that takes a class."""
     from keras_emojigan.serving.export import (
@@ -300,8 +303,8 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
         check_model_name(name)  # before the lock: nothing is written outside saved_models/NAME
     if version is not None and name is None:
         raise click.UsageError("--version goes with --name")
-    if best and directions_file is not None:
-        raise click.UsageError("--best goes with a run dir's checkpoints, not with --directions")
+    if (best or fine_tunable) and directions_file is not None:
+        raise click.UsageError("--best and --fine-tunable go with a run dir's checkpoints, not with --directions")
     if output is not None and output.exists() and any(output.iterdir()) and not overwrite:
         raise UserError(f"-o {output}: the folder exists and is not empty; give --overwrite to replace it, "
                         "or another folder")
@@ -315,7 +318,7 @@ def export_command(source, output, name, version, saved_models, best, overwrite,
         if directions is not None:
             metadata, _ = export_directions(source, directions, output, warn=lambda line: click.echo(line, err=True))
         else:
-            metadata, _ = export_run(source, output, best=best)
+            metadata, _ = export_run(source, output, best=best, fine_tunable=fine_tunable)
     if directions is not None:
         click.echo(f"wrote {output} ({metadata['steered_from']} asked for {', '.join(metadata['class_names'])}; "
                    f"default strength {metadata['directions']['default_strength']})")
@@ -730,12 +733,16 @@ def _csv_list(value, kind=str):
 @click.option("--checkpoint", type=click.Choice(["auto", "best", "last"]), default="auto", show_default=True,
               help="auto: the better of best and last by FID-Inception among checkpoints that did not collapse "
               "(compare's checkpoint_metrics.json), else best.")
-def ship_command(run_dir, name, saved_models, extractors, notes, checkpoint):
+@click.option("--fine-tunable", is_flag=True,
+              help="Also ship the GAN's G, D and EMA weights (gan.keras beside the SavedModel), so that "
+                   "`emojigan fit --init-from saved_models/NAME/VERSION` fine-tunes from it (a prior).")
+def ship_command(run_dir, name, saved_models, extractors, notes, checkpoint, fine_tunable):
     """Export RUN_DIR as the next version of saved_models/NAME, measure it and write its card."""
     from keras_emojigan.ship import ship
 
     version = ship(run_dir, name, saved_models=saved_models, extractors=tuple(extractors.split(",")),
-                   notes=notes.read_text() if notes else "", checkpoint=checkpoint, log=click.echo)
+                   notes=notes.read_text() if notes else "", checkpoint=checkpoint, fine_tunable=fine_tunable,
+                   log=click.echo)
     click.echo(f"shipped {version}; its card: {version.parent / 'README.md'}")
 
 

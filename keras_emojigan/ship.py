@@ -225,8 +225,10 @@ def keep_previous_card(base: Path, previous: int) -> None:
 
 
 def ship(run_dir: Path, name: str, *, saved_models: Path = Path("saved_models"),
-         extractors=("fid-inception", "emoji-all"), notes: str = "", checkpoint: str = "auto", log=print) -> Path:
-    """Export, measure and card ``run_dir`` as the next version of ``saved_models/name``; its path."""
+         extractors=("fid-inception", "emoji-all"), notes: str = "", checkpoint: str = "auto",
+         fine_tunable: bool = False, log=print) -> Path:
+    """Export, measure and card ``run_dir`` as the next version of ``saved_models/name``; its path
+    (``fine_tunable``: with the GAN's weights beside it for `fit --init-from`, ``export_run``)."""
     from keras_emojigan.metrics.extractors import EXTRACTORS
     from keras_emojigan.serving.export import check_model_name, version_lock
 
@@ -237,10 +239,12 @@ def ship(run_dir: Path, name: str, *, saved_models: Path = Path("saved_models"),
                              f"list of {', '.join(EXTRACTORS)}")
     choose_checkpoint(run_dir, checkpoint)  # refuses a run without the checkpoint asked for
     with version_lock(base):
-        return _ship(run_dir, base, name, extractors=extractors, notes=notes, checkpoint=checkpoint, log=log)
+        return _ship(run_dir, base, name, extractors=extractors, notes=notes, checkpoint=checkpoint,
+                     fine_tunable=fine_tunable, log=log)
 
 
-def _ship(run_dir: Path, base: Path, name: str, *, extractors, notes: str, checkpoint: str, log) -> Path:
+def _ship(run_dir: Path, base: Path, name: str, *, extractors, notes: str, checkpoint: str, fine_tunable: bool,
+          log) -> Path:
     from keras_emojigan.grid import image_grid
     from keras_emojigan.metrics.diversity import groups_figure
     from keras_emojigan.serving.export import export_run, next_version
@@ -250,7 +254,7 @@ def _ship(run_dir: Path, base: Path, name: str, *, extractors, notes: str, check
     version_number = next_version(base)
     version = base / str(version_number)
     best, why = choose_checkpoint(run_dir, checkpoint)
-    metadata, _ = export_run(run_dir, version, best=best)
+    metadata, _ = export_run(run_dir, version, best=best, fine_tunable=fine_tunable)
     log(f"wrote {version} from the {metadata['checkpoint']} checkpoint ({why})")
     try:
         config = TrainConfig.from_dict(metadata["config"])

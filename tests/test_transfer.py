@@ -86,3 +86,22 @@ def test_resume_after_init_from_is_exact(prior, tiny_data, tmp_path):
     straight, resumed = read_history(tmp_path / "straight"), read_history(tmp_path / "resumed")
     for a, b in zip(straight, resumed, strict=True):
         assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+
+
+def test_a_fine_tunable_export_is_a_source_for_init_from(prior, tiny_data, tmp_path):
+    from click.testing import CliRunner
+
+    from keras_emojigan.cli import main
+    from keras_emojigan.serving.generator import load_generator
+
+    result = CliRunner().invoke(main, ["export", str(prior), "--name", "prior", "--saved-models",
+                                       str(tmp_path / "saved_models"), "--fine-tunable"])
+    assert result.exit_code == 0, result.output
+    version = tmp_path / "saved_models" / "prior" / "1"
+    assert (version / "gan.keras").exists() and not list(version.glob("partial-*"))
+    assert load_generator(version).generate(2, 0).shape == (2, 32, 32, 3)  # still a servable SavedModel
+    run = _fit(tmp_path, "tuned", data=tiny_data, epochs=1, arch="lite", loss="hinge", ema_decay=0.99,
+               model="dcgan", init_from=str(version), lr=1e-12)
+    report = json.loads((run / "init_from.json").read_text())
+    assert all(report[part]["loaded"] == report[part]["total"] > 0
+               for part in ("generator", "discriminator", "ema_generator"))

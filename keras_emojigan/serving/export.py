@@ -71,16 +71,27 @@ def serving_path(saved_models: Path, name: str, version: int | None = None) -> P
     return base / str(version)
 
 
-def export_run(run_dir: Path, path: Path, best: bool = False) -> tuple[dict, Path]:
+FINE_TUNABLE_FILE = "gan.keras"  # beside a SavedModel: G, D and the EMA copy, for `fit --init-from`
+
+
+def export_run(run_dir: Path, path: Path, best: bool = False, fine_tunable: bool = False) -> tuple[dict, Path]:
     """Export a run's latest (or best-FID) checkpoint to ``path`` with the run's config, epochs
-    and classes in its metadata; return (metadata, path)."""
+    and classes in its metadata; return (metadata, path). ``fine_tunable`` also writes the whole
+    GAN (G, D, the EMA copy) beside it as ``gan.keras``, which `fit --init-from PATH` starts from
+    (TF Serving and `serve` ignore it)."""
     from keras_emojigan.training.rundir import restore_gan, run_classes
 
     gan, config, epochs = restore_gan(run_dir, best=best)
     classes = run_classes(run_dir)
     metadata = {"model": config.model, "epochs": epochs, "checkpoint": "best-fid" if best else "latest",
-                "config": config.to_dict(), **({"class_names": classes} if classes else {})}
-    return metadata, export_saved_model(gan, path, metadata)
+                "config": config.to_dict(), **({"class_names": classes} if classes else {}),
+                **({"fine_tunable": FINE_TUNABLE_FILE} if fine_tunable else {})}
+    export_saved_model(gan, path, metadata)
+    if fine_tunable:
+        partial = Path(path) / f"partial-{FINE_TUNABLE_FILE}"  # Keras wants the .keras suffix
+        gan.save(partial)
+        partial.replace(Path(path) / FINE_TUNABLE_FILE)
+    return metadata, Path(path)
 
 
 def export_directions(model_path: Path, directions: dict, path: Path, warn=None) -> tuple[dict, Path]:
