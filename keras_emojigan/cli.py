@@ -510,7 +510,10 @@ def _unsteered(generator, latents):
               help="Weight of the mean squared pixel error beside LPIPS.")
 @click.option("--prior-weight", type=float, default=0.1, show_default=True,
               help="Weight of the term that keeps the latent where the model's noise lives.")
-def project_command(images, model_path, output, steps, restarts, candidates, seed, pixel_weight, prior_weight):
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+              help="LPIPS's VGG16 in float32 or mixed_bfloat16; auto: bfloat16 where the CPU has it natively.")
+def project_command(images, model_path, output, steps, restarts, candidates, seed, pixel_weight, prior_weight,
+                    precision):
     """Find the latent of each of your own emoji IMAGES in MODEL (LPIPS + pixel loss, Adam on the noise,
     the best of several starts), so that `emojigan edit` can change its emotion and `emojigan
     interpolate --latents` morph between them. Images are laid out as the training emoji were
@@ -528,6 +531,7 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
     from keras_emojigan.models.savedmodel import saved_model_fingerprint
     from keras_emojigan.projector import LatentsFile, ProjectionSettings, Projector, psnr
     from keras_emojigan.serving.generator import load_generator
+    from keras_emojigan.training.precision import resolve_precision
 
     settings = ProjectionSettings(steps, candidates, restarts, pixel_weight=pixel_weight,
                                   prior_weight=prior_weight).check()
@@ -538,7 +542,8 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
             targets.append(prepare_user_image(path, generator.resolution))
         except ImageReadError as err:
             raise UserError(f"{path}: {err}") from None
-    projector = Projector(restore_generator(generator.path, lambda z: _unsteered(generator, z)), load_lpips(), settings)
+    projector = Projector(restore_generator(generator.path, lambda z: _unsteered(generator, z)),
+                          load_lpips(resolve_precision(precision)), settings)
     found, losses = [], []
     with click.progressbar(length=steps * len(images), label=f"projecting {_count(len(images), 'image')}") as bar:
         for target in targets:
@@ -553,7 +558,7 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
     result = LatentsFile(latents, names, targets, rendered, str(generator.path),
                          saved_model_fingerprint(generator.path), np.asarray(scores, np.float32),
                          np.array([psnr(a, b) for a, b in zip(targets, rendered, strict=True)]),
-                         dataclasses.asdict(settings) | {"seed": seed})
+                         dataclasses.asdict(settings) | {"seed": seed, "precision": resolve_precision(precision)})
     result.save(output / "latents.npz")
     folder = output / "images"
     folder.mkdir(parents=True, exist_ok=True)

@@ -131,6 +131,7 @@ class Projections:
         from keras_emojigan.metrics.lpips import load_lpips
         from keras_emojigan.models.restored_generator import restore_generator
         from keras_emojigan.projector import ProjectionSettings, Projector
+        from keras_emojigan.training.precision import resolve_precision
 
         key = str(served.generator.path)
         with self._lock:
@@ -138,7 +139,7 @@ class Projections:
                 generator = served.generator
                 try:
                     if self._lpips is None:
-                        self._lpips = load_lpips()
+                        self._lpips = load_lpips(resolve_precision("auto"))  # bfloat16 where native
                     rebuilt = restore_generator(generator.path,
                                                 lambda z: generator.from_latent(z, -1 if generator.steered else None))
                 except UserInputError as err:  # no LPIPS weights here, or a model that cannot be rebuilt

@@ -42,6 +42,7 @@ from keras_emojigan.models.restored_generator import restore_generator  # noqa: 
 from keras_emojigan.projector import ProjectionSettings, Projector, psnr  # noqa: E402
 from keras_emojigan.reports.tables import markdown_table  # noqa: E402
 from keras_emojigan.serving.generator import load_generator  # noqa: E402
+from keras_emojigan.training.precision import resolve_precision  # noqa: E402
 
 UNSEEN_SUBGROUPS = ("face-neutral-skeptical", "face-sleepy", "face-hand", "face-costume")
 
@@ -85,6 +86,7 @@ def main():
     parser.add_argument("--restarts", type=int, default=ProjectionSettings.restarts)
     parser.add_argument("--learning-rate", type=float, default=ProjectionSettings.learning_rate)
     parser.add_argument("--pixel-weight", type=float, default=ProjectionSettings.pixel_weight)
+    parser.add_argument("--precision", default="auto", help="LPIPS's: auto, float32 or mixed_bfloat16")
     parser.add_argument("--strengths", default="1,2,4", help="edit strengths besides the model's default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("docs/results/projector"))
@@ -94,7 +96,8 @@ def main():
     model, steered = load_generator(args.model), load_generator(args.steered)
     if not steered.steered:
         raise SystemExit(f"{args.steered}: not a steered model (export --directions)")
-    lpips = load_lpips()
+    precision = resolve_precision(args.precision)
+    lpips = load_lpips(precision)
     projector = Projector(restore_generator(model.path, model.from_latent), lpips,
                           ProjectionSettings(steps=args.steps, restarts=args.restarts, learning_rate=args.learning_rate,
                                              pixel_weight=args.pixel_weight))
@@ -147,7 +150,8 @@ def main():
                                                                    zip(targets, near_images, strict=True)]))},
         "projection_beats_nearest": float(np.mean(projected_lpips < near_lpips)),
         "seconds_per_image": {"median": float(np.median(seconds)), "max": float(np.max(seconds))},
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "note": args.note},
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "note": args.note,
+                    "lpips_precision": precision},
         "probe": probe_info, "projections_read_as": {n: float(np.mean(unedited == c))
                                                      for c, n in enumerate(steered.class_names)},
         "default_strength": steered.default_strength, "edits": edits,
@@ -181,7 +185,8 @@ def report(results: dict) -> str:
              f"The projection is closer than the nearest training image for "
              f"{results['projection_beats_nearest']:.0%} of the images. Seconds per image: median "
              f"{results['seconds_per_image']['median']:.1f}, max {results['seconds_per_image']['max']:.1f} "
-             f"({results['machine']['cores']} cores; {results['machine']['note'] or 'nothing else noted'}).", "",
+             f"({results['machine']['cores']} cores, LPIPS in {results['machine'].get('lpips_precision', 'float32')}; "
+             f"{results['machine']['note'] or 'nothing else noted'}).", "",
              f"Edits (probe: FID-Inception features, fitted on real emoji-faces only, held-out accuracy "
              f"{results['probe']['probe_heldout_accuracy']:.1%}; unedited projections read as "
              + ", ".join(f"{k} {v:.0%}" for k, v in results["projections_read_as"].items())
