@@ -45,7 +45,7 @@ def tiny_lpips(monkeypatch):
 
     keras.utils.set_random_seed(0)
     lpips = LPIPS(width=0.25)
-    monkeypatch.setattr(lpips_module, "load_lpips", lambda: lpips)
+    monkeypatch.setattr(lpips_module, "load_lpips", lambda policy="float32": lpips)
     return lpips
 
 
