@@ -483,13 +483,8 @@ def _generator_for_latents(latents_file: Path, model_path: Path | None):
         raise UserError(f"{latents_file}: its latents have {latents.latents.shape[1]} numbers each; "
                         f"{generator.path} takes {generator.noise_dim}: give the model they were projected into "
                         f"({latents.model})")
-    check_same_model(latents, _unsteered(generator, latents.latents), generator.path)
+    check_same_model(latents, generator.from_latent(latents.latents), generator.path)  # a steered one: unmoved
     return generator, latents
-
-
-def _unsteered(generator, latents):
-    """A generator's images of ``latents`` as drawn (a steered model: its own mix, unmoved)."""
-    return generator.from_latent(latents, -1 if generator.steered else None)
 
 
 @main.command("project")
@@ -542,7 +537,7 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
             targets.append(prepare_user_image(path, generator.resolution))
         except ImageReadError as err:
             raise UserError(f"{path}: {err}") from None
-    projector = Projector(restore_generator(generator.path, lambda z: _unsteered(generator, z)),
+    projector = Projector(restore_generator(generator.path, generator.from_latent),
                           load_lpips(resolve_precision(precision)), settings)
     found, losses = [], []
     with click.progressbar(length=steps * len(images), label=f"projecting {_count(len(images), 'image')}") as bar:
@@ -551,7 +546,7 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
             found.append(result.latent)
             losses.append(result.losses)
     latents = np.stack(found)
-    rendered = _unsteered(generator, latents)
+    rendered = generator.from_latent(latents)  # a steered model's own mix: the latents unmoved
     targets = np.stack(targets)
     scores = projector.lpips(targets.astype(np.float32) / 127.5 - 1, rendered.astype(np.float32) / 127.5 - 1)
     names = [path.name for path in images]

@@ -47,8 +47,6 @@ CLASSIFIERS = {
     "emoji": Classifier("emoji", "emoji-faces", (24, 48, 96, 192), "emoji_classifier"),
     "emoji-all": Classifier("emoji-all", "emoji-all", (32, 64, 128, 256), "emoji_all_classifier"),
 }
-WEIGHTS_FILE = CLASSIFIERS["emoji"].weights_file
-CLASSES_FILE = CLASSIFIERS["emoji"].classes_file
 
 
 def build_classifier(num_classes: int, seed: int = 0, widths: tuple[int, ...] = CLASSIFIERS["emoji"].widths

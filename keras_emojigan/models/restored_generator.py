@@ -24,8 +24,8 @@ from keras_emojigan.errors import UserInputError
 from keras_emojigan.models import registry
 from keras_emojigan.models.latents import make_latent
 from keras_emojigan.models.policy_scope import policy_scope
+from keras_emojigan.models.savedmodel import METADATA_FILE
 
-METADATA_FILE = "emojigan.json"  # as models/savedmodel.py writes it
 # mean absolute pixel difference allowed from the SavedModel's rendering, in levels of 255: an export
 # traced in bfloat16 differs from the float32 rebuild by about 0.3 on average (up to ~12 in a few
 # pixels); a wrong rebuild differs by tens

@@ -29,6 +29,7 @@ from keras_emojigan.errors import UserInputError
 from keras_emojigan.serving.rest import RestError
 
 IMAGE_TYPES = ("PNG", "JPEG", "WEBP", "GIF", "BMP")  # Pillow's format names of the uploads taken
+LATENT_BOUND = 10.0  # |value| of one latent number: standard-normal noise is within +-6 in a billion draws
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Projections:
         except _Stopped:
             raise self._late() from None
         latent = found.latent[None]
-        drawn = generator.from_latent(latent, -1 if generator.steered else None)[0]
+        drawn = generator.from_latent(latent)[0]  # a steered model's own mix: the latent unmoved
         return {"latent": [float(x) for x in found.latent], "lpips": found.lpips,
                 "seconds": round(time.monotonic() - start, 2), "version": served.version,
                 "input_png": _png_base64(target), "projection_png": _png_base64(drawn)}
@@ -140,8 +141,7 @@ class Projections:
                 try:
                     if self._lpips is None:
                         self._lpips = load_lpips(resolve_precision("auto"))  # bfloat16 where native
-                    rebuilt = restore_generator(generator.path,
-                                                lambda z: generator.from_latent(z, -1 if generator.steered else None))
+                    rebuilt = restore_generator(generator.path, generator.from_latent)
                 except UserInputError as err:  # no LPIPS weights here, or a model that cannot be rebuilt
                     raise RestError(f"projection is not available on this server: {err}", 503) from None
                 settings = ProjectionSettings(steps=self.limits.projection_steps)
@@ -177,5 +177,3 @@ def parse_latents(body: dict, noise_dim: int, max_rows: int = 2) -> np.ndarray:
         raise RestError(f"latent values must be finite numbers within +-{LATENT_BOUND:g} (standard-normal noise)")
     return array.astype(np.float32)
 
-
-LATENT_BOUND = 10.0  # |value| of one latent number: standard-normal noise is within +-6 in a billion draws
