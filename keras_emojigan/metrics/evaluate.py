@@ -39,15 +39,17 @@ def compare_features(real: Features, fake: Features, metrics=tuple(METRICS)) -> 
 
 def evaluate_images(real: np.ndarray, fake: np.ndarray, extractor: Extractor, *, seed=None,
                     metrics=tuple(METRICS), real_features: Features | None = None,
-                    memorisation: bool = False, nearest: Path | None = None) -> dict:
-    """Metrics of ``fake`` against ``real`` (uint8 image arrays) in ``extractor``'s feature space.
-    With ``memorisation`` (implied by ``nearest``, a PNG path for its figure), also the
-    memorisation check (``memorisation.py``) in that feature space and in pixel space."""
+                    fake_features: Features | None = None, memorisation: bool = False,
+                    nearest: Path | None = None) -> dict:
+    """Metrics of ``fake`` against ``real`` (uint8 image arrays) in ``extractor``'s feature space
+    (features already computed with it may be given). With ``memorisation`` (implied by
+    ``nearest``, a PNG path for its figure), also the memorisation check (``memorisation.py``) in
+    that feature space and in pixel space."""
     for side, images in (("real", real), ("generated", fake)):
         if len(images) < 2:
             raise UserInputError(f"the metrics need at least 2 {side} images, got {len(images)}")
     real_features = real_features or extractor.features(real)
-    fake_features = extractor.features(fake)
+    fake_features = fake_features or extractor.features(fake)
     results = {"extractor": extractor.name, "num_real": int(len(real)), "num_fake": int(len(fake)), "seed": seed,
                **compare_features(real_features, fake_features, metrics)}
     if memorisation or nearest is not None:

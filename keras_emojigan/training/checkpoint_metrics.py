@@ -18,6 +18,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from keras_emojigan.metrics.keys import CHECKPOINT
 from keras_emojigan.reports.tables import times
 
@@ -50,7 +52,7 @@ class CheckpointMeter:
         import keras
 
         from keras_emojigan.config import ConfigError, TrainConfig
-        from keras_emojigan.metrics.evaluate import evaluate_halves, evaluate_images
+        from keras_emojigan.metrics.evaluate import evaluate_halves, evaluate_images, subset
         from keras_emojigan.training.rundir import CONFIG, restore_gan
 
         run_dir = Path(run_dir)
@@ -69,12 +71,14 @@ class CheckpointMeter:
             except ConfigError:  # no best-FID checkpoint (a run that was never evaluated)
                 continue
             fake = gan.generate(self.samples, seed=self.seed)
+            fake_features = self.extractor.features(fake)  # once, for both measures
             result = evaluate_images(real_images, fake, self.extractor, seed=self.seed,
                                      metrics=("is", "fid", "kid", "pr", "dup"), real_features=real_features,
-                                     memorisation=True,
+                                     fake_features=fake_features, memorisation=True,
                                      nearest=run_dir / NEAREST_FIGURE if which == "best" and self.figure else None)
-            halves = evaluate_halves(real_images, fake[: max(2, len(real_images) // 2)], self.extractor,
-                                     seed=self.seed, real_features=real_features)
+            half = np.arange(min(len(fake), max(2, len(real_images) // 2)))  # as many as half the real set
+            halves = evaluate_halves(real_images, fake[half], self.extractor, seed=self.seed,
+                                     real_features=real_features, fake_features=subset(fake_features, half))
             result.update({key: halves[key] for key in ("fid_over_floor", "floor_fid")})
             measured[which] = {"epoch": epochs - 1, "samples": self.samples,
                                **{k: result[k] for k in KEYS if result.get(k) is not None},
