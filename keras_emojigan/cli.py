@@ -775,13 +775,6 @@ def compare_command(models, preset, seeds, epochs, out, data, extractor, sets, p
     seed_list = _csv_list(seeds, int)
     if not seed_list:
         raise click.BadParameter("give at least one integer seed", param_hint="--seeds")
-    if checkpoint_extractor is not None and checkpoint_extractor != "none":
-        names = _csv_list(checkpoint_extractor)
-        unknown = [name for name in names if name not in EXTRACTORS[1:]]
-        if unknown or not names or len(set(names)) != len(names):
-            raise click.BadParameter(f"{checkpoint_extractor!r}: give distinct extractors from "
-                                     f"{', '.join(EXTRACTORS[1:])}, comma-separated, or none",
-                                     param_hint="--checkpoint-extractor")
     variants = [parse_variant(spec) for spec in _csv_list(models)]
     if not variants:
         raise click.BadParameter("give at least one model", param_hint="--models")

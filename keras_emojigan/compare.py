@@ -222,7 +222,7 @@ def checkpoint_meters(names: str | None, samples: int, log=print) -> list:
     here, then the second feature space, SECOND_SPACE; "none": no meter). The first draws the
     nearest-neighbour figures."""
     from keras_emojigan.metrics import fid_inception
-    from keras_emojigan.metrics.extractors import get_extractor
+    from keras_emojigan.metrics.extractors import EXTRACTORS, get_extractor
     from keras_emojigan.training.checkpoint_metrics import CheckpointMeter
 
     if names == "none":
@@ -236,6 +236,10 @@ def checkpoint_meters(names: str | None, samples: int, log=print) -> list:
                 f"only, {SECOND_SPACE} (`emojigan extractors fetch fid-inception`, then rerun compare, adds them)")
     else:
         chosen = [name.strip() for name in names.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in EXTRACTORS]
+        if unknown or not chosen or len(set(chosen)) != len(chosen):
+            raise ConfigError(f"--checkpoint-extractor {names!r}: give distinct extractors from "
+                              f"{', '.join(EXTRACTORS)}, comma-separated, or none")
     return [CheckpointMeter(get_extractor(name), samples=samples, figure=i == 0) for i, name in enumerate(chosen)]
 
 
@@ -336,9 +340,8 @@ def table_rows(variants, seeds, summaries, histories, measured: dict | None = No
         row["first_unstable_epoch"] = [summaries[name]["first_unstable_epoch"] for name in names]
         row["collapsed_epochs"] = [collapsed_epochs(histories[name]) for name in names]
         row["epoch_seconds"] = epoch_seconds([h for name in names for h in histories[name]])
-        timed = [sum(m.get("seconds", 0) for by_run in measured.values() for m in by_run.get(name, {}).values())
-                 for name in names
-                 if any("seconds" in m for by_run in measured.values() for m in by_run.get(name, {}).values())]
+        per_run = [[m for by_run in measured.values() for m in by_run.get(name, {}).values()] for name in names]
+        timed = [sum(m.get("seconds", 0) for m in ms) for ms in per_run if any("seconds" in m for m in ms)]
         if timed:
             row["ckpt_seconds"], row["ckpt_timed_runs"] = round(sum(timed), 1), len(timed)
         rows.append(row)
