@@ -74,7 +74,7 @@ def test_the_port_matches_the_reference_implementation_on_random_inputs():
         x = reference._swish(reference._bn0(reference._conv_stem(x)))
         for index, block in enumerate(reference._blocks):
             x = block(x)
-            if index in (2, 4, 10, 15):
+            if index in efficientnet_lite.FEATURE_BLOCKS:
                 expected.append(x.numpy().transpose(0, 2, 3, 1))
     got = ours(images.transpose(0, 2, 3, 1), training=False)
     for level, (a, b) in enumerate(zip(got, expected, strict=True)):

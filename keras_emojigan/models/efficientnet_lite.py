@@ -42,6 +42,8 @@ STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80)
 STEM = 32
 FEATURE_STAGES = (2, 3, 5, 7)  # the feature maps end after these stages (1-based): 1/4, 1/8, 1/16, 1/32
 CHANNELS = tuple(STAGES[s - 1][4] for s in FEATURE_STAGES)  # (24, 40, 112, 320)
+# The same four maps in the reference: after these of its ``_blocks`` (the last block of each stage)
+FEATURE_BLOCKS = tuple(sum(stage[0] for stage in STAGES[:s]) - 1 for s in FEATURE_STAGES)  # (2, 4, 10, 15)
 
 
 class EfficientNetUnavailable(UserInputError):

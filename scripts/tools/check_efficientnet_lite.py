@@ -23,9 +23,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from keras_emojigan.models.efficientnet_lite import cached_state_file, load_efficientnet_lite0  # noqa: E402
+from keras_emojigan.models.efficientnet_lite import (  # noqa: E402
+    FEATURE_BLOCKS,
+    cached_state_file,
+    load_efficientnet_lite0,
+)
 
-REFERENCE = """
+REFERENCE = f"""
 import sys, numpy as np, torch
 from efficientnet_lite_pytorch import EfficientNet
 model = EfficientNet.from_name("efficientnet-lite0")
@@ -37,7 +41,7 @@ with torch.no_grad():
     t = model._swish(model._bn0(model._conv_stem(x)))
     for i, block in enumerate(model._blocks):
         t = block(t)
-        if i in (2, 4, 10, 15):
+        if i in {FEATURE_BLOCKS}:
             out.append(t.numpy().transpose(0, 2, 3, 1))
 np.savez(sys.argv[3], *out)
 """
