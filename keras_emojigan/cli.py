@@ -524,7 +524,7 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
     from keras_emojigan.metrics.lpips import load_lpips
     from keras_emojigan.models.restored_generator import restore_generator
     from keras_emojigan.models.savedmodel import saved_model_fingerprint
-    from keras_emojigan.projector import LatentsFile, ProjectionSettings, Projector, psnr
+    from keras_emojigan.projector import LATENTS_FILE, LatentsFile, ProjectionSettings, Projector, psnr
     from keras_emojigan.serving.generator import load_generator
     from keras_emojigan.training.precision import resolve_precision
 
@@ -554,7 +554,7 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
                          saved_model_fingerprint(generator.path), np.asarray(scores, np.float32),
                          np.array([psnr(a, b) for a, b in zip(targets, rendered, strict=True)]),
                          dataclasses.asdict(settings) | {"seed": seed, "precision": resolve_precision(precision)})
-    result.save(output / "latents.npz")
+    result.save(output / LATENTS_FILE)
     folder = output / "images"
     folder.mkdir(parents=True, exist_ok=True)
     for i, (path, target, image) in enumerate(zip(images, targets, rendered, strict=True)):
@@ -568,8 +568,8 @@ def project_command(images, model_path, output, steps, restarts, candidates, see
             fh.write(f"{step + 1}," + ",".join(f"{v:.6f}" for v in row) + "\n")
     for name, score, value in zip(names, result.lpips, result.psnr, strict=True):
         click.echo(f"{_printable(name)}: LPIPS {score:.3f}, PSNR {value:.1f} dB")
-    click.echo(f"wrote {output / 'latents.npz'}, {output / 'projection.png'} (input beside projection), {folder}, "
-               f"{output / 'losses.csv'}; next: emojigan edit {output / 'latents.npz'} --class positive")
+    click.echo(f"wrote {output / LATENTS_FILE}, {output / 'projection.png'} (input beside projection), {folder}, "
+               f"{output / 'losses.csv'}; next: emojigan edit {output / LATENTS_FILE} --class positive")
 
 
 @main.command("edit")

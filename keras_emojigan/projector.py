@@ -65,12 +65,11 @@ class ProjectionSettings:
 
 @dataclasses.dataclass
 class Projection:
-    """One image's result: ``latent`` [d] float32, ``image`` the generator's float rendering in
-    [-1, 1] [R, R, 3], ``lpips`` and ``loss`` at the end, ``losses`` [steps] of the kept restart
-    (the loss with the step's noise), ``restart`` which candidate rank it was."""
+    """One image's result: ``latent`` [d] float32 (draw it with the SavedModel: that is what edits
+    and morphs use), ``lpips`` and ``loss`` at the end, ``losses`` [steps] of the kept restart (the
+    loss with the step's noise), ``restart`` which candidate rank it was."""
 
     latent: np.ndarray
-    image: np.ndarray
     lpips: float
     loss: float
     losses: np.ndarray
@@ -107,8 +106,7 @@ class Projector:
 
     def _score_eager(self, z, target_features, target):
         images = tf.cast(self.generator(z, training=False), tf.float32)
-        loss, perceptual = self._objective(images, target_features, target, z)
-        return loss, perceptual, images
+        return self._objective(images, target_features, target, z)
 
     def _step_eager(self, z, m, v, t, lr, noise, target_features, target):
         with tf.GradientTape() as tape:
@@ -148,10 +146,10 @@ class Projector:
             history[step] = loss.numpy()
             if progress is not None:
                 progress(1)
-        loss, perceptual, images = (x.numpy() for x in self._score(z, features, pixels))
+        loss, perceptual = (x.numpy() for x in self._score(z, features, pixels))
         best = int(np.argmin(loss))
-        return Projection(latent=z.numpy()[best], image=images[best], lpips=float(perceptual[best]),
-                          loss=float(loss[best]), losses=history[:, best].copy(), restart=best)
+        return Projection(latent=z.numpy()[best], lpips=float(perceptual[best]), loss=float(loss[best]),
+                          losses=history[:, best].copy(), restart=best)
 
 
 # --- the latents file ------------------------------------------------------------------------
