@@ -226,10 +226,8 @@ async def project(request: web.Request) -> web.Response:
     """The latent of the uploaded image (the body: a PNG, JPEG, WebP, GIF or BMP file) in the served
     model, its laid-out input and its projection as base64 PNGs, LPIPS and seconds."""
     projections = request.app[PROJECTIONS_KEY]
-    limit = projections.limits.max_upload_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise RestError(f"the upload is {request.content_length:,} bytes; the most this server takes is {limit:,} "
-                        "(--max-upload-bytes)", 413)
+    if request.content_length is not None:
+        projections.check_size(request.content_length)  # before reading a body that is too large
     result = await projections.submit(await _body(request), request.app[VERSIONS_KEY].current)
     return web.json_response(result, headers={"Cache-Control": "no-store"})
 

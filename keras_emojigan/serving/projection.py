@@ -17,7 +17,6 @@ import asyncio
 import base64
 import io
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,20 +53,23 @@ class Projections:
         self.limits = limits or ProjectionLimits()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="projection")
         self.pending = 0  # the event loop's thread only
-        self._projectors: dict[str, object] = {}
+        self._built = None  # (the served version's path, its projector): the one worker's thread only
         self._lpips = None
-        self._lock = threading.Lock()
+
+    def check_size(self, size: int) -> None:
+        """413 for an upload over --max-upload-bytes (the handler checks the declared length first)."""
+        limit = self.limits.max_upload_bytes
+        if size > limit:
+            raise RestError(f"the upload is {size:,} bytes; the most this server takes is {limit:,} "
+                            "(--max-upload-bytes)", 413)
 
     def check_upload(self, body: bytes) -> None:
         """The cheap checks, on the event loop before queueing: size and image type."""
         from PIL import Image, UnidentifiedImageError
 
-        limit = self.limits.max_upload_bytes
         if not body:
             raise RestError("the upload is empty: send the image file's bytes as the request body")
-        if len(body) > limit:
-            raise RestError(f"the upload is {len(body):,} bytes; the most this server takes is {limit:,} "
-                            "(--max-upload-bytes)", 413)
+        self.check_size(len(body))
         try:
             with Image.open(io.BytesIO(body)) as image:
                 kind = image.format
@@ -128,25 +130,23 @@ class Projections:
                          "(--projection-timeout); try again when the server is less busy", 504)
 
     def _projector(self, served):
-        """The served version's projector (built on its first upload)."""
+        """The served version's projector (built on its first upload, in the one worker's thread)."""
         from keras_emojigan.metrics.lpips import load_lpips
         from keras_emojigan.models.restored_generator import restore_generator
         from keras_emojigan.projector import ProjectionSettings, Projector
         from keras_emojigan.training.precision import resolve_precision
 
         key = str(served.generator.path)
-        with self._lock:
-            if key not in self._projectors:
-                generator = served.generator
-                try:
-                    if self._lpips is None:
-                        self._lpips = load_lpips(resolve_precision("auto"))  # bfloat16 where native
-                    rebuilt = restore_generator(generator.path, generator.from_latent)
-                except UserInputError as err:  # no LPIPS weights here, or a model that cannot be rebuilt
-                    raise RestError(f"projection is not available on this server: {err}", 503) from None
-                settings = ProjectionSettings(steps=self.limits.projection_steps)
-                self._projectors = {key: Projector(rebuilt, self._lpips, settings)}  # only the served version's
-            return self._projectors[key]
+        if self._built is None or self._built[0] != key:  # a new version: rebuild (only one is kept)
+            generator = served.generator
+            try:
+                if self._lpips is None:
+                    self._lpips = load_lpips(resolve_precision("auto"))  # bfloat16 where native
+                rebuilt = restore_generator(generator.path, generator.from_latent)
+            except UserInputError as err:  # no LPIPS weights here, or a model that cannot be rebuilt
+                raise RestError(f"projection is not available on this server: {err}", 503) from None
+            self._built = key, Projector(rebuilt, self._lpips, ProjectionSettings(steps=self.limits.projection_steps))
+        return self._built[1]
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
