@@ -7,9 +7,7 @@ generators take standard-normal noise ``z`` (the space the emotion directions li
 
 1. Screening: ``candidates`` seeded random noise vectors are drawn and scored by LPIPS; the best
    ``restarts`` of them are optimised (cheaper than blind restarts: a forward pass per candidate).
-   Defaults from ``scripts/benchmarks/bench_projector.py --count 8`` (docs/results/projector): 2
-   restarts fit as well as 4 (median LPIPS 0.150 both) in 61% of the time; 250 steps fit worse
-   (0.167), so did 150 steps at twice the learning rate (0.156).
+   The defaults were chosen with ``scripts/benchmarks/bench_projector.py`` (docs/serving.md).
 2. Adam on ``z`` for ``steps`` steps, all restarts in one batch; loss = LPIPS + ``pixel_weight`` x
    mean squared pixel error (images in [-1, 1]) + ``prior_weight`` x (|z|^2 / d - 1)^2, which keeps
    ``z`` on the shell where standard-normal noise lives (a Gaussian's log-density would pull it to

@@ -145,8 +145,7 @@ def fetch(log=print) -> Path:
 def load_lpips(policy: str = "float32") -> LPIPS:
     """LPIPS with its converted weights, or LpipsUnavailable naming the fetch command. ``policy``
     "mixed_bfloat16" runs VGG16 in bfloat16 (the features are normalised and compared in float32):
-    on a CPU with native bfloat16 the projector's step takes about 0.7x the time, with the same
-    fits (docs/results/projector)."""
+    faster on a CPU with native bfloat16, with the same fits (measured in docs/serving.md)."""
     from keras_emojigan.models.policy_scope import policy_scope
 
     path = require_converted(weights_path(), "lpips", REQUIREMENT, LpipsUnavailable)
